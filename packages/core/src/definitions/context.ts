@@ -1,0 +1,44 @@
+import type { MetadataInputMap } from "./metadata.js";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Structured logger handed to bodies; every line becomes a `log` event of the step. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * Types of named resources, for `ctx.resources`. Augment it once in your project to type them:
+ * `declare module "@baton/core" { interface ResourceTypes { warehouse: MyWarehouse } }`.
+ * Resources not listed here are `unknown` in bodies.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: augmented by users
+export interface ResourceTypes {}
+
+export type ResourcesOf<R extends string> = {
+  readonly [K in R]: K extends keyof ResourceTypes ? ResourceTypes[K] : unknown;
+};
+
+/** What every body (asset, op, check) receives. */
+export interface BaseContext<Cfg, R extends string> {
+  readonly runId: string;
+  /** The step this body runs in (asset key, multi-asset name or check key). */
+  readonly stepKey: string;
+  readonly log: Logger;
+  readonly resources: ResourcesOf<R>;
+  /** Run config for this step, parsed by the definition's zod schema. */
+  readonly config: Cfg;
+  /** Aborted when the run is canceled: pass it to fetch, child processes, long loops. */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt, 2 for the first retry, … */
+  readonly attempt: number;
+}
+
+export interface AssetContext<Cfg = unknown, R extends string = never> extends BaseContext<Cfg, R> {
+  readonly assetKey: string;
+  /** Attach metadata to this materialization (merged with returned metadata). */
+  addMetadata(metadata: MetadataInputMap): void;
+}

@@ -1,0 +1,307 @@
+import type { EngineComputeContext, OpContext } from "../definitions/asset.js";
+import type { CheckContext } from "../definitions/asset-check.js";
+import type { Logger, LogLevel } from "../definitions/context.js";
+import type { Definitions } from "../definitions/definitions.js";
+import { type MetadataInputMap, normalizeMetadata } from "../definitions/metadata.js";
+import { retryDelayMs } from "../definitions/retry-policy.js";
+import { BatonError, serializeError, UserCodeError } from "../errors.js";
+import type { RunEventBody, StepStatus } from "./events.js";
+import type { ConsoleCapture } from "./log-capture.js";
+import type { PlannedStep } from "./plan.js";
+import type { RunResources } from "./resources.js";
+
+/** What a step runner needs from the run around it. */
+export interface StepEnvironment {
+  readonly runId: string;
+  readonly definitions: Definitions;
+  readonly resources: RunResources;
+  readonly config: ReadonlyMap<string, unknown>;
+  readonly signal: AbortSignal;
+  /** Values materialized earlier in this run, by asset key. */
+  readonly values: Map<string, unknown>;
+  readonly capture: ConsoleCapture;
+  emit(event: RunEventBody): void;
+  now(): number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  random(): number;
+}
+
+export interface StepOutcome {
+  readonly status: StepStatus;
+  /** For failed blocking checks: true (downstream skip reason names the check). */
+  readonly checkFailed?: boolean;
+}
+
+export class RunCanceledError extends BatonError {
+  constructor() {
+    super("RUN_CANCELED", "The run was canceled");
+  }
+}
+
+export function stepLogger(env: StepEnvironment, stepKey: string | undefined): Logger {
+  const log = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
+    env.emit({ type: "log", stepKey, level, message: String(message), source: "logger", fields });
+  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+}
+
+/** `{ value?, metadata? }` envelope detection; must match the `StoredValue` type. */
+export function unwrapResult(raw: unknown): { value: unknown; metadata: MetadataInputMap | undefined } {
+  if (
+    typeof raw === "object" &&
+    raw !== null &&
+    !Array.isArray(raw) &&
+    Object.getPrototypeOf(raw) === Object.prototype
+  ) {
+    const keys = Object.keys(raw);
+    if (keys.length > 0 && keys.every((k) => k === "value" || k === "metadata")) {
+      const envelope = raw as { value?: unknown; metadata?: MetadataInputMap };
+      return { value: envelope.value, metadata: envelope.metadata };
+    }
+  }
+  return { value: raw, metadata: undefined };
+}
+
+async function resolveResources(
+  env: StepEnvironment,
+  names: readonly string[],
+): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const name of names) out[name] = await env.resources.get(name);
+  return out;
+}
+
+/** Run one planned step to its outcome, with retries; never throws. */
+export async function runStep(env: StepEnvironment, step: PlannedStep): Promise<StepOutcome> {
+  const started = env.now();
+  env.emit({
+    type: "step_started",
+    stepKey: step.key,
+    kind: step.kind,
+    assetKeys: step.assetKeys,
+    attempt: 1,
+  });
+  const retryPolicy = step.computation?.retryPolicy;
+  const maxRetries = retryPolicy?.maxRetries ?? 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const outcome = await env.capture.run(
+        (line) => env.emit({ type: "log", stepKey: step.key, ...line }),
+        () => (step.check ? runCheck(env, step, attempt) : runComputation(env, step, attempt)),
+      );
+      if (outcome.status === "failed") return outcome;
+      env.emit({ type: "step_succeeded", stepKey: step.key, durationMs: env.now() - started });
+      return outcome;
+    } catch (error) {
+      if (env.signal.aborted) {
+        env.emit({
+          type: "step_canceled",
+          stepKey: step.key,
+          reason: "the run was canceled while this step ran",
+        });
+        return { status: "canceled" };
+      }
+      const serialized = serializeError(error);
+      if (attempt <= maxRetries && retryPolicy) {
+        const delayMs = retryDelayMs(retryPolicy, attempt, env.random);
+        env.emit({
+          type: "step_retrying",
+          stepKey: step.key,
+          attempt: attempt + 1,
+          delayMs,
+          error: serialized,
+        });
+        try {
+          await env.sleep(delayMs, env.signal);
+        } catch {
+          env.emit({
+            type: "step_canceled",
+            stepKey: step.key,
+            reason: "the run was canceled while waiting to retry",
+          });
+          return { status: "canceled" };
+        }
+        continue;
+      }
+      env.emit({
+        type: "step_failed",
+        stepKey: step.key,
+        assetKeys: step.assetKeys,
+        durationMs: env.now() - started,
+        attempt,
+        error: serialized,
+      });
+      return { status: "failed" };
+    }
+  }
+}
+
+async function loadInputs(env: StepEnvironment, step: PlannedStep): Promise<Record<string, unknown>> {
+  const inputs: Record<string, unknown> = {};
+  for (const [name, upstreamKey] of Object.entries(step.computation!.ins)) {
+    inputs[name] = await loadAssetValue(env, upstreamKey, step.key);
+  }
+  return inputs;
+}
+
+async function loadAssetValue(env: StepEnvironment, assetKey: string, forStep: string): Promise<unknown> {
+  if (env.values.has(assetKey)) return env.values.get(assetKey);
+  const upstream = env.definitions.computationOf(assetKey);
+  const io = await env.resources.ioManager(upstream.ioManager);
+  try {
+    return await io.loadInput({ assetKey, forStep, runId: env.runId, log: stepLogger(env, forStep) });
+  } catch (error) {
+    throw new UserCodeError(forStep, `loading input "${assetKey}" for`, error);
+  }
+}
+
+async function runComputation(
+  env: StepEnvironment,
+  step: PlannedStep,
+  attempt: number,
+): Promise<StepOutcome> {
+  const computation = step.computation!;
+  const inputs = await loadInputs(env, step);
+  const resources = await resolveResources(env, computation.resources);
+  const extraMetadata: MetadataInputMap[] = [];
+  const declaredOps = new Set(computation.ops);
+  const usedOps = new Set<string>();
+  const log = stepLogger(env, step.key);
+  const base = {
+    runId: env.runId,
+    stepKey: step.key,
+    log,
+    resources,
+    config: env.config.get(step.key),
+    signal: env.signal,
+    attempt,
+  };
+  const ctx: EngineComputeContext = {
+    ...base,
+    assetKey: step.assetKeys[0]!,
+    selectedAssetKeys: new Set(step.assetKeys),
+    selectedOutputs: new Set(step.outputNames),
+    addMetadata: (metadata) => {
+      extraMetadata.push(metadata);
+    },
+    op: async <T>(name: string, fn: (ctx: OpContext<unknown, string>) => Promise<T> | T): Promise<T> => {
+      if (declaredOps.size > 0 && !declaredOps.has(name))
+        throw new BatonError(
+          "USER_CODE_ERROR",
+          `op "${name}" is not declared in ${step.key}'s ops (${[...declaredOps].join(", ")})`,
+        );
+      if (usedOps.has(name)) throw new BatonError("USER_CODE_ERROR", `op "${name}" ran twice in ${step.key}`);
+      usedOps.add(name);
+      const opStarted = env.now();
+      env.emit({ type: "op_started", stepKey: step.key, op: name });
+      try {
+        const value = await fn({ ...base, opName: name });
+        env.emit({ type: "op_succeeded", stepKey: step.key, op: name, durationMs: env.now() - opStarted });
+        return value;
+      } catch (error) {
+        const wrapped = new UserCodeError(`${step.key} op ${name}`, "op", error);
+        env.emit({
+          type: "op_failed",
+          stepKey: step.key,
+          op: name,
+          durationMs: env.now() - opStarted,
+          error: serializeError(wrapped),
+        });
+        throw wrapped;
+      }
+    },
+  };
+
+  let raw: Record<string, unknown>;
+  try {
+    if (env.signal.aborted) throw new RunCanceledError();
+    raw = await computation.execute(ctx, inputs);
+  } catch (error) {
+    if (error instanceof UserCodeError) throw error;
+    throw new UserCodeError(step.key, computation.kind === "multi" ? "multi-asset" : "asset", error);
+  }
+
+  const io = await env.resources.ioManager(computation.ioManager);
+  const outputs = computation.specs
+    .map((spec, i) => ({ spec, name: computation.outputNames[i]! }))
+    .filter(({ spec }) => step.assetKeys.includes(spec.key));
+  for (const { spec, name } of outputs) {
+    const { value, metadata } = unwrapResult(raw[name]);
+    let ioMetadata: MetadataInputMap | undefined;
+    try {
+      ioMetadata = await io.handleOutput({ assetKey: spec.key, runId: env.runId, log }, value);
+    } catch (error) {
+      throw new UserCodeError(step.key, `storing output "${spec.key}" of`, error);
+    }
+    env.values.set(spec.key, value);
+    const merged = Object.assign(
+      {},
+      ...(outputs.length === 1 ? extraMetadata : []),
+      metadata,
+      ioMetadata ?? {},
+    );
+    env.emit({
+      type: "materialization",
+      stepKey: step.key,
+      assetKey: spec.key,
+      metadata: normalizeMetadata(merged),
+      codeVersion: spec.codeVersion,
+    });
+  }
+  return { status: "succeeded" };
+}
+
+async function runCheck(env: StepEnvironment, step: PlannedStep, attempt: number): Promise<StepOutcome> {
+  const check = step.check!;
+  const value = await loadAssetValue(env, check.assetKey, step.key);
+  const ctx: CheckContext<unknown, string> = {
+    runId: env.runId,
+    stepKey: step.key,
+    assetKey: check.assetKey,
+    checkName: check.name,
+    log: stepLogger(env, step.key),
+    resources: await resolveResources(env, check.resources),
+    config: env.config.get(step.key),
+    signal: env.signal,
+    attempt,
+  };
+  let result: Awaited<ReturnType<typeof check.execute>>;
+  try {
+    result = await check.execute(ctx, value);
+  } catch (error) {
+    throw new UserCodeError(step.key, "check", error);
+  }
+  if (typeof result !== "object" || result === null || typeof result.passed !== "boolean") {
+    throw new UserCodeError(
+      step.key,
+      "check",
+      new TypeError(`a check must return { passed: boolean, metadata? }, got ${JSON.stringify(result)}`),
+    );
+  }
+  const severity = result.severity ?? check.severity;
+  env.emit({
+    type: "check_evaluation",
+    stepKey: step.key,
+    assetKey: check.assetKey,
+    checkName: check.name,
+    passed: result.passed,
+    blocking: check.blocking,
+    severity,
+    metadata: normalizeMetadata(result.metadata),
+    description: result.description,
+  });
+  if (!result.passed && check.blocking) {
+    env.emit({
+      type: "step_failed",
+      stepKey: step.key,
+      assetKeys: [],
+      durationMs: 0,
+      attempt,
+      error: {
+        name: "BlockingCheckFailed",
+        message: `blocking check "${check.key}" failed (severity ${severity})`,
+      },
+    });
+    return { status: "failed", checkFailed: true };
+  }
+  return { status: "succeeded" };
+}

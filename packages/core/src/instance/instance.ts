@@ -1,0 +1,194 @@
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import type { Definitions } from "../definitions/definitions.js";
+import { RunNotFoundError } from "../errors.js";
+import type { RunEvent, RunEventBody, RunEventType, RunStatus } from "../execution/events.js";
+import { executePlan } from "../execution/executor.js";
+import { type ExecutionPlan, planRun } from "../execution/plan.js";
+import { parseRunConfig } from "../execution/run-config.js";
+import { type RunSummary, summarizeRun } from "../execution/run-summary.js";
+import { resolveSelection } from "../graph/selection.js";
+import { openStorage } from "../storage/open-storage.js";
+import type { Storage } from "../storage/storage.js";
+import { createEventWriter } from "./event-writer.js";
+
+export interface InstanceOptions {
+  /** Where the embedded store and default IO manager live (default `$BATON_HOME` or `./.baton`). */
+  readonly home?: string;
+  /** `postgres://…` to use Postgres (default `$BATON_DATABASE_URL`); SQLite otherwise. */
+  readonly databaseUrl?: string;
+  /** Environment to read defaults from (default `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface MaterializeRequest {
+  /** Selection string (default `*`). Ignored when `assetKeys` is given. */
+  readonly selection?: string;
+  readonly assetKeys?: readonly string[];
+  /** Checks to run (default: every check of the selected assets). */
+  readonly checkKeys?: readonly string[];
+  /** Run config keyed by step key; validated before the run is created. */
+  readonly config?: unknown;
+  readonly concurrency?: number;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+  /** Sees every event as it happens (before it is stored). */
+  readonly onEvent?: (event: RunEvent) => void;
+  readonly parentRunId?: string;
+  readonly rootRunId?: string;
+}
+
+export interface ReexecuteOptions
+  extends Omit<MaterializeRequest, "selection" | "assetKeys" | "checkKeys" | "config"> {
+  /** Only what did not succeed in the parent run (default false: everything again). */
+  readonly fromFailure?: boolean;
+}
+
+/** The façade over the store that the CLI, daemon and webserver share. */
+export interface BatonInstance {
+  readonly home: string;
+  readonly storage: Storage;
+  /** Plan, validate config, record and execute a run in this process. */
+  materialize(definitions: Definitions, request?: MaterializeRequest): Promise<RunSummary>;
+  /** Run a previous run again, or only its failed/skipped/canceled part. */
+  reexecute(definitions: Definitions, runId: string, options?: ReexecuteOptions): Promise<RunSummary>;
+  /** Per-step summary of a stored run. */
+  runSummary(runId: string): Promise<RunSummary>;
+  close(): Promise<void>;
+}
+
+const SUMMARY_EVENT_TYPES: readonly RunEventType[] = [
+  "run_started",
+  "run_succeeded",
+  "run_failed",
+  "run_canceled",
+  "step_started",
+  "step_succeeded",
+  "step_failed",
+  "step_retrying",
+  "step_skipped",
+  "step_canceled",
+  "materialization",
+  "check_evaluation",
+];
+
+export function resolveInstanceLocation(options: InstanceOptions = {}): {
+  home: string;
+  databaseUrl: string | undefined;
+} {
+  const env = options.env ?? process.env;
+  const home = path.resolve(options.home ?? (env.BATON_HOME || ".baton"));
+  const databaseUrl = options.databaseUrl ?? (env.BATON_DATABASE_URL || undefined);
+  return { home, databaseUrl };
+}
+
+export async function openInstance(options: InstanceOptions = {}): Promise<BatonInstance> {
+  const { home, databaseUrl } = resolveInstanceLocation(options);
+  const storage = await openStorage({ databaseUrl, sqlitePath: path.join(home, "baton.db") });
+  return createInstance(storage, home);
+}
+
+export function createInstance(storage: Storage, home: string): BatonInstance {
+  async function execute(
+    definitions: Definitions,
+    plan: ExecutionPlan,
+    selection: string,
+    request: MaterializeRequest,
+  ): Promise<RunSummary> {
+    const config = parseRunConfig(plan, request.config);
+    const runId = randomUUID();
+    await storage.createRun({
+      runId,
+      status: "QUEUED",
+      selection,
+      assetKeys: plan.assetKeys,
+      config: request.config ?? {},
+      tags: request.tags ?? {},
+      parentRunId: request.parentRunId ?? null,
+      rootRunId: request.rootRunId ?? request.parentRunId ?? null,
+      createdAt: Date.now(),
+    });
+    const writer = createEventWriter(storage);
+    const events: RunEvent[] = [];
+    const emit = (body: RunEventBody) => {
+      const event = { ...body, runId, timestamp: Date.now() } as RunEvent;
+      if (event.type !== "log") events.push(event);
+      writer.push(event);
+      request.onEvent?.(event);
+    };
+    let status: RunStatus;
+    try {
+      status = await executePlan({
+        runId,
+        definitions,
+        plan,
+        config,
+        home,
+        concurrency: request.concurrency,
+        signal: request.signal,
+        emit,
+      });
+    } finally {
+      await writer.flush();
+    }
+    return summarizeRun(runId, status, events);
+  }
+
+  const instance: BatonInstance = {
+    home,
+    storage,
+    async materialize(definitions, request = {}) {
+      const selection = request.selection ?? "*";
+      const assetKeys = request.assetKeys ?? [...resolveSelection(selection, definitions.graph)];
+      const plan = planRun(definitions, {
+        assetKeys,
+        ...(request.checkKeys ? { checkKeys: request.checkKeys } : {}),
+      });
+      return execute(definitions, plan, request.assetKeys ? assetKeys.join(",") : selection, request);
+    },
+
+    async reexecute(definitions, runId, options = {}) {
+      const parent = await storage.getRun(runId);
+      if (!parent) throw new RunNotFoundError(runId);
+      const parentSummary = await instance.runSummary(runId);
+      const parentPlan = planRun(definitions, {
+        assetKeys: parent.assetKeys.filter((k) => definitions.graph.has(k)),
+      });
+      let assetKeys = parentPlan.assetKeys;
+      let checkKeys = parentPlan.checkKeys;
+      if (options.fromFailure) {
+        const succeeded = new Set(
+          parentSummary.steps.filter((s) => s.status === "succeeded").map((s) => s.stepKey),
+        );
+        const materialized = new Set(
+          parentSummary.steps.flatMap((s) =>
+            s.status === "succeeded" ? s.materializations.map((m) => m.assetKey) : [],
+          ),
+        );
+        assetKeys = assetKeys.filter((k) => !materialized.has(k));
+        checkKeys = checkKeys.filter((k) => !succeeded.has(k));
+      }
+      const plan = planRun(definitions, { assetKeys, checkKeys });
+      const stepKeys = new Set(plan.steps.map((s) => s.key));
+      const parentConfig = (parent.config ?? {}) as Record<string, unknown>;
+      const config = Object.fromEntries(Object.entries(parentConfig).filter(([k]) => stepKeys.has(k)));
+      return execute(definitions, plan, parent.selection, {
+        ...options,
+        config,
+        tags: { ...parent.tags, ...(options.tags ?? {}) },
+        parentRunId: parent.runId,
+        rootRunId: parent.rootRunId ?? parent.runId,
+      });
+    },
+
+    async runSummary(runId) {
+      const run = await storage.getRun(runId);
+      if (!run) throw new RunNotFoundError(runId);
+      const events = await storage.getEvents(runId, { types: SUMMARY_EVENT_TYPES });
+      return summarizeRun(runId, run.status, events);
+    },
+
+    close: () => storage.close(),
+  };
+  return instance;
+}

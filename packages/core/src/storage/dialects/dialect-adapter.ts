@@ -1,0 +1,17 @@
+import type { Kysely, Transaction } from "kysely";
+import type { BatonDatabase } from "../schema.js";
+
+export type Executor = Kysely<BatonDatabase> | Transaction<BatonDatabase>;
+
+/** The few things that differ between the databases; each dialect is one small file. */
+export interface DialectAdapter {
+  readonly name: "sqlite" | "postgres";
+  /** Human-readable location, password hidden. */
+  readonly location: string;
+  readonly db: Kysely<BatonDatabase>;
+  /** Run `fn` in a write transaction (SQLite: `BEGIN IMMEDIATE`, so writers queue instead of failing). */
+  writeTransaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T>;
+  /** Rows per multi-row INSERT (bounded by the dialect's parameter limit). */
+  readonly maxRowsPerInsert: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,46 @@
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import type { BatonDatabase } from "../schema.js";
+import type { DialectAdapter, Executor } from "./dialect-adapter.js";
+
+const INT8_OID = 20;
+
+/** `postgres://user:***@host:port/db`: safe to print. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparseable database URL)";
+  }
+}
+
+/**
+ * Postgres for teams and several machines (`BATON_DATABASE_URL`). BIGINT columns are parsed to
+ * JS numbers per pool (ids and epoch-ms timestamps stay far below 2^53), not globally.
+ */
+export function openPostgresDialect(url: string, options: { maxConnections?: number } = {}): DialectAdapter {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: 10_000,
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid === INT8_OID && format !== "binary"
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client erroring (server restart) must not crash the process; the next query reports it.
+  pool.on("error", () => undefined);
+  const db = new Kysely<BatonDatabase>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    name: "postgres",
+    location: redactUrl(url),
+    db,
+    maxRowsPerInsert: 1000,
+    writeTransaction: <T>(fn: (trx: Executor) => Promise<T>) => db.transaction().execute(fn),
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,345 @@
+import { Migrator, sql } from "kysely";
+import type { CheckSeverity } from "../definitions/asset-check.js";
+import type { MetadataMap } from "../definitions/metadata.js";
+import { StorageError } from "../errors.js";
+import {
+  eventAssetKey,
+  eventStepKey,
+  type RunEvent,
+  type RunStatus,
+  type StoredRunEvent,
+} from "../execution/events.js";
+import type { DialectAdapter, Executor } from "./dialects/dialect-adapter.js";
+import { migrationProvider } from "./migrations.js";
+import type { BatonDatabase } from "./schema.js";
+import type {
+  AssetStatusRecord,
+  CheckResultRecord,
+  EventsQuery,
+  NewRun,
+  RunRecord,
+  RunsPage,
+  RunsQuery,
+  Storage,
+} from "./storage.js";
+
+type RunRow = BatonDatabase["runs"] & { id: number };
+
+function toRunRecord(row: RunRow): RunRecord {
+  return {
+    runId: row.run_id,
+    status: row.status as RunStatus,
+    selection: row.selection,
+    assetKeys: JSON.parse(row.asset_keys),
+    config: JSON.parse(row.config),
+    tags: JSON.parse(row.tags),
+    parentRunId: row.parent_run_id,
+    rootRunId: row.root_run_id,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+  };
+}
+
+/** Run status implied by a run-level event, with the timestamp column it sets. */
+function runTransition(
+  event: RunEvent,
+): { status: RunStatus; column: "started_at" | "ended_at" } | undefined {
+  switch (event.type) {
+    case "run_started":
+      return { status: "STARTED", column: "started_at" };
+    case "run_succeeded":
+      return { status: "SUCCESS", column: "ended_at" };
+    case "run_failed":
+      return { status: "FAILURE", column: "ended_at" };
+    case "run_canceled":
+      return { status: "CANCELED", column: "ended_at" };
+    default:
+      return undefined;
+  }
+}
+
+/** Apply versioned migrations; returns the names applied now. */
+export async function migrateStorage(adapter: DialectAdapter): Promise<string[]> {
+  const migrator = new Migrator({
+    db: adapter.db,
+    provider: migrationProvider(adapter.name),
+    migrationTableName: "baton_migrations",
+    migrationLockTableName: "baton_migrations_lock",
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    throw new StorageError(
+      `Migrating the ${adapter.name} store at ${adapter.location} failed: ${describe(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+function describe(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
+  return error instanceof Error ? error.message || error.name : String(error);
+}
+
+export function createKyselyStorage(adapter: DialectAdapter): Storage {
+  const { db } = adapter;
+
+  async function insertEvents(trx: Executor, events: readonly RunEvent[], seqs: readonly number[]) {
+    const ids: number[] = new Array(events.length);
+    for (let start = 0; start < events.length; start += adapter.maxRowsPerInsert) {
+      const chunk = events.slice(start, start + adapter.maxRowsPerInsert);
+      const rows = await trx
+        .insertInto("event_logs")
+        .values(
+          chunk.map((e, i) => ({
+            run_id: e.runId,
+            run_seq: seqs[start + i]!,
+            type: e.type,
+            step_key: eventStepKey(e) ?? null,
+            asset_key: eventAssetKey(e) ?? null,
+            timestamp: e.timestamp,
+            body: JSON.stringify(e),
+          })),
+        )
+        .returning(["id", "run_seq"])
+        .execute();
+      // Map ids back by run_seq (RETURNING order is not guaranteed).
+      const byOffset = new Map<number, number>();
+      for (const r of rows) byOffset.set(r.run_seq, r.id);
+      chunk.forEach((_e, i) => {
+        ids[start + i] = byOffset.get(seqs[start + i]!)!;
+      });
+    }
+    return ids;
+  }
+
+  const storage: Storage = {
+    dialect: adapter.name,
+    location: adapter.location,
+
+    async createRun(run: NewRun) {
+      await adapter.writeTransaction((trx) =>
+        trx
+          .insertInto("runs")
+          .values({
+            run_id: run.runId,
+            status: run.status,
+            selection: run.selection,
+            asset_keys: JSON.stringify(run.assetKeys),
+            config: JSON.stringify(run.config ?? {}),
+            tags: JSON.stringify(run.tags),
+            parent_run_id: run.parentRunId ?? null,
+            root_run_id: run.rootRunId ?? null,
+            created_at: run.createdAt,
+            started_at: null,
+            ended_at: null,
+            updated_at: run.createdAt,
+          })
+          .execute(),
+      );
+    },
+
+    async getRun(runId) {
+      const row = await db.selectFrom("runs").selectAll().where("run_id", "=", runId).executeTakeFirst();
+      return row ? toRunRecord(row as RunRow) : undefined;
+    },
+
+    async listRuns(query: RunsQuery = {}): Promise<RunsPage> {
+      const limit = Math.min(Math.max(query.limit ?? 50, 1), 1000);
+      let q = db
+        .selectFrom("runs")
+        .selectAll()
+        .orderBy("id", "desc")
+        .limit(limit + 1);
+      if (query.statuses && query.statuses.length > 0) q = q.where("status", "in", [...query.statuses]);
+      if (query.cursor !== undefined) {
+        const before = Number(query.cursor);
+        if (!Number.isSafeInteger(before)) throw new StorageError(`Invalid runs cursor "${query.cursor}"`);
+        q = q.where("id", "<", before);
+      }
+      const rows = (await q.execute()) as RunRow[];
+      const page = rows.slice(0, limit);
+      return {
+        runs: page.map(toRunRecord),
+        nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
+      };
+    },
+
+    async appendEvents(events) {
+      if (events.length === 0) return;
+      await adapter.writeTransaction(async (trx) => {
+        // Per-run sequence numbers continue from what is stored.
+        const runIds = [...new Set(events.map((e) => e.runId))];
+        const maxSeq = new Map<string, number>();
+        const rows = await trx
+          .selectFrom("event_logs")
+          .select(["run_id", (eb) => eb.fn.max("run_seq").as("max_seq")])
+          .where("run_id", "in", runIds)
+          .groupBy("run_id")
+          .execute();
+        for (const r of rows) maxSeq.set(r.run_id, Number(r.max_seq));
+        const seqs = events.map((e) => {
+          const next = (maxSeq.get(e.runId) ?? 0) + 1;
+          maxSeq.set(e.runId, next);
+          return next;
+        });
+        const ids = await insertEvents(trx, events, seqs);
+
+        const latestMaterialization = new Map<
+          string,
+          { event: RunEvent & { type: "materialization" }; id: number }
+        >();
+        const latestFailure = new Map<string, RunEvent>();
+        const latestCheck = new Map<string, { event: RunEvent & { type: "check_evaluation" }; id: number }>();
+        for (let i = 0; i < events.length; i++) {
+          const event = events[i]!;
+          const transition = runTransition(event);
+          if (transition) {
+            await trx
+              .updateTable("runs")
+              .set({
+                status: transition.status,
+                [transition.column]: event.timestamp,
+                updated_at: event.timestamp,
+              })
+              .where("run_id", "=", event.runId)
+              .execute();
+          } else if (event.type === "materialization") {
+            latestMaterialization.set(event.assetKey, { event, id: ids[i]! });
+          } else if (event.type === "step_failed") {
+            for (const key of event.assetKeys) latestFailure.set(key, event);
+          } else if (event.type === "check_evaluation") {
+            latestCheck.set(`${event.assetKey}\u0000${event.checkName}`, { event, id: ids[i]! });
+          }
+        }
+        for (const { event, id } of latestMaterialization.values()) {
+          const values = {
+            last_materialization_event_id: id,
+            last_materialization_run_id: event.runId,
+            last_materialized_at: event.timestamp,
+            last_materialization_metadata: JSON.stringify(event.metadata),
+            last_code_version: event.codeVersion ?? null,
+            updated_at: event.timestamp,
+          };
+          await trx
+            .insertInto("asset_status")
+            .values({ asset_key: event.assetKey, ...values })
+            .onConflict((oc) =>
+              oc
+                .column("asset_key")
+                .doUpdateSet(values)
+                .where(sql<boolean>`coalesce(asset_status.last_materialization_event_id, 0) < ${id}`),
+            )
+            .execute();
+        }
+        for (const [assetKey, event] of latestFailure) {
+          const values = {
+            last_failure_run_id: event.runId,
+            last_failed_at: event.timestamp,
+            updated_at: event.timestamp,
+          };
+          await trx
+            .insertInto("asset_status")
+            .values({ asset_key: assetKey, ...values })
+            .onConflict((oc) => oc.column("asset_key").doUpdateSet(values))
+            .execute();
+        }
+        for (const { event, id } of latestCheck.values()) {
+          const values = {
+            run_id: event.runId,
+            event_id: id,
+            passed: event.passed ? 1 : 0,
+            blocking: event.blocking ? 1 : 0,
+            severity: event.severity,
+            metadata: JSON.stringify(event.metadata),
+            timestamp: event.timestamp,
+          };
+          await trx
+            .insertInto("asset_check_latest")
+            .values({ asset_key: event.assetKey, check_name: event.checkName, ...values })
+            .onConflict((oc) => oc.columns(["asset_key", "check_name"]).doUpdateSet(values))
+            .execute();
+        }
+      });
+    },
+
+    async getEvents(runId, query: EventsQuery = {}) {
+      let q = db
+        .selectFrom("event_logs")
+        .select(["id", "body"])
+        .where("run_id", "=", runId)
+        .orderBy("id", "asc");
+      if (query.afterId !== undefined) q = q.where("id", ">", query.afterId);
+      if (query.types && query.types.length > 0) q = q.where("type", "in", [...query.types]);
+      if (query.limit !== undefined) q = q.limit(query.limit);
+      const rows = await q.execute();
+      return rows.map((r) => ({ ...(JSON.parse(r.body) as RunEvent), id: r.id }) as StoredRunEvent);
+    },
+
+    async getAssetStatuses(assetKeys) {
+      let q = db.selectFrom("asset_status").selectAll().orderBy("asset_key");
+      if (assetKeys) {
+        if (assetKeys.length === 0) return [];
+        q = q.where("asset_key", "in", [...assetKeys]);
+      }
+      const rows = await q.execute();
+      return rows.map(
+        (r): AssetStatusRecord => ({
+          assetKey: r.asset_key,
+          lastMaterialization:
+            r.last_materialization_event_id === null
+              ? null
+              : {
+                  runId: r.last_materialization_run_id!,
+                  eventId: r.last_materialization_event_id,
+                  timestamp: r.last_materialized_at!,
+                  metadata: JSON.parse(r.last_materialization_metadata ?? "{}") as MetadataMap,
+                  codeVersion: r.last_code_version,
+                },
+          lastFailure:
+            r.last_failure_run_id === null
+              ? null
+              : { runId: r.last_failure_run_id, timestamp: r.last_failed_at! },
+        }),
+      );
+    },
+
+    async getMaterializations(assetKey, query = {}) {
+      let q = db
+        .selectFrom("event_logs")
+        .select(["id", "body"])
+        .where("asset_key", "=", assetKey)
+        .where("type", "=", "materialization")
+        .orderBy("id", "desc")
+        .limit(Math.min(query.limit ?? 100, 10_000));
+      if (query.beforeId !== undefined) q = q.where("id", "<", query.beforeId);
+      const rows = await q.execute();
+      return rows.map((r) => ({ ...(JSON.parse(r.body) as RunEvent), id: r.id }) as StoredRunEvent);
+    },
+
+    async getLatestCheckResults(assetKey) {
+      let q = db.selectFrom("asset_check_latest").selectAll().orderBy("asset_key").orderBy("check_name");
+      if (assetKey !== undefined) q = q.where("asset_key", "=", assetKey);
+      const rows = await q.execute();
+      return rows.map(
+        (r): CheckResultRecord => ({
+          assetKey: r.asset_key,
+          checkName: r.check_name,
+          runId: r.run_id,
+          eventId: r.event_id,
+          passed: r.passed === 1,
+          blocking: r.blocking === 1,
+          severity: r.severity as CheckSeverity,
+          metadata: JSON.parse(r.metadata) as MetadataMap,
+          timestamp: r.timestamp,
+        }),
+      );
+    },
+
+    close: () => adapter.close(),
+  };
+  return storage;
+}

@@ -1,0 +1,52 @@
+import type { Generated } from "kysely";
+
+/** Kysely's view of the tables (see migrations.ts). JSON columns are text. */
+export interface BatonDatabase {
+  runs: {
+    id: Generated<number>;
+    run_id: string;
+    status: string;
+    selection: string;
+    asset_keys: string;
+    config: string;
+    tags: string;
+    parent_run_id: string | null;
+    root_run_id: string | null;
+    created_at: number;
+    started_at: number | null;
+    ended_at: number | null;
+    updated_at: number;
+  };
+  event_logs: {
+    id: Generated<number>;
+    run_id: string;
+    run_seq: number;
+    type: string;
+    step_key: string | null;
+    asset_key: string | null;
+    timestamp: number;
+    body: string;
+  };
+  asset_status: {
+    asset_key: string;
+    last_materialization_event_id: number | null;
+    last_materialization_run_id: string | null;
+    last_materialized_at: number | null;
+    last_materialization_metadata: string | null;
+    last_code_version: string | null;
+    last_failure_run_id: string | null;
+    last_failed_at: number | null;
+    updated_at: number;
+  };
+  asset_check_latest: {
+    asset_key: string;
+    check_name: string;
+    run_id: string;
+    event_id: number;
+    passed: number;
+    blocking: number;
+    severity: string;
+    metadata: string;
+    timestamp: number;
+  };
+}
