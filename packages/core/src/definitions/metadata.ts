@@ -75,12 +75,15 @@ export function normalizeMetadata(input: MetadataInputMap | undefined): Record<s
   return out;
 }
 
-/** JSON-safe copy: bigint becomes a number when safe (else a string), Dates ISO strings. */
+/** JSON text of a value: bigint becomes a number when safe (else a string), Dates ISO strings. */
+export function stringifyJsonSafe(value: unknown): string {
+  return JSON.stringify(value ?? null, (_k, v) => {
+    if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+    return v;
+  });
+}
+
+/** JSON-safe copy of a value (see stringifyJsonSafe). */
 export function toJsonSafe(value: unknown): unknown {
-  return JSON.parse(
-    JSON.stringify(value ?? null, (_k, v) => {
-      if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-      return v;
-    }),
-  );
+  return JSON.parse(stringifyJsonSafe(value));
 }
