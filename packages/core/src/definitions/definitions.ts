@@ -67,19 +67,16 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
     else computations.push(c);
   });
 
-  // Keys: validity and uniqueness (across assets and multi-asset outputs), step names.
+  // Keys: validity and uniqueness (across assets and multi-asset outputs).
   const owner = new Map<string, Computation>();
-  const stepNames = new Map<string, Computation>();
   const nodes: AssetNode[] = [];
+  const whereOf = (c: Computation) => (c.kind === "multi" ? `multi-asset ${c.name}` : c.name);
   for (const c of computations) {
+    const where = whereOf(c);
     if (c.kind === "multi") {
-      const where = `multi-asset ${c.name}`;
       if (!/^[A-Za-z0-9_][A-Za-z0-9_./-]*$/.test(c.name)) add(where, `invalid name "${c.name}"`);
       if (c.specs.length === 0) add(where, "declares no outs");
     }
-    const prev = stepNames.get(c.name);
-    if (prev && prev !== c) add(c.name, `duplicate step name: "${c.name}" is used by two definitions`);
-    stepNames.set(c.name, c);
     for (const spec of c.specs) {
       const keyProblem = assetKeyProblem(spec.key);
       if (keyProblem) add(spec.key || "(empty key)", keyProblem);
@@ -90,7 +87,6 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
       owner.set(spec.key, c);
       nodes.push({ ...spec, parents: nodeParents(spec, c), computation: c });
     }
-    const where = c.kind === "multi" ? `multi-asset ${c.name}` : c.name;
     for (const r of c.resources)
       if (!resourceNames.has(r))
         add(where, `requires resource "${r}", which is not in definitions.resources`);
@@ -106,29 +102,40 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
       opNames.add(op);
     }
   }
-  for (const [name, c] of stepNames) {
-    if (c.kind === "multi" && owner.has(name) && owner.get(name) !== c)
-      add(`multi-asset ${name}`, `name "${name}" clashes with an asset key; rename the multi-asset`);
+  // Multi-asset names are step keys too: unique, and distinct from every asset key.
+  const multiNames = new Set<string>();
+  for (const c of computations) {
+    if (c.kind !== "multi") continue;
+    if (multiNames.has(c.name)) add(whereOf(c), "duplicate multi-asset name");
+    multiNames.add(c.name);
+    if (owner.has(c.name) && owner.get(c.name) !== c)
+      add(whereOf(c), `name "${c.name}" clashes with an asset key; rename the multi-asset`);
   }
 
-  // Unknown deps and ins.
+  // Unknown deps (per asset) and ins (per computation).
   for (const node of nodes) {
     for (const dep of node.deps)
       if (!owner.has(dep)) add(node.key, `depends on unknown asset "${dep}"${suggest(dep, owner.keys())}`);
-    for (const [name, key] of Object.entries(node.computation.ins))
+  }
+  for (const c of computations) {
+    for (const [name, key] of Object.entries(c.ins))
       if (!owner.has(key))
-        add(node.key, `input "${name}" refers to unknown asset "${key}"${suggest(key, owner.keys())}`);
+        add(whereOf(c), `input "${name}" refers to unknown asset "${key}"${suggest(key, owner.keys())}`);
   }
 
   const graph = createAssetGraph(nodes);
 
-  // Cycles, at the level of steps: a multi-asset whose outputs depend on each other counts too.
+  // Cycles, at the level of steps: a multi-asset whose outputs depend on each other through
+  // another asset counts too (deps between outputs of the same multi-asset are fine).
   const stepParents = new Map<string, Set<string>>();
+  const stepByName = new Map<string, Computation>();
   for (const node of nodes) {
+    stepByName.set(node.computation.name, node.computation);
     const set = stepParents.get(node.computation.name) ?? new Set<string>();
     for (const p of node.parents) {
       const pc = owner.get(p);
-      if (pc) set.add(pc.name);
+      // An output depending on another output of the same multi-asset is not a cycle.
+      if (pc && (pc !== node.computation || p === node.key)) set.add(pc.name);
     }
     stepParents.set(node.computation.name, set);
   }
@@ -136,7 +143,8 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
   const cycleEdges = (k: string) => [...(stepParents.get(k) ?? [])];
   for (const cycle of findCycles(stepKeys, cycleEdges)) {
     const path = [...cycle].reverse();
-    add(path[0]!, `dependency cycle: ${path.join(" -> ")}`);
+    const first = stepByName.get(path[0]!);
+    add(first ? whereOf(first) : path[0]!, `dependency cycle: ${path.join(" -> ")}`);
   }
 
   // Checks.
@@ -164,19 +172,17 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
     checksByAsset.set(check.assetKey, list);
   });
 
-  // Jobs (selections resolve only on a sound graph).
+  // Jobs: each selection must resolve (the graph holds every valid asset even if others are not).
   const jobs = [...(input.jobs ?? [])];
   const jobNames = new Set<string>();
   for (const job of jobs) {
     const where = `job ${job.name}`;
     if (jobNames.has(job.name)) add(where, "duplicate job name");
     jobNames.add(job.name);
-    if (problems.length === 0) {
-      try {
-        resolveSelection(job.selection, graph);
-      } catch (error) {
-        add(where, isBatonError(error) ? error.message : String(error));
-      }
+    try {
+      resolveSelection(job.selection, graph);
+    } catch (error) {
+      add(where, isBatonError(error) ? error.message : String(error));
     }
   }
 
