@@ -14,17 +14,24 @@ export type BatonErrorCode =
   | "USAGE_ERROR"
   | "RUN_CANCELED";
 
+const BATON_ERROR = Symbol.for("baton.error");
+
 export class BatonError extends Error {
   readonly code: BatonErrorCode;
   constructor(code: BatonErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+    Object.defineProperty(this, BATON_ERROR, { value: true });
   }
 }
 
+/**
+ * True for errors Baton raised on purpose, also when thrown by another copy of @baton/core
+ * (a definitions file can load its own instance), so never by `instanceof` alone.
+ */
 export function isBatonError(value: unknown): value is BatonError {
-  return value instanceof Error && typeof (value as { code?: unknown }).code === "string" && "code" in value;
+  return value instanceof Error && (value as unknown as Record<symbol, unknown>)[BATON_ERROR] === true;
 }
 
 /** One problem found while validating definitions; `where` names the asset key, check or job. */

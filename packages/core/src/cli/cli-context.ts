@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { InvalidConfigError, UsageError } from "../errors.js";
 import type { RunStatus } from "../execution/events.js";
 import type { BatonInstance } from "../instance/instance.js";
@@ -32,7 +33,7 @@ export function parseConfigFlag(value: string | undefined, cwd: string): unknown
     const file = value.slice(1);
     source = `--config file ${file}`;
     try {
-      text = readFileSync(new URL(file, `file://${cwd}/`), "utf8");
+      text = readFileSync(path.resolve(cwd, file), "utf8");
     } catch (error) {
       throw new UsageError(`Cannot read ${source}: ${(error as Error).message}`);
     }

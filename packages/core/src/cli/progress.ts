@@ -29,7 +29,7 @@ export function createProgressReporter(stream: NodeJS.WriteStream = process.stde
     onEvent(event) {
       switch (event.type) {
         case "run_started":
-          total = event.stepKeys.length;
+          total = event.steps.length;
           line(`run ${event.runId} started: ${total} step${total === 1 ? "" : "s"}`);
           if (tty && total > 0) {
             multibar = new cliProgress.MultiBar(

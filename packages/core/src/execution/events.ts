@@ -11,7 +11,15 @@ export type StepStatus = "succeeded" | "failed" | "skipped" | "canceled";
 
 /** Every state change of a run, in the order it happened. Stored in the event log as is. */
 export type RunEventBody =
-  | { readonly type: "run_started"; readonly stepKeys: readonly string[] }
+  | {
+      readonly type: "run_started";
+      /** Every planned step, so steps that never start are still described. */
+      readonly steps: readonly {
+        readonly stepKey: string;
+        readonly kind: StepKind;
+        readonly assetKeys: readonly string[];
+      }[];
+    }
   | { readonly type: "run_succeeded" }
   | { readonly type: "run_failed"; readonly reason: string; readonly error?: SerializedError | undefined }
   | { readonly type: "run_canceled"; readonly reason: string }

@@ -72,7 +72,13 @@ export async function executePlan(options: ExecuteOptions): Promise<RunStatus> {
     random: options.random ?? Math.random,
   };
 
-  emit({ type: "run_started", stepKeys: plan.steps.map((s) => s.key) });
+  emit({
+    type: "run_started",
+    steps: plan.steps.map((s) => ({ stepKey: s.key, kind: s.kind, assetKeys: s.assetKeys })),
+  });
+  // Keep the process alive while the run lasts: a body that only awaits its AbortSignal holds
+  // no handle, and Node would otherwise exit mid-run (code 13, unsettled top-level await).
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const statuses = new Map<string, StepStatus>();
   try {
     await schedule(plan, concurrency, signal, statuses, env);
@@ -84,6 +90,7 @@ export async function executePlan(options: ExecuteOptions): Promise<RunStatus> {
     );
     env.capture.release();
     options.signal?.removeEventListener("abort", onAbort);
+    clearInterval(keepAlive);
   }
 
   const counts = { failed: 0, skipped: 0, canceled: 0 };

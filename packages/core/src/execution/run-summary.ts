@@ -73,7 +73,11 @@ export function summarizeRun(runId: string, status: RunStatus, events: readonly 
     switch (e.type) {
       case "run_started":
         startedAt = e.timestamp;
-        for (const k of e.stepKeys) step(k);
+        for (const planned of e.steps) {
+          const s = step(planned.stepKey);
+          s.kind = planned.kind;
+          s.assetKeys = planned.assetKeys;
+        }
         break;
       case "run_succeeded":
         endedAt = e.timestamp;

@@ -68,20 +68,8 @@ export async function migrateStorage(adapter: DialectAdapter): Promise<string[]>
     migrationLockTableName: "baton_migrations_lock",
   });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    throw new StorageError(
-      `Migrating the ${adapter.name} store at ${adapter.location} failed: ${describe(error)}`,
-      {
-        cause: error,
-      },
-    );
-  }
+  if (error) throw error;
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
-}
-
-function describe(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
-  return error instanceof Error ? error.message || error.name : String(error);
 }
 
 export function createKyselyStorage(adapter: DialectAdapter): Storage {

@@ -15,6 +15,11 @@ export interface StorageOptions {
   readonly migrate?: boolean;
 }
 
+function describeCause(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return describeCause(error.errors[0]);
+  return error instanceof Error ? error.message || error.name : String(error);
+}
+
 /** Open (and by default migrate) the store. Connection problems become one clear StorageError. */
 export async function openStorage(
   options: StorageOptions,
@@ -37,10 +42,11 @@ export async function openStorage(
     else await adapter.db.selectNoFrom((eb) => eb.lit(1).as("ok")).execute();
   } catch (error) {
     await adapter.close().catch(() => undefined);
-    if (error instanceof StorageError) throw error;
     throw new StorageError(
-      `Could not reach the ${adapter.name} store at ${adapter.location}: ${(error as Error).message || String(error)}` +
-        (adapter.name === "postgres" ? ". Check BATON_DATABASE_URL and that the server is running." : ""),
+      `Could not open the ${adapter.name} store at ${adapter.location}: ${describeCause(error)}` +
+        (adapter.name === "postgres"
+          ? ". Check BATON_DATABASE_URL and that the server is running."
+          : `. Check that ${path.dirname(adapter.location)} is writable (or set BATON_HOME).`),
       { cause: error },
     );
   }

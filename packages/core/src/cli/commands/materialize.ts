@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { UsageError } from "../../errors.js";
 import type { RunSummary } from "../../execution/run-summary.js";
 import { type CliContext, exitCodeFor, parseConfigFlag, parsePositiveInt } from "../cli-context.js";
 import { runToJson, summaryLine } from "../format.js";
@@ -39,7 +40,10 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
   program
     .command("materialize")
     .description("materialize the selected assets now, in this process")
-    .requiredOption("-s, --select <selection>", "asset selection, e.g. 'taxi/raw_trips+' or 'group:ingest*'")
+    .option(
+      "-s, --select <selection>",
+      "asset selection (required), e.g. 'taxi/raw_trips+' or 'group:ingest*'",
+    )
     .option("--config <json>", "run config as JSON, or @file.json, keyed by asset key")
     .option(
       "--concurrency <n>",
@@ -49,9 +53,12 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
     .option("--json", "print the run result as JSON on stdout")
     .action(
       async (
-        opts: { select: string; config?: string; concurrency?: number; json?: boolean },
+        opts: { select?: string; config?: string; concurrency?: number; json?: boolean },
         cmd: Command,
       ) => {
+        // Checked here rather than with requiredOption, so an unknown flag is reported first.
+        if (opts.select === undefined)
+          throw new UsageError("materialize needs --select SELECTION (e.g. --select '*' for every asset)");
         const globals = cmd.optsWithGlobals() as { defs?: string };
         const config = parseConfigFlag(opts.config, ctx.cwd);
         const definitions = await loadDefinitions(resolveDefinitionsPath(globals.defs, ctx.cwd, ctx.env));
