@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import type { Logger, LogLevel } from "../definitions/context.js";
 import type { Definitions } from "../definitions/definitions.js";
 import { describeError, serializeError } from "../errors.js";
 import type { RunEventBody, RunStatus, StepStatus } from "./events.js";
@@ -23,6 +24,13 @@ export interface ExecuteOptions {
   readonly now?: () => number;
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly random?: () => number;
+}
+
+/** Run-level logger (no step): resources log through it. */
+function runLogger(emit: (event: RunEventBody) => void): Logger {
+  const log = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
+    emit({ type: "log", level, message: String(message), source: "logger", fields });
+  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }
 
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -60,7 +68,7 @@ export async function executePlan(options: ExecuteOptions): Promise<RunStatus> {
     resources: createRunResources(options.definitions.resources, {
       runId: options.runId,
       home: options.home,
-      log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+      log: runLogger(options.emit),
     }),
     config: options.config,
     signal,
@@ -177,20 +185,33 @@ async function schedule(
         if (statuses.has(step.key)) continue;
         started.add(step.key);
         running++;
-        runStep(env, step).then((outcome) => {
-          running--;
-          statuses.set(step.key, outcome.status);
-          if (outcome.status === "succeeded") {
-            for (const d of dependents.get(step.key) ?? []) {
-              const left = waiting.get(d.key)! - 1;
-              waiting.set(d.key, left);
-              if (left === 0 && !statuses.has(d.key)) ready.push(d);
+        runStep(env, step)
+          .catch((error): StepOutcome => {
+            // runStep handles user errors itself; this is a last resort so a run never hangs.
+            env.emit({
+              type: "step_failed",
+              stepKey: step.key,
+              assetKeys: step.assetKeys,
+              durationMs: 0,
+              attempt: 1,
+              error: serializeError(error),
+            });
+            return { status: "failed" };
+          })
+          .then((outcome) => {
+            running--;
+            statuses.set(step.key, outcome.status);
+            if (outcome.status === "succeeded") {
+              for (const d of dependents.get(step.key) ?? []) {
+                const left = waiting.get(d.key)! - 1;
+                waiting.set(d.key, left);
+                if (left === 0 && !statuses.has(d.key)) ready.push(d);
+              }
+            } else {
+              skipDownstream(step, outcome);
             }
-          } else {
-            skipDownstream(step, outcome);
-          }
-          pump();
-        });
+            pump();
+          });
       }
       if (running === 0 && (signal.aborted || head >= ready.length)) resolve();
     };

@@ -28,6 +28,14 @@ const storage = new AsyncLocalStorage<ConsoleSink>();
 let installed = 0;
 let originals: Partial<Record<(typeof METHODS)[number][0], (...args: unknown[]) => void>> = {};
 
+/**
+ * Run `fn` outside any step's capture: its console output goes to the real console. For code
+ * that reacts to events emitted from inside a step (progress reporters, `onEvent` callbacks).
+ */
+export function outsideCapture<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 export function captureConsole(): ConsoleCapture {
   if (installed++ === 0) {
     originals = {};

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import type { Definitions } from "../definitions/definitions.js";
-import { RunNotFoundError } from "../errors.js";
+import { describeError, RunNotFoundError } from "../errors.js";
 import type { RunEvent, RunEventBody, RunEventType, RunStatus } from "../execution/events.js";
 import { executePlan } from "../execution/executor.js";
+import { outsideCapture } from "../execution/log-capture.js";
 import { type ExecutionPlan, planRun } from "../execution/plan.js";
 import { parseRunConfig } from "../execution/run-config.js";
 import { type RunSummary, summarizeRun } from "../execution/run-summary.js";
@@ -114,8 +115,25 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
       const event = { ...body, runId, timestamp: Date.now() } as RunEvent;
       if (event.type !== "log") events.push(event);
       writer.push(event);
-      request.onEvent?.(event);
+      if (onEvent) notify(event);
     };
+    // Listeners run outside the step's console capture (their output is not the step's, and a
+    // listener that logs must not feed itself), and a throwing listener cannot break the run.
+    const onEvent = request.onEvent;
+    let listenerFailed = false;
+    const notify = (event: RunEvent) =>
+      outsideCapture(() => {
+        try {
+          onEvent?.(event);
+        } catch (error) {
+          if (!listenerFailed) {
+            listenerFailed = true;
+            console.error(
+              `baton: an onEvent listener threw (further errors are not shown): ${describeError(error)}`,
+            );
+          }
+        }
+      });
     let status: RunStatus;
     try {
       status = await executePlan({
