@@ -1,4 +1,4 @@
-import { Migrator, sql } from "kysely";
+import { type Kysely, Migrator, sql } from "kysely";
 import type { CheckSeverity } from "../definitions/asset-check.js";
 import type { MetadataMap } from "../definitions/metadata.js";
 import { StorageError } from "../errors.js";
@@ -59,16 +59,31 @@ function runTransition(
   }
 }
 
-/** Apply versioned migrations; returns the names applied now. */
+function sortedByKey<V>(map: Map<string, V>): [string, V][] {
+  return [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Apply versioned migrations; returns the names applied now. Postgres: Kysely's migrator takes an
+ * advisory lock. SQLite: its lock is a no-op, so the whole migration runs in one BEGIN IMMEDIATE
+ * (SQLite DDL is transactional): concurrent openers wait, then find nothing left to do.
+ */
 export async function migrateStorage(adapter: DialectAdapter): Promise<string[]> {
-  const migrator = new Migrator({
-    db: adapter.db,
-    provider: migrationProvider(adapter.name),
-    migrationTableName: "baton_migrations",
-    migrationLockTableName: "baton_migrations_lock",
-  });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error;
+  const migrate = async (db: Kysely<BatonDatabase>) => {
+    const migrator = new Migrator({
+      db,
+      provider: migrationProvider(adapter.name),
+      migrationTableName: "baton_migrations",
+      migrationLockTableName: "baton_migrations_lock",
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error;
+    return results;
+  };
+  const results =
+    adapter.name === "sqlite"
+      ? await adapter.writeTransaction((trx) => migrate(trx as Kysely<BatonDatabase>))
+      : await migrate(adapter.db);
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }
 
@@ -92,13 +107,13 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
             body: JSON.stringify(e),
           })),
         )
-        .returning(["id", "run_seq"])
+        .returning(["id", "run_id", "run_seq"])
         .execute();
-      // Map ids back by run_seq (RETURNING order is not guaranteed).
-      const byOffset = new Map<number, number>();
-      for (const r of rows) byOffset.set(r.run_seq, r.id);
-      chunk.forEach((_e, i) => {
-        ids[start + i] = byOffset.get(seqs[start + i]!)!;
+      // Map ids back by (run, seq): RETURNING order is not guaranteed and a batch may mix runs.
+      const idOf = new Map<string, number>();
+      for (const r of rows) idOf.set(`${r.run_id}\u0000${r.run_seq}`, r.id);
+      chunk.forEach((e, i) => {
+        ids[start + i] = idOf.get(`${e.runId}\u0000${seqs[start + i]!}`)!;
       });
     }
     return ids;
@@ -117,7 +132,7 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
             status: run.status,
             selection: run.selection,
             asset_keys: JSON.stringify(run.assetKeys),
-            config: JSON.stringify(run.config ?? {}),
+            config: JSON.stringify(run.config === undefined ? {} : run.config),
             tags: JSON.stringify(run.tags),
             parent_run_id: run.parentRunId ?? null,
             root_run_id: run.rootRunId ?? null,
@@ -203,7 +218,8 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
             latestCheck.set(`${event.assetKey}\u0000${event.checkName}`, { event, id: ids[i]! });
           }
         }
-        for (const { event, id } of latestMaterialization.values()) {
+        // Upserts in key order, so concurrent batches touching the same assets cannot deadlock.
+        for (const [, { event, id }] of sortedByKey(latestMaterialization)) {
           const values = {
             last_materialization_event_id: id,
             last_materialization_run_id: event.runId,
@@ -223,7 +239,7 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
             )
             .execute();
         }
-        for (const [assetKey, event] of latestFailure) {
+        for (const [assetKey, event] of sortedByKey(latestFailure)) {
           const values = {
             last_failure_run_id: event.runId,
             last_failed_at: event.timestamp,
@@ -235,7 +251,7 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
             .onConflict((oc) => oc.column("asset_key").doUpdateSet(values))
             .execute();
         }
-        for (const { event, id } of latestCheck.values()) {
+        for (const [, { event, id }] of sortedByKey(latestCheck)) {
           const values = {
             run_id: event.runId,
             event_id: id,

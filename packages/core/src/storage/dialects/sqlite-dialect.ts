@@ -7,6 +7,28 @@ import type { BatonDatabase } from "../schema.js";
 import type { DialectAdapter, Executor } from "./dialect-adapter.js";
 
 /**
+ * Write transactions on one file queue here when a process holds several connections to it.
+ * better-sqlite3 waits for a lock synchronously (busy_timeout sleeps on the event-loop thread),
+ * so a second in-process writer would freeze the process while the first one sits at an
+ * `await` and can never commit. Across processes, BEGIN IMMEDIATE + busy_timeout serialize.
+ */
+const writeQueues = new Map<string, Promise<unknown>>();
+
+function withFileLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = writeQueues.get(key) ?? Promise.resolve();
+  const run = previous.then(fn, fn);
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  writeQueues.set(key, settled);
+  void settled.then(() => {
+    if (writeQueues.get(key) === settled) writeQueues.delete(key);
+  });
+  return run;
+}
+
+/**
  * The embedded store: one SQLite file in WAL mode, safe for several processes. Writes take the
  * lock up front (`BEGIN IMMEDIATE`): with Kysely's deferred `BEGIN`, two writing processes hit
  * SQLITE_BUSY in ~18% of transactions here; with IMMEDIATE they wait on busy_timeout instead.
@@ -16,8 +38,9 @@ export function openSqliteDialect(file: string): DialectAdapter {
   try {
     if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     database = new Database(file);
-    database.pragma("journal_mode = WAL");
+    // busy_timeout first: switching to WAL needs a lock another process may hold.
     database.pragma("busy_timeout = 10000");
+    database.pragma("journal_mode = WAL");
     database.pragma("synchronous = NORMAL");
     database.pragma("foreign_keys = ON");
   } catch (error) {
@@ -26,23 +49,26 @@ export function openSqliteDialect(file: string): DialectAdapter {
     });
   }
   const db = new Kysely<BatonDatabase>({ dialect: new SqliteDialect({ database }) });
+  const lockKey = path.resolve(file);
   return {
     name: "sqlite",
     location: path.resolve(file),
     db,
     maxRowsPerInsert: 1000,
     writeTransaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T> {
-      return db.connection().execute(async (conn) => {
-        await sql`begin immediate`.execute(conn);
-        try {
-          const result = await fn(conn);
-          await sql`commit`.execute(conn);
-          return result;
-        } catch (error) {
-          await sql`rollback`.execute(conn).catch(() => undefined);
-          throw error;
-        }
-      });
+      return withFileLock(lockKey, () =>
+        db.connection().execute(async (conn) => {
+          await sql`begin immediate`.execute(conn);
+          try {
+            const result = await fn(conn);
+            await sql`commit`.execute(conn);
+            return result;
+          } catch (error) {
+            await sql`rollback`.execute(conn).catch(() => undefined);
+            throw error;
+          }
+        }),
+      );
     },
     close: () => db.destroy(),
   };
