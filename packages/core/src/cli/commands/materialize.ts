@@ -1,6 +1,9 @@
 import type { Command } from "commander";
+import type { Definitions } from "../../definitions/definitions.js";
 import { UsageError } from "../../errors.js";
+import type { RunEvent } from "../../execution/events.js";
 import type { RunSummary } from "../../execution/run-summary.js";
+import type { BatonInstance } from "../../instance/instance.js";
 import { type CliContext, exitCodeFor, parseConfigFlag, parsePositiveInt } from "../cli-context.js";
 import { runToJson, summaryLine } from "../format.js";
 import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
@@ -30,10 +33,37 @@ function cancelOnSignals(ctx: CliContext): { signal: AbortSignal; dispose(): voi
   };
 }
 
-async function report(ctx: CliContext, summary: RunSummary, json: boolean) {
-  ctx.stderr.write(`${summaryLine(summary)}\n`);
-  if (json) ctx.printJson(runToJson(summary));
-  ctx.exitCode = exitCodeFor(summary.status);
+/**
+ * Load definitions, open the instance, run with live progress on stderr and Ctrl-C canceling,
+ * then report: the summary line, `--json` on stdout, and the exit code.
+ */
+async function runInCli(
+  ctx: CliContext,
+  cmd: Command,
+  json: boolean,
+  run: (
+    instance: BatonInstance,
+    definitions: Definitions,
+    live: { signal: AbortSignal; onEvent: (event: RunEvent) => void },
+  ) => Promise<RunSummary>,
+): Promise<void> {
+  const globals = cmd.optsWithGlobals() as { defs?: string };
+  const definitions = await loadDefinitions(resolveDefinitionsPath(globals.defs, ctx.cwd, ctx.env));
+  const instance = await ctx.instance();
+  const progress = createProgressReporter(ctx.stderr);
+  const cancel = cancelOnSignals(ctx);
+  try {
+    const summary = await run(instance, definitions, {
+      signal: cancel.signal,
+      onEvent: (e) => progress.onEvent(e),
+    });
+    ctx.stderr.write(`${summaryLine(summary)}\n`);
+    if (json) ctx.printJson(runToJson(summary));
+    ctx.exitCode = exitCodeFor(summary.status);
+  } finally {
+    progress.stop();
+    cancel.dispose();
+  }
 }
 
 export function registerMaterializeCommands(program: Command, ctx: CliContext) {
@@ -59,25 +89,15 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
         // Checked here rather than with requiredOption, so an unknown flag is reported first.
         if (opts.select === undefined)
           throw new UsageError("materialize needs --select SELECTION (e.g. --select '*' for every asset)");
-        const globals = cmd.optsWithGlobals() as { defs?: string };
         const config = parseConfigFlag(opts.config, ctx.cwd);
-        const definitions = await loadDefinitions(resolveDefinitionsPath(globals.defs, ctx.cwd, ctx.env));
-        const instance = await ctx.instance();
-        const progress = createProgressReporter(ctx.stderr);
-        const cancel = cancelOnSignals(ctx);
-        try {
-          const summary = await instance.materialize(definitions, {
-            selection: opts.select,
+        await runInCli(ctx, cmd, Boolean(opts.json), (instance, definitions, live) =>
+          instance.materialize(definitions, {
+            selection: opts.select!,
             config,
             concurrency: opts.concurrency,
-            signal: cancel.signal,
-            onEvent: (e) => progress.onEvent(e),
-          });
-          await report(ctx, summary, Boolean(opts.json));
-        } finally {
-          progress.stop();
-          cancel.dispose();
-        }
+            ...live,
+          }),
+        );
       },
     );
 
@@ -94,23 +114,13 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
     .option("--json", "print the run result as JSON on stdout")
     .action(
       async (runId: string, opts: { fromFailure?: boolean; concurrency?: number; json?: boolean }, cmd) => {
-        const globals = cmd.optsWithGlobals() as { defs?: string };
-        const definitions = await loadDefinitions(resolveDefinitionsPath(globals.defs, ctx.cwd, ctx.env));
-        const instance = await ctx.instance();
-        const progress = createProgressReporter(ctx.stderr);
-        const cancel = cancelOnSignals(ctx);
-        try {
-          const summary = await instance.reexecute(definitions, runId, {
+        await runInCli(ctx, cmd, Boolean(opts.json), (instance, definitions, live) =>
+          instance.reexecute(definitions, runId, {
             fromFailure: Boolean(opts.fromFailure),
             concurrency: opts.concurrency,
-            signal: cancel.signal,
-            onEvent: (e) => progress.onEvent(e),
-          });
-          await report(ctx, summary, Boolean(opts.json));
-        } finally {
-          progress.stop();
-          cancel.dispose();
-        }
+            ...live,
+          }),
+        );
       },
     );
 }
