@@ -771,46 +771,45 @@ function storageContract(
           }) as unknown as RunEvent,
       ],
     ];
-    it.each(poisons)(
-      "an appendEvents call that fails midway stores nothing of that batch: %s",
-      async (_, poison) => {
-        const store = await open();
-        await store.createRun(newRun("atom"));
-        await store.appendEvents([logEvent("atom", 0)]);
-        const before = await store.getEvents("atom");
+    it.each(
+      poisons,
+    )("an appendEvents call that fails midway stores nothing of that batch: %s", async (_, poison) => {
+      const store = await open();
+      await store.createRun(newRun("atom"));
+      await store.appendEvents([logEvent("atom", 0)]);
+      const before = await store.getEvents("atom");
 
-        const batch: RunEvent[] = [
-          runStarted("atom", T0 + 1),
-          materialization("atom", "a", T0 + 2),
-          checkEvaluation("atom", "a", "c", T0 + 3, { passed: true, blocking: false }),
-          stepFailed("atom", "b", ["b"], T0 + 4),
-          ...logEvents("other-run", 100),
-          ...logEvents("atom", 1_395, 1),
-          event("atom", T0 + 9, { type: "run_succeeded" }),
-        ];
-        batch[1_200] = poison();
-        expect(batch).toHaveLength(1_500);
-        await expect(store.appendEvents(batch)).rejects.toThrow();
+      const batch: RunEvent[] = [
+        runStarted("atom", T0 + 1),
+        materialization("atom", "a", T0 + 2),
+        checkEvaluation("atom", "a", "c", T0 + 3, { passed: true, blocking: false }),
+        stepFailed("atom", "b", ["b"], T0 + 4),
+        ...logEvents("other-run", 100),
+        ...logEvents("atom", 1_395, 1),
+        event("atom", T0 + 9, { type: "run_succeeded" }),
+      ];
+      batch[1_200] = poison();
+      expect(batch).toHaveLength(1_500);
+      await expect(store.appendEvents(batch)).rejects.toThrow();
 
-        expect(await store.getEvents("atom")).toEqual(before);
-        expect(await store.getEvents("other-run")).toEqual([]);
-        expect(await store.getRun("atom")).toMatchObject({
-          status: "QUEUED",
-          startedAt: null,
-          endedAt: null,
-        });
-        expect(await store.getAssetStatuses()).toEqual([]);
-        expect(await store.getLatestCheckResults()).toEqual([]);
+      expect(await store.getEvents("atom")).toEqual(before);
+      expect(await store.getEvents("other-run")).toEqual([]);
+      expect(await store.getRun("atom")).toMatchObject({
+        status: "QUEUED",
+        startedAt: null,
+        endedAt: null,
+      });
+      expect(await store.getAssetStatuses()).toEqual([]);
+      expect(await store.getLatestCheckResults()).toEqual([]);
 
-        // The store is still usable afterwards, and a second store object sees the same.
-        await store.appendEvents([runStarted("atom", T0 + 20)]);
-        expect(await store.getEvents("atom")).toHaveLength(before.length + 1);
-        expect((await store.getRun("atom"))?.status).toBe("STARTED");
-        const other = await open();
-        expect(await other.getEvents("atom")).toHaveLength(before.length + 1);
-        expect(await other.getEvents("other-run")).toEqual([]);
-      },
-    );
+      // The store is still usable afterwards, and a second store object sees the same.
+      await store.appendEvents([runStarted("atom", T0 + 20)]);
+      expect(await store.getEvents("atom")).toHaveLength(before.length + 1);
+      expect((await store.getRun("atom"))?.status).toBe("STARTED");
+      const other = await open();
+      expect(await other.getEvents("atom")).toHaveLength(before.length + 1);
+      expect(await other.getEvents("other-run")).toEqual([]);
+    });
 
     it("appendEvents on a closed store rejects and stores nothing", async () => {
       const closed = await open();
@@ -1003,15 +1002,12 @@ describe("openStorage connection errors", () => {
   it.each([
     ["migrating (the default)", undefined],
     ["without migrating", false],
-  ])(
-    "an unreachable Postgres URL rejects with a StorageError naming the host and BATON_DATABASE_URL, %s",
-    async (_, migrate) => {
-      const error = await openError("postgres://postgres@127.0.0.1:1/x", migrate);
-      expect(error.code).toBe("STORAGE_ERROR");
-      expect(error.message).toContain("127.0.0.1:1");
-      expect(error.message).toContain("BATON_DATABASE_URL");
-    },
-  );
+  ])("an unreachable Postgres URL rejects with a StorageError naming the host and BATON_DATABASE_URL, %s", async (_, migrate) => {
+    const error = await openError("postgres://postgres@127.0.0.1:1/x", migrate);
+    expect(error.code).toBe("STORAGE_ERROR");
+    expect(error.message).toContain("127.0.0.1:1");
+    expect(error.message).toContain("BATON_DATABASE_URL");
+  });
 
   it.each([
     ["migrating (the default)", undefined],
