@@ -181,7 +181,7 @@ function everyKindOfEvent(runId: string): RunEvent[] {
       reason: "upstream failed",
       cause: "clean",
     },
-    { type: "step_canceled", stepKey: "other", reason: "run canceled" },
+    { type: "step_canceled", stepKey: "other", assetKeys: ["other"], reason: "run canceled" },
     { type: "run_failed", reason: "step clean failed", error },
     { type: "run_canceled", reason: "user asked" },
     { type: "run_succeeded" },
@@ -266,8 +266,21 @@ function storageContract(
       };
       await store.createRun(run);
       const got = await store.getRun("run-1");
-      expect(got).toStrictEqual({ ...run, startedAt: null, endedAt: null });
+      expect(got).toStrictEqual({ ...run, startedAt: null, endedAt: null, partitionKeys: null, backfillId: null });
       expect(typeof got!.createdAt).toBe("number");
+    });
+
+    it("createRun/getRun round-trips partitions and backfill id", async () => {
+      const store = await open();
+      await store.createRun({
+        ...newRun("part"),
+        partitions: { keys: ["2024-01-01", "2024-01-02"], indices: [0, 1] },
+        backfillId: "bf-1",
+      });
+      const got = await store.getRun("part");
+      expect(got).toMatchObject({ partitionKeys: ["2024-01-01", "2024-01-02"], backfillId: "bf-1" });
+      const page = await store.listRuns({ backfillId: "bf-1" });
+      expect(page.runs.map((r) => r.runId)).toEqual(["part"]);
     });
 
     it("stores missing parent/root run ids as null", async () => {

@@ -54,13 +54,23 @@ export type RunEventBody =
       /** The upstream step (or check) that caused the skip. */
       readonly cause: string;
     }
-  | { readonly type: "step_canceled"; readonly stepKey: string; readonly reason: string }
+  | {
+      readonly type: "step_canceled";
+      readonly stepKey: string;
+      readonly assetKeys: readonly string[];
+      readonly reason: string;
+    }
   | {
       readonly type: "materialization";
       readonly stepKey: string;
       readonly assetKey: string;
       readonly metadata: MetadataMap;
       readonly codeVersion?: string | undefined;
+      /** For partitioned assets: the partition and its index in the asset's key space. */
+      readonly partition?: string | undefined;
+      readonly partitionIndex?: number | undefined;
+      /** A fingerprint of the stored value, when the IO manager computes one. */
+      readonly dataVersion?: string | undefined;
     }
   | {
       readonly type: "check_evaluation";
@@ -72,6 +82,7 @@ export type RunEventBody =
       readonly severity: CheckSeverity;
       readonly metadata: MetadataMap;
       readonly description?: string | undefined;
+      readonly partition?: string | undefined;
     }
   | { readonly type: "op_started"; readonly stepKey: string; readonly op: string }
   | {

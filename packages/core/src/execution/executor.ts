@@ -175,6 +175,7 @@ async function schedule(
             env.emit({
               type: "step_canceled",
               stepKey: step.key,
+              assetKeys: [],
               reason: "the run was canceled before this step started",
             });
           }
@@ -191,7 +192,7 @@ async function schedule(
             env.emit({
               type: "step_failed",
               stepKey: step.key,
-              assetKeys: step.assetKeys,
+              assetKeys: step.check ? [] : step.assetKeys,
               durationMs: 0,
               attempt: 1,
               error: serializeError(error),

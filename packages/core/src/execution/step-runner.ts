@@ -82,6 +82,8 @@ export async function runStep(env: StepEnvironment, step: PlannedStep): Promise<
   });
   const retryPolicy = step.computation?.retryPolicy;
   const maxRetries = retryPolicy?.maxRetries ?? 0;
+  // Assets whose partitions/status a failure or cancel of this step affects (a check: none).
+  const materializing = step.check ? [] : step.assetKeys;
   for (let attempt = 1; ; attempt++) {
     try {
       const outcome = await env.capture.run(
@@ -96,6 +98,7 @@ export async function runStep(env: StepEnvironment, step: PlannedStep): Promise<
         env.emit({
           type: "step_canceled",
           stepKey: step.key,
+          assetKeys: materializing,
           reason: "the run was canceled while this step ran",
         });
         return { status: "canceled" };
@@ -116,6 +119,7 @@ export async function runStep(env: StepEnvironment, step: PlannedStep): Promise<
           env.emit({
             type: "step_canceled",
             stepKey: step.key,
+            assetKeys: materializing,
             reason: "the run was canceled while waiting to retry",
           });
           return { status: "canceled" };
@@ -125,7 +129,7 @@ export async function runStep(env: StepEnvironment, step: PlannedStep): Promise<
       env.emit({
         type: "step_failed",
         stepKey: step.key,
-        assetKeys: step.assetKeys,
+        assetKeys: materializing,
         durationMs: env.now() - started,
         attempt,
         error: serialized,

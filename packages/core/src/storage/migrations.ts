@@ -79,6 +79,87 @@ export function migrationProvider(dialect: "sqlite" | "postgres"): MigrationProv
           .execute();
       },
     },
+    "0002_partitions_backfills": {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("runs").addColumn("partition_keys", "text").execute();
+        await db.schema.alterTable("runs").addColumn("partition_indices", "text").execute();
+        await db.schema.alterTable("runs").addColumn("backfill_id", "text").execute();
+        await db.schema.createIndex("runs_backfill_id").on("runs").columns(["backfill_id", "id"]).execute();
+
+        // One row per asset partition ever touched: details for staleness and the UI.
+        await db.schema
+          .createTable("asset_partitions")
+          .addColumn("asset_key", "text", (c) => c.notNull())
+          .addColumn("partition_key", "text", (c) => c.notNull())
+          .addColumn("partition_index", big, (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("last_run_id", "text", (c) => c.notNull())
+          .addColumn("last_materialization_event_id", big)
+          .addColumn("last_materialized_at", big)
+          .addColumn("code_version", "text")
+          .addColumn("data_version", "text")
+          .addColumn("last_failure_run_id", "text")
+          .addColumn("last_failed_at", big)
+          .addColumn("updated_at", big, (c) => c.notNull())
+          .addPrimaryKeyConstraint("asset_partitions_pk", ["asset_key", "partition_key"])
+          .execute();
+        await db.schema
+          .createIndex("asset_partitions_index")
+          .on("asset_partitions")
+          .columns(["asset_key", "partition_index"])
+          .execute();
+
+        // Maximal runs of consecutive partition indices with one status (see partition-ranges.ts).
+        await db.schema
+          .createTable("asset_partition_ranges")
+          .addColumn("asset_key", "text", (c) => c.notNull())
+          .addColumn("start_index", big, (c) => c.notNull())
+          .addColumn("end_index", big, (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("asset_partition_ranges_pk", ["asset_key", "start_index"])
+          .execute();
+        await db.schema
+          .createIndex("asset_partition_ranges_end")
+          .on("asset_partition_ranges")
+          .columns(["asset_key", "end_index"])
+          .execute();
+        // Which partitions definition the stored indices were computed with.
+        await db.schema
+          .createTable("asset_partition_defs")
+          .addColumn("asset_key", "text", (c) => c.primaryKey())
+          .addColumn("fingerprint", "text", (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable("dynamic_partitions")
+          .addColumn("id", idColumn, (c) =>
+            dialect === "sqlite" ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn("name", "text", (c) => c.notNull())
+          .addColumn("partition_key", "text", (c) => c.notNull())
+          .addColumn("created_at", big, (c) => c.notNull())
+          .addUniqueConstraint("dynamic_partitions_name_key", ["name", "partition_key"])
+          .execute();
+
+        await db.schema
+          .createTable("backfills")
+          .addColumn("id", idColumn, (c) =>
+            dialect === "sqlite" ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn("backfill_id", "text", (c) => c.notNull().unique())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("selection", "text", (c) => c.notNull())
+          .addColumn("asset_keys", "text", (c) => c.notNull())
+          .addColumn("partition_keys", "text", (c) => c.notNull())
+          .addColumn("options", "text", (c) => c.notNull())
+          .addColumn("counts", "text", (c) => c.notNull())
+          .addColumn("error", "text")
+          .addColumn("created_at", big, (c) => c.notNull())
+          .addColumn("updated_at", big, (c) => c.notNull())
+          .addColumn("ended_at", big)
+          .execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

@@ -16,6 +16,9 @@ export interface BatonDatabase {
     started_at: number | null;
     ended_at: number | null;
     updated_at: number;
+    partition_keys: string | null;
+    partition_indices: string | null;
+    backfill_id: string | null;
   };
   event_logs: {
     id: Generated<number>;
@@ -48,5 +51,49 @@ export interface BatonDatabase {
     severity: string;
     metadata: string;
     timestamp: number;
+  };
+  asset_partitions: {
+    asset_key: string;
+    partition_key: string;
+    partition_index: number;
+    status: string;
+    last_run_id: string;
+    last_materialization_event_id: number | null;
+    last_materialized_at: number | null;
+    code_version: string | null;
+    data_version: string | null;
+    last_failure_run_id: string | null;
+    last_failed_at: number | null;
+    updated_at: number;
+  };
+  asset_partition_ranges: {
+    asset_key: string;
+    start_index: number;
+    end_index: number;
+    status: string;
+  };
+  asset_partition_defs: {
+    asset_key: string;
+    fingerprint: string;
+  };
+  dynamic_partitions: {
+    id: Generated<number>;
+    name: string;
+    partition_key: string;
+    created_at: number;
+  };
+  backfills: {
+    id: Generated<number>;
+    backfill_id: string;
+    status: string;
+    selection: string;
+    asset_keys: string;
+    partition_keys: string;
+    options: string;
+    counts: string;
+    error: string | null;
+    created_at: number;
+    updated_at: number;
+    ended_at: number | null;
   };
 }

@@ -1,6 +1,7 @@
 import type { CheckSeverity } from "../definitions/asset-check.js";
 import type { MetadataMap } from "../definitions/metadata.js";
 import type { RunEvent, RunEventType, RunStatus, StoredRunEvent } from "../execution/events.js";
+import type { PartitionState, StatusRange } from "./partition-ranges.js";
 
 export interface RunRecord {
   readonly runId: string;
@@ -15,6 +16,9 @@ export interface RunRecord {
   readonly createdAt: number;
   readonly startedAt: number | null;
   readonly endedAt: number | null;
+  /** Partitions the run covers (null: unpartitioned). */
+  readonly partitionKeys: readonly string[] | null;
+  readonly backfillId: string | null;
 }
 
 export interface NewRun {
@@ -27,10 +31,14 @@ export interface NewRun {
   readonly parentRunId?: string | null;
   readonly rootRunId?: string | null;
   readonly createdAt: number;
+  /** Partition keys and their indices in the assets' key space (same order). */
+  readonly partitions?: { readonly keys: readonly string[]; readonly indices: readonly number[] } | null;
+  readonly backfillId?: string | null;
 }
 
 export interface RunsQuery {
   readonly statuses?: readonly RunStatus[];
+  readonly backfillId?: string;
   /** Page size (default 50, at most 1000). */
   readonly limit?: number;
   /** Cursor from a previous page (`nextCursor`); newest first. */
@@ -73,6 +81,57 @@ export interface CheckResultRecord {
   readonly timestamp: number;
 }
 
+export interface PartitionRecord {
+  readonly assetKey: string;
+  readonly partitionKey: string;
+  readonly partitionIndex: number;
+  readonly status: PartitionState;
+  readonly lastRunId: string;
+  readonly lastMaterialization: {
+    readonly eventId: number;
+    readonly timestamp: number;
+    readonly codeVersion: string | null;
+    readonly dataVersion: string | null;
+  } | null;
+  readonly lastFailure: { readonly runId: string; readonly timestamp: number } | null;
+}
+
+export interface PartitionsQuery {
+  readonly keys?: readonly string[];
+  /** Inclusive index bounds. */
+  readonly startIndex?: number;
+  readonly endIndex?: number;
+  readonly statuses?: readonly PartitionState[];
+  readonly limit?: number;
+}
+
+export type BackfillStatus = "REQUESTED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELING" | "CANCELED";
+
+export interface BackfillCounts {
+  /** Asset partitions targeted, and how they ended. */
+  readonly targeted: number;
+  readonly materialized: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly canceled: number;
+  readonly runs: number;
+}
+
+export interface BackfillRecord {
+  readonly backfillId: string;
+  readonly status: BackfillStatus;
+  readonly selection: string;
+  readonly assetKeys: readonly string[];
+  readonly partitionKeys: readonly string[];
+  /** How it was asked for: policy overrides, force, config, tags, parent backfill for retries. */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly counts: BackfillCounts;
+  readonly error: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly endedAt: number | null;
+}
+
 /**
  * The instance's durable state. One Kysely implementation backs it for SQLite and Postgres;
  * everything above this interface is dialect-free. `appendEvents` is the only writer of run
@@ -96,5 +155,39 @@ export interface Storage {
     query?: { limit?: number; beforeId?: number },
   ): Promise<StoredRunEvent[]>;
   getLatestCheckResults(assetKey?: string): Promise<CheckResultRecord[]>;
+
+  /** Status ranges of an asset's partitions (one indexed query; missing = not covered). */
+  getPartitionRanges(assetKey: string): Promise<StatusRange[]>;
+  getPartitions(assetKey: string, query?: PartitionsQuery): Promise<PartitionRecord[]>;
+  /**
+   * Make stored partition indices match the current definition (`fingerprint`): when it changed
+   * (e.g. a new start date), recompute every index with `indexOf` (-1 drops the row) and rebuild
+   * the ranges. Returns true when it re-indexed.
+   */
+  syncPartitionsDefinition(
+    assetKey: string,
+    fingerprint: string,
+    indexOf: (key: string) => number,
+  ): Promise<boolean>;
+
+  addDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]>;
+  removeDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]>;
+  getDynamicPartitions(name: string): Promise<string[]>;
+
+  createBackfill(backfill: Omit<BackfillRecord, "updatedAt" | "endedAt" | "error">): Promise<void>;
+  getBackfill(backfillId: string): Promise<BackfillRecord | undefined>;
+  listBackfills(query?: {
+    limit?: number;
+    cursor?: string;
+  }): Promise<{ backfills: BackfillRecord[]; nextCursor: string | null }>;
+  updateBackfill(
+    backfillId: string,
+    patch: {
+      status?: BackfillStatus;
+      counts?: BackfillCounts;
+      error?: string | null;
+      endedAt?: number | null;
+    },
+  ): Promise<void>;
   close(): Promise<void>;
 }

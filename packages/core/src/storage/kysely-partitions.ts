@@ -1,0 +1,311 @@
+import type { RunEvent } from "../execution/events.js";
+import type { DialectAdapter, Executor } from "./dialects/dialect-adapter.js";
+import {
+  applySegment,
+  type PartitionState,
+  type StatusRange,
+  type StatusSegment,
+  toSegments,
+} from "./partition-ranges.js";
+import type { PartitionRecord, PartitionsQuery } from "./storage.js";
+
+type Patch = {
+  index: number;
+  state: PartitionState;
+  runId: string;
+  at: number;
+  materializationEventId?: number;
+  codeVersion?: string | null;
+  dataVersion?: string | null;
+  failed?: boolean;
+};
+
+/** Collects per-partition changes implied by a batch of events. */
+export interface PartitionChanges {
+  /** assetKey → partitionKey → merged patch (last state wins, columns accumulate). */
+  readonly byAsset: Map<string, Map<string, Patch>>;
+}
+
+export interface RunPartitions {
+  readonly keys: readonly string[];
+  readonly indices: readonly number[];
+}
+
+/**
+ * Derive partition changes from events: a step starting marks its assets' run partitions in
+ * progress, a materialization marks its partition materialized, a failed or canceled step marks
+ * them failed. Checks never change partition status.
+ */
+export async function collectPartitionChanges(
+  events: readonly RunEvent[],
+  ids: readonly number[],
+  runPartitions: (runId: string) => Promise<RunPartitions | null>,
+): Promise<PartitionChanges> {
+  const byAsset = new Map<string, Map<string, Patch>>();
+  const set = (assetKey: string, key: string, patch: Patch) => {
+    let m = byAsset.get(assetKey);
+    if (!m) {
+      m = new Map();
+      byAsset.set(assetKey, m);
+    }
+    const prev = m.get(key);
+    m.set(key, prev ? { ...prev, ...patch } : patch);
+  };
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (e.type === "materialization") {
+      if (e.partition === undefined || e.partitionIndex === undefined) continue;
+      set(e.assetKey, e.partition, {
+        index: e.partitionIndex,
+        state: "materialized",
+        runId: e.runId,
+        at: e.timestamp,
+        materializationEventId: ids[i]!,
+        codeVersion: e.codeVersion ?? null,
+        dataVersion: e.dataVersion ?? null,
+      });
+      continue;
+    }
+    const state: PartitionState | undefined =
+      e.type === "step_started" && e.kind !== "check"
+        ? "in_progress"
+        : e.type === "step_failed" || e.type === "step_canceled"
+          ? "failed"
+          : undefined;
+    if (!state) continue;
+    const assetKeys =
+      e.type === "step_started" || e.type === "step_failed" || e.type === "step_canceled" ? e.assetKeys : [];
+    if (assetKeys.length === 0) continue;
+    const partitions = await runPartitions(e.runId);
+    if (!partitions) continue;
+    for (const assetKey of assetKeys)
+      partitions.keys.forEach((key, j) =>
+        set(assetKey, key, {
+          index: partitions.indices[j]!,
+          state,
+          runId: e.runId,
+          at: e.timestamp,
+          ...(state === "failed" ? { failed: true } : {}),
+        }),
+      );
+  }
+  return { byAsset };
+}
+
+/** Apply collected changes: upsert partition rows, then keep the status ranges maximal. */
+export async function applyPartitionChanges(
+  adapter: DialectAdapter,
+  trx: Executor,
+  changes: PartitionChanges,
+): Promise<void> {
+  const assets = [...changes.byAsset.keys()].sort();
+  for (const assetKey of assets) {
+    const patches = changes.byAsset.get(assetKey)!;
+    const entries = [...patches].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (let start = 0; start < entries.length; start += adapter.maxRowsPerInsert) {
+      const rows = entries.slice(start, start + adapter.maxRowsPerInsert).map(([key, p]) => ({
+        asset_key: assetKey,
+        partition_key: key,
+        partition_index: p.index,
+        status: p.state,
+        last_run_id: p.runId,
+        last_materialization_event_id: p.materializationEventId ?? null,
+        last_materialized_at: p.materializationEventId !== undefined ? p.at : null,
+        code_version: p.materializationEventId !== undefined ? (p.codeVersion ?? null) : null,
+        data_version: p.materializationEventId !== undefined ? (p.dataVersion ?? null) : null,
+        last_failure_run_id: p.failed ? p.runId : null,
+        last_failed_at: p.failed ? p.at : null,
+        updated_at: p.at,
+      }));
+      await trx
+        .insertInto("asset_partitions")
+        .values(rows)
+        .onConflict((oc) =>
+          oc.columns(["asset_key", "partition_key"]).doUpdateSet((eb) => ({
+            status: eb.ref("excluded.status"),
+            partition_index: eb.ref("excluded.partition_index"),
+            last_run_id: eb.ref("excluded.last_run_id"),
+            updated_at: eb.ref("excluded.updated_at"),
+            last_materialization_event_id: eb.fn.coalesce(
+              "excluded.last_materialization_event_id",
+              "asset_partitions.last_materialization_event_id",
+            ),
+            last_materialized_at: eb.fn.coalesce(
+              "excluded.last_materialized_at",
+              "asset_partitions.last_materialized_at",
+            ),
+            code_version: eb.fn.coalesce("excluded.code_version", "asset_partitions.code_version"),
+            data_version: eb.fn.coalesce("excluded.data_version", "asset_partitions.data_version"),
+            last_failure_run_id: eb.fn.coalesce(
+              "excluded.last_failure_run_id",
+              "asset_partitions.last_failure_run_id",
+            ),
+            last_failed_at: eb.fn.coalesce("excluded.last_failed_at", "asset_partitions.last_failed_at"),
+          })),
+        )
+        .execute();
+    }
+    const byIndex = new Map<number, PartitionState | null>();
+    for (const p of patches.values()) byIndex.set(p.index, p.state);
+    await applySegments(trx, assetKey, toSegments(byIndex));
+  }
+}
+
+async function touchingRanges(trx: Executor, assetKey: string, seg: StatusSegment): Promise<StatusRange[]> {
+  // Ranges are disjoint and sorted, so those touching [start-1, end+1] are the ones ending inside
+  // it plus at most one straddling its right edge.
+  const inside = await trx
+    .selectFrom("asset_partition_ranges")
+    .select(["start_index", "end_index", "status"])
+    .where("asset_key", "=", assetKey)
+    .where("end_index", ">=", seg.start - 1)
+    .where("end_index", "<=", seg.end + 1)
+    .orderBy("end_index")
+    .execute();
+  const straddling = await trx
+    .selectFrom("asset_partition_ranges")
+    .select(["start_index", "end_index", "status"])
+    .where("asset_key", "=", assetKey)
+    .where("end_index", ">", seg.end + 1)
+    .orderBy("end_index")
+    .limit(1)
+    .execute();
+  return [...inside, ...straddling.filter((r) => r.start_index <= seg.end + 1)].map((r) => ({
+    start: r.start_index,
+    end: r.end_index,
+    status: r.status as PartitionState,
+  }));
+}
+
+export async function applySegments(trx: Executor, assetKey: string, segments: readonly StatusSegment[]) {
+  for (const seg of segments) {
+    const { remove, add } = applySegment(await touchingRanges(trx, assetKey, seg), seg);
+    if (remove.length > 0)
+      await trx
+        .deleteFrom("asset_partition_ranges")
+        .where("asset_key", "=", assetKey)
+        .where(
+          "start_index",
+          "in",
+          remove.map((r) => r.start),
+        )
+        .execute();
+    if (add.length > 0)
+      await trx
+        .insertInto("asset_partition_ranges")
+        .values(
+          add.map((r) => ({ asset_key: assetKey, start_index: r.start, end_index: r.end, status: r.status })),
+        )
+        .execute();
+  }
+}
+
+export async function readPartitionRanges(db: Executor, assetKey: string): Promise<StatusRange[]> {
+  const rows = await db
+    .selectFrom("asset_partition_ranges")
+    .select(["start_index", "end_index", "status"])
+    .where("asset_key", "=", assetKey)
+    .orderBy("start_index")
+    .execute();
+  return rows.map((r) => ({ start: r.start_index, end: r.end_index, status: r.status as PartitionState }));
+}
+
+export async function readPartitions(
+  db: Executor,
+  assetKey: string,
+  query: PartitionsQuery = {},
+): Promise<PartitionRecord[]> {
+  let q = db
+    .selectFrom("asset_partitions")
+    .selectAll()
+    .where("asset_key", "=", assetKey)
+    .orderBy("partition_index");
+  if (query.keys) {
+    if (query.keys.length === 0) return [];
+    q = q.where("partition_key", "in", [...query.keys]);
+  }
+  if (query.startIndex !== undefined) q = q.where("partition_index", ">=", query.startIndex);
+  if (query.endIndex !== undefined) q = q.where("partition_index", "<=", query.endIndex);
+  if (query.statuses && query.statuses.length > 0) q = q.where("status", "in", [...query.statuses]);
+  if (query.limit !== undefined) q = q.limit(query.limit);
+  const rows = await q.execute();
+  return rows.map((r) => ({
+    assetKey: r.asset_key,
+    partitionKey: r.partition_key,
+    partitionIndex: r.partition_index,
+    status: r.status as PartitionState,
+    lastRunId: r.last_run_id,
+    lastMaterialization:
+      r.last_materialization_event_id === null
+        ? null
+        : {
+            eventId: r.last_materialization_event_id,
+            timestamp: r.last_materialized_at!,
+            codeVersion: r.code_version,
+            dataVersion: r.data_version,
+          },
+    lastFailure:
+      r.last_failure_run_id === null ? null : { runId: r.last_failure_run_id, timestamp: r.last_failed_at! },
+  }));
+}
+
+/** Re-index rows and rebuild ranges when the partitions definition changed. */
+export async function syncPartitionsDefinition(
+  adapter: DialectAdapter,
+  assetKey: string,
+  fingerprint: string,
+  indexOf: (key: string) => number,
+): Promise<boolean> {
+  const current = await adapter.db
+    .selectFrom("asset_partition_defs")
+    .select("fingerprint")
+    .where("asset_key", "=", assetKey)
+    .executeTakeFirst();
+  if (current?.fingerprint === fingerprint) return false;
+  return adapter.writeTransaction(async (trx) => {
+    const again = await trx
+      .selectFrom("asset_partition_defs")
+      .select("fingerprint")
+      .where("asset_key", "=", assetKey)
+      .executeTakeFirst();
+    if (again?.fingerprint === fingerprint) return false;
+    const rows = await trx
+      .selectFrom("asset_partitions")
+      .select(["partition_key", "partition_index", "status"])
+      .where("asset_key", "=", assetKey)
+      .execute();
+    const byIndex = new Map<number, PartitionState>();
+    const dropped: string[] = [];
+    for (const r of rows) {
+      const index = indexOf(r.partition_key);
+      if (index < 0) {
+        dropped.push(r.partition_key);
+        continue;
+      }
+      byIndex.set(index, r.status as PartitionState);
+      if (index !== r.partition_index)
+        await trx
+          .updateTable("asset_partitions")
+          .set({ partition_index: index })
+          .where("asset_key", "=", assetKey)
+          .where("partition_key", "=", r.partition_key)
+          .execute();
+    }
+    // Keys no longer in the definition keep their history rows but leave the status ranges.
+    for (const key of dropped)
+      await trx
+        .updateTable("asset_partitions")
+        .set({ partition_index: -1 })
+        .where("asset_key", "=", assetKey)
+        .where("partition_key", "=", key)
+        .execute();
+    await trx.deleteFrom("asset_partition_ranges").where("asset_key", "=", assetKey).execute();
+    await applySegments(trx, assetKey, toSegments(byIndex));
+    await trx
+      .insertInto("asset_partition_defs")
+      .values({ asset_key: assetKey, fingerprint })
+      .onConflict((oc) => oc.column("asset_key").doUpdateSet({ fingerprint }))
+      .execute();
+    return true;
+  });
+}
