@@ -7,6 +7,7 @@ export type BatonErrorCode =
   | "INVALID_DEFINITION"
   | "INVALID_SELECTION"
   | "INVALID_CONFIG"
+  | "INVALID_PARTITION"
   | "DEFINITIONS_LOAD_FAILED"
   | "USER_CODE_ERROR"
   | "RUN_NOT_FOUND"
@@ -77,6 +78,19 @@ export class InvalidConfigError extends BatonError {
     const lines = issues.map((i) => `  - ${i.path || "(root)"}: ${i.message}`);
     super("INVALID_CONFIG", `Invalid config for ${where}:\n${lines.join("\n")}`, options);
     this.issues = issues;
+  }
+}
+
+/** A partition key that the asset's partitions definition does not have. */
+export class InvalidPartitionKeyError extends BatonError {
+  readonly partitionKey: string;
+  constructor(where: string, partitionKey: string, expected: string, nearest: string | undefined) {
+    super(
+      "INVALID_PARTITION",
+      `Invalid partition key "${partitionKey}" for ${where}: expected ${expected}` +
+        (nearest !== undefined ? `; nearest valid key: "${nearest}"` : "; it has no partitions yet"),
+    );
+    this.partitionKey = partitionKey;
   }
 }
 

@@ -1,12 +1,15 @@
 import type { output as ZodOutput, ZodType } from "zod";
 import { type AssetKeyInput, normalizeAssetKey } from "./asset-key.js";
-import type { AssetContext, BaseContext } from "./context.js";
+import type { AssetContext, BaseContext, PartitionFields } from "./context.js";
 import { DEFAULT_IO_MANAGER } from "./io-manager.js";
 import { type MetadataInputMap, type MetadataMap, normalizeMetadata } from "./metadata.js";
+import type { PartitionMapping } from "./partitions/mappings.js";
+import type { PartitionsDefinition } from "./partitions/partitions.js";
 import {
   type AssetDepInput,
   type AssetRef,
   depKey,
+  depMapping,
   type InputsOf,
   type InsShape,
   type StoredValue,
@@ -33,10 +36,50 @@ export interface AssetSpecOptions {
   readonly codeVersion?: string;
   /** Upstream assets this one must run after, without receiving their values. */
   readonly deps?: readonly AssetDepInput[];
+  /** When this asset counts as overdue (see `baton why`). */
+  readonly freshness?: FreshnessPolicy;
+}
+
+/**
+ * Freshness: overdue when the latest materialization is older than `maxLagMinutes`; with `cron`,
+ * data must be at most `maxLagMinutes` old at each cron tick (a deadline). For time-partitioned
+ * assets it applies to the latest window: it must be materialized `maxLagMinutes` after it closes.
+ */
+export interface FreshnessPolicy {
+  readonly maxLagMinutes: number;
+  readonly cron?: string;
+  readonly timezone?: string;
+}
+
+/** How a backfill runs this asset: one run per chunk of partitions, or one run for the range. */
+export type BackfillPolicy =
+  | { readonly kind: "multi_run"; readonly maxPartitionsPerRun: number }
+  | { readonly kind: "single_run" };
+
+/** One run covers the whole backfill range; the body gets `ctx.partitionKeys`. */
+export function singleRunBackfill(): BackfillPolicy {
+  return { kind: "single_run" };
+}
+
+/** One run per `maxPartitionsPerRun` partitions (default 1). */
+export function multiRunBackfill(options: { maxPartitionsPerRun?: number } = {}): BackfillPolicy {
+  const n = options.maxPartitionsPerRun ?? 1;
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`multiRunBackfill: maxPartitionsPerRun must be a whole number >= 1 (got ${n})`);
+  return { kind: "multi_run", maxPartitionsPerRun: n };
 }
 
 /** Options of everything that computes: assets, graph assets, multi-assets. */
-export interface ComputeOptions<Ins extends InsShape, C extends ZodType | undefined, R extends string> {
+export interface ComputeOptions<
+  Ins extends InsShape,
+  C extends ZodType | undefined,
+  R extends string,
+  P extends PartitionsDefinition | undefined = PartitionsDefinition | undefined,
+> {
+  /** How the asset is split into independently materialized partitions. */
+  readonly partitions?: P;
+  /** How backfills run it (default: one run per partition). */
+  readonly backfillPolicy?: BackfillPolicy;
   /** Upstream assets whose stored values the body receives, by name. */
   readonly ins?: Ins;
   /** Names of resources (from `defineDefinitions({ resources })`) the body uses. */
@@ -52,7 +95,8 @@ export type AssetOptions<
   Ins extends InsShape,
   C extends ZodType | undefined,
   R extends string,
-> = AssetSpecOptions & ComputeOptions<Ins, C, R>;
+  P extends PartitionsDefinition | undefined = PartitionsDefinition | undefined,
+> = AssetSpecOptions & ComputeOptions<Ins, C, R, P>;
 
 /** One node of the asset graph, as declared (keys normalized, defaults applied). */
 export interface AssetSpec {
@@ -66,10 +110,12 @@ export interface AssetSpec {
   readonly codeVersion: string | undefined;
   /** Ordering-only upstream keys of this asset. */
   readonly deps: readonly string[];
+  readonly freshness: FreshnessPolicy | undefined;
 }
 
 /** The context the engine builds for a computation; bodies see the typed views of it. */
-export interface EngineComputeContext extends AssetContext<unknown, string> {
+export interface EngineComputeContext
+  extends AssetContext<unknown, string, PartitionsDefinition | undefined> {
   /** Keys of this computation's assets selected in the run. */
   readonly selectedAssetKeys: ReadonlySet<string>;
   /** Output names selected in the run (multi-assets). */
@@ -78,7 +124,9 @@ export interface EngineComputeContext extends AssetContext<unknown, string> {
   op<T>(name: string, fn: (ctx: OpContext<unknown, string>) => Promise<T> | T): Promise<T>;
 }
 
-export interface OpContext<Cfg, R extends string> extends BaseContext<Cfg, R> {
+export interface OpContext<Cfg, R extends string, P = undefined>
+  extends BaseContext<Cfg, R>,
+    PartitionFields<P> {
   readonly opName: string;
 }
 
@@ -96,6 +144,10 @@ export interface Computation {
   readonly outputNames: readonly string[];
   /** Input name → upstream asset key. */
   readonly ins: Readonly<Record<string, string>>;
+  /** Explicit partition mappings, by upstream asset key (from `mapped(...)` in ins or deps). */
+  readonly mappings: Readonly<Record<string, PartitionMapping>>;
+  readonly partitions: PartitionsDefinition | undefined;
+  readonly backfillPolicy: BackfillPolicy | undefined;
   readonly resources: readonly string[];
   readonly config: ZodType | undefined;
   readonly retryPolicy: RetryPolicy | undefined;
@@ -113,8 +165,8 @@ export interface Computation {
 
 export const SINGLE_OUTPUT = "result";
 
-/** A single asset; `V` is the value it stores (what downstream `ins` receive). */
-export type AssetDefinition<V> = Computation & AssetRef<V> & { readonly spec: AssetSpec };
+/** A single asset; `V` is the value it stores (what downstream `ins` receive), `P` its partitions. */
+export type AssetDefinition<V, P = undefined> = Computation & AssetRef<V, P> & { readonly spec: AssetSpec };
 
 export function isComputation(value: unknown): value is Computation {
   return (
@@ -135,7 +187,21 @@ export function buildSpec(options: AssetSpecOptions, extraDeps: readonly AssetDe
     metadata: normalizeMetadata(options.metadata),
     codeVersion: options.codeVersion,
     deps: [...new Set([...(options.deps ?? []), ...extraDeps].map(depKey))],
+    freshness: options.freshness,
   };
+}
+
+/** Explicit mappings from `mapped(...)` entries in ins and deps, by upstream key. */
+export function collectMappings(
+  ins: InsShape | undefined,
+  deps: readonly AssetDepInput[] = [],
+): Record<string, PartitionMapping> {
+  const out: Record<string, PartitionMapping> = {};
+  for (const ref of [...Object.values(ins ?? {}), ...deps]) {
+    const mapping = depMapping(ref as AssetDepInput);
+    if (mapping) out[depKey(ref as AssetDepInput)] = mapping;
+  }
+  return out;
 }
 
 export function insToKeys(ins: InsShape | undefined): Record<string, string> {
@@ -146,7 +212,9 @@ export function insToKeys(ins: InsShape | undefined): Record<string, string> {
 
 function singleComputation(
   kind: "asset" | "graph",
-  options: AssetOptions<InsShape, ZodType | undefined, string> & { ops?: readonly string[] },
+  options: AssetOptions<InsShape, ZodType | undefined, string, PartitionsDefinition | undefined> & {
+    ops?: readonly string[];
+  },
   run: (ctx: EngineComputeContext, inputs: Readonly<Record<string, unknown>>) => unknown,
 ): Computation & { readonly key: string; readonly spec: AssetSpec } {
   const spec = buildSpec(options);
@@ -159,6 +227,9 @@ function singleComputation(
     specs: [spec],
     outputNames: [SINGLE_OUTPUT],
     ins: insToKeys(options.ins),
+    mappings: collectMappings(options.ins, options.deps),
+    partitions: options.partitions,
+    backfillPolicy: options.backfillPolicy,
     resources: [...new Set(options.resources ?? [])],
     config: options.config,
     retryPolicy: options.retryPolicy,
@@ -186,19 +257,21 @@ export function asset<
   C extends ZodType | undefined = undefined,
   const R extends string = never,
   Out = unknown,
+  const P extends PartitionsDefinition | undefined = undefined,
 >(
-  options: AssetOptions<Ins, C, R>,
-  body: (ctx: AssetContext<ConfigOf<C>, R>, inputs: InputsOf<Ins>) => Promise<Out> | Out,
-): AssetDefinition<StoredValue<Awaited<Out>>> {
+  options: AssetOptions<Ins, C, R, P>,
+  body: (ctx: AssetContext<ConfigOf<C>, R, P>, inputs: InputsOf<Ins, P>) => Promise<Out> | Out,
+): AssetDefinition<StoredValue<Awaited<Out>>, P> {
   return singleComputation("asset", options, (ctx, inputs) =>
-    body(ctx as unknown as AssetContext<ConfigOf<C>, R>, inputs as InputsOf<Ins>),
-  ) as AssetDefinition<StoredValue<Awaited<Out>>>;
+    body(ctx as unknown as AssetContext<ConfigOf<C>, R, P>, inputs as InputsOf<Ins, P>),
+  ) as AssetDefinition<StoredValue<Awaited<Out>>, P>;
 }
 
 /** The context of a graph asset's body: an asset context that can run named ops. */
-export interface GraphAssetContext<Cfg, R extends string, Op extends string> extends AssetContext<Cfg, R> {
+export interface GraphAssetContext<Cfg, R extends string, Op extends string, P = undefined>
+  extends AssetContext<Cfg, R, P> {
   /** Run op `name` (declared in `ops`) as its own traced unit; values pass in memory. */
-  op<T>(name: Op, fn: (ctx: OpContext<Cfg, R>) => Promise<T> | T): Promise<T>;
+  op<T>(name: Op, fn: (ctx: OpContext<Cfg, R, P>) => Promise<T> | T): Promise<T>;
 }
 
 /**
@@ -211,11 +284,15 @@ export function graphAsset<
   C extends ZodType | undefined = undefined,
   const R extends string = never,
   Out = unknown,
+  const P extends PartitionsDefinition | undefined = undefined,
 >(
-  options: AssetOptions<Ins, C, R> & { readonly ops: Ops },
-  body: (g: GraphAssetContext<ConfigOf<C>, R, Ops[number]>, inputs: InputsOf<Ins>) => Promise<Out> | Out,
-): AssetDefinition<StoredValue<Awaited<Out>>> {
+  options: AssetOptions<Ins, C, R, P> & { readonly ops: Ops },
+  body: (
+    g: GraphAssetContext<ConfigOf<C>, R, Ops[number], P>,
+    inputs: InputsOf<Ins, P>,
+  ) => Promise<Out> | Out,
+): AssetDefinition<StoredValue<Awaited<Out>>, P> {
   return singleComputation("graph", options, (ctx, inputs) =>
-    body(ctx as unknown as GraphAssetContext<ConfigOf<C>, R, Ops[number]>, inputs as InputsOf<Ins>),
-  ) as AssetDefinition<StoredValue<Awaited<Out>>>;
+    body(ctx as unknown as GraphAssetContext<ConfigOf<C>, R, Ops[number], P>, inputs as InputsOf<Ins, P>),
+  ) as AssetDefinition<StoredValue<Awaited<Out>>, P>;
 }

@@ -1,4 +1,10 @@
 import type { MetadataInputMap } from "./metadata.js";
+import type {
+  MultiPartitionsDefinition,
+  StaticPartitionsDefinition,
+  TimeWindow,
+  TimeWindowPartitionsDefinition,
+} from "./partitions/partitions.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -37,7 +43,30 @@ export interface BaseContext<Cfg, R extends string> {
   readonly attempt: number;
 }
 
-export interface AssetContext<Cfg = unknown, R extends string = never> extends BaseContext<Cfg, R> {
+type DimensionKey<D> = D extends StaticPartitionsDefinition<infer K> ? K : string;
+
+/** Partition fields of a context, typed from the asset's partitions definition `P`. */
+export interface PartitionFields<P> {
+  /**
+   * The partition this run materializes. In a run over several partitions (a single-run
+   * backfill) reading it throws: use `partitionKeys`. Undefined for unpartitioned assets.
+   */
+  readonly partitionKey: [P] extends [undefined] ? undefined : string;
+  /** Every partition of the run, in order (one for a normal partitioned run; empty if unpartitioned). */
+  readonly partitionKeys: readonly string[];
+  /** The run's time window (union of its partitions'), for time-window partitions or a time dimension. */
+  readonly partitionTimeWindow: P extends TimeWindowPartitionsDefinition<any>
+    ? TimeWindow
+    : TimeWindow | undefined;
+  /** Per-dimension keys of a multi-partition key, e.g. `{ month: "2019-01", taxi: "yellow" }`. */
+  readonly partitionDimensions: P extends MultiPartitionsDefinition<infer D>
+    ? { readonly [K in keyof D]: DimensionKey<D[K]> }
+    : undefined;
+}
+
+export interface AssetContext<Cfg = unknown, R extends string = never, P = undefined>
+  extends BaseContext<Cfg, R>,
+    PartitionFields<P> {
   readonly assetKey: string;
   /** Attach metadata to this materialization (merged with returned metadata). */
   addMetadata(metadata: MetadataInputMap): void;

@@ -12,6 +12,7 @@ import { type CheckDefinition, isCheckDefinition } from "./asset-check.js";
 import { assetKeyProblem, checkNameProblem } from "./asset-key.js";
 import { DEFAULT_IO_MANAGER } from "./io-manager.js";
 import type { AssetJobDefinition } from "./job.js";
+import { defaultMapping, type PartitionMapping } from "./partitions/mappings.js";
 import { retryPolicyProblem } from "./retry-policy.js";
 
 export const DEFINITIONS_BRAND = Symbol.for("baton.definitions");
@@ -37,6 +38,11 @@ export interface Definitions {
   computationOf(assetKey: string): Computation;
   checksFor(assetKey: string): readonly CheckDefinition[];
   job(name: string): AssetJobDefinition | undefined;
+  /**
+   * The partition mapping a computation reads `upstreamKey` through, or undefined when the
+   * upstream is not partitioned.
+   */
+  mappingFor(stepName: string, upstreamKey: string): PartitionMapping | undefined;
 }
 
 export function isDefinitions(value: unknown): value is Definitions {
@@ -147,6 +153,43 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
     add(first ? whereOf(first) : path[0]!, `dependency cycle: ${path.join(" -> ")}`);
   }
 
+  // Partition mappings: every edge into or out of a partitioned asset needs one that fits.
+  const mappings = new Map<string, PartitionMapping>();
+  for (const c of computations) {
+    const where = whereOf(c);
+    const upstreamKeys = new Set([...Object.values(c.ins), ...c.specs.flatMap((sp) => sp.deps)]);
+    for (const up of upstreamKeys) {
+      const upC = owner.get(up);
+      if (!upC || upC === c) continue;
+      const explicit = c.mappings[up];
+      const upP = upC.partitions;
+      const downP = c.partitions;
+      if (!upP) {
+        if (explicit) add(where, `has a partition mapping for "${up}", which is not partitioned`);
+        continue;
+      }
+      if (explicit) {
+        const problem = downP
+          ? explicit.problem(downP, upP)
+          : explicit.kind === "all" || explicit.kind === "last"
+            ? undefined
+            : "an unpartitioned asset can read a partitioned one only through allPartitionsMapping() or lastPartitionMapping()";
+        if (problem) add(where, `partition mapping from "${up}" does not fit: ${problem}`);
+        else mappings.set(`${c.name}\u0000${up}`, explicit);
+        continue;
+      }
+      const mapping = defaultMapping(downP, upP);
+      if (typeof mapping === "string") add(where, `cannot read partitioned asset "${up}": ${mapping}`);
+      else mappings.set(`${c.name}\u0000${up}`, mapping);
+    }
+    if (c.backfillPolicy && !c.partitions) add(where, "has a backfillPolicy but no partitions");
+    for (const spec of c.specs) {
+      const f = spec.freshness;
+      if (f && (!Number.isFinite(f.maxLagMinutes) || f.maxLagMinutes <= 0))
+        add(spec.key, `freshness.maxLagMinutes must be a number > 0 (got ${String(f.maxLagMinutes)})`);
+    }
+  }
+
   // Checks.
   const checks: CheckDefinition[] = [];
   const checksByAsset = new Map<string, CheckDefinition[]>();
@@ -203,6 +246,7 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
     },
     checksFor: (assetKey) => checksByAsset.get(assetKey) ?? noChecks,
     job: (name) => jobs.find((j) => j.name === name),
+    mappingFor: (stepName, upstreamKey) => mappings.get(`${stepName}\u0000${upstreamKey}`),
   };
 }
 

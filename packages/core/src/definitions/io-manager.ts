@@ -3,13 +3,24 @@ import type { MetadataInputMap } from "./metadata.js";
 
 export interface OutputContext {
   readonly assetKey: string;
+  /** The partition being stored (partitioned assets; one call per partition). */
+  readonly partitionKey: string | undefined;
   readonly runId: string;
   readonly log: Logger;
+}
+
+/** What `handleOutput` may report back: metadata for the materialization, a data version. */
+export interface OutputResult {
+  readonly metadata?: MetadataInputMap;
+  /** A fingerprint of the stored data (e.g. a content hash), recorded per materialization. */
+  readonly dataVersion?: string;
 }
 
 export interface InputContext {
   /** The upstream asset whose value is loaded. */
   readonly assetKey: string;
+  /** The upstream partition to load (partitioned upstreams; one call per partition). */
+  readonly partitionKey: string | undefined;
   /** The asset (or check) that asked for it. */
   readonly forStep: string;
   readonly runId: string;
@@ -21,8 +32,8 @@ export interface InputContext {
  * (default name `io_manager`) and point assets at it with `ioManager: "name"`.
  */
 export interface IOManager {
-  /** Store an asset's value; may return metadata recorded on the materialization. */
-  handleOutput(ctx: OutputContext, value: unknown): Promise<MetadataInputMap | undefined>;
+  /** Store an asset's value; may report metadata and a data version for the materialization. */
+  handleOutput(ctx: OutputContext, value: unknown): Promise<OutputResult | undefined>;
   /** Load a previously stored value. */
   loadInput(ctx: InputContext): Promise<unknown>;
 }

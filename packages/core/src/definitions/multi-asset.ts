@@ -6,16 +6,19 @@ import {
   type Computation,
   type ComputeOptions,
   type ConfigOf,
+  collectMappings,
   type EngineComputeContext,
   insToKeys,
 } from "./asset.js";
 import type { AssetContext } from "./context.js";
 import { DEFAULT_IO_MANAGER } from "./io-manager.js";
+import type { PartitionsDefinition } from "./partitions/partitions.js";
 import type { AssetDepInput, AssetRef, InputsOf, InsShape, StoredValue } from "./refs.js";
 
 export type MultiOutSpec = AssetSpecOptions;
 
-export interface MultiAssetContext<Cfg, R extends string, Name extends string> extends AssetContext<Cfg, R> {
+export interface MultiAssetContext<Cfg, R extends string, Name extends string, P = undefined>
+  extends AssetContext<Cfg, R, P> {
   /** The outputs selected in this run: return (at least) these. */
   readonly selectedOutputs: ReadonlySet<Name>;
   readonly selectedAssetKeys: ReadonlySet<string>;
@@ -26,7 +29,8 @@ export interface MultiAssetOptions<
   Ins extends InsShape,
   C extends ZodType | undefined,
   R extends string,
-> extends ComputeOptions<Ins, C, R> {
+  P extends PartitionsDefinition | undefined = PartitionsDefinition | undefined,
+> extends ComputeOptions<Ins, C, R, P> {
   /** Step name of the multi-asset (must not clash with an asset key). */
   readonly name: string;
   /** One entry per produced asset: output name → its spec (key, deps, group …). */
@@ -39,9 +43,9 @@ export interface MultiAssetOptions<
   readonly canSubset?: boolean;
 }
 
-export type MultiAssetDefinition<Values extends Record<string, unknown>> = Computation & {
+export type MultiAssetDefinition<Values extends Record<string, unknown>, P = undefined> = Computation & {
   /** Refs to each produced asset, for other assets' `ins`/`deps` and for checks. */
-  readonly outs: { readonly [K in keyof Values]: AssetRef<Values[K]> };
+  readonly outs: { readonly [K in keyof Values]: AssetRef<Values[K], P> };
 };
 
 /**
@@ -54,13 +58,14 @@ export function multiAsset<
   C extends ZodType | undefined = undefined,
   const R extends string = never,
   Ret extends { readonly [K in keyof Outs]?: unknown } = { readonly [K in keyof Outs]?: unknown },
+  const P extends PartitionsDefinition | undefined = undefined,
 >(
-  options: MultiAssetOptions<Outs, Ins, C, R>,
+  options: MultiAssetOptions<Outs, Ins, C, R, P>,
   body: (
-    ctx: MultiAssetContext<ConfigOf<C>, R, Extract<keyof Outs, string>>,
-    inputs: InputsOf<Ins>,
+    ctx: MultiAssetContext<ConfigOf<C>, R, Extract<keyof Outs, string>, P>,
+    inputs: InputsOf<Ins, P>,
   ) => Promise<Ret> | Ret,
-): MultiAssetDefinition<{ [K in keyof Outs]: StoredValue<Exclude<Ret[K], undefined>> }> {
+): MultiAssetDefinition<{ [K in keyof Outs]: StoredValue<Exclude<Ret[K], undefined>> }, P> {
   const outputNames = Object.keys(options.outs);
   const specs = outputNames.map((name) => {
     const out = options.outs[name]!;
@@ -78,6 +83,12 @@ export function multiAsset<
     outputNames,
     outs,
     ins: insToKeys(options.ins),
+    mappings: collectMappings(options.ins, [
+      ...(options.deps ?? []),
+      ...Object.values(options.outs).flatMap((o) => o.deps ?? []),
+    ]),
+    partitions: options.partitions,
+    backfillPolicy: options.backfillPolicy,
     resources: [...new Set(options.resources ?? [])],
     config: options.config,
     retryPolicy: options.retryPolicy,
@@ -86,8 +97,8 @@ export function multiAsset<
     ops: [],
     async execute(ctx: EngineComputeContext, inputs) {
       const result = await body(
-        ctx as unknown as MultiAssetContext<ConfigOf<C>, R, Extract<keyof Outs, string>>,
-        inputs as InputsOf<Ins>,
+        ctx as unknown as MultiAssetContext<ConfigOf<C>, R, Extract<keyof Outs, string>, P>,
+        inputs as InputsOf<Ins, P>,
       );
       if (typeof result !== "object" || result === null) {
         throw new TypeError(
@@ -97,7 +108,10 @@ export function multiAsset<
       return { ...(result as Record<string, unknown>) };
     },
   };
-  return computation as unknown as MultiAssetDefinition<{
-    [K in keyof Outs]: StoredValue<Exclude<Ret[K], undefined>>;
-  }>;
+  return computation as unknown as MultiAssetDefinition<
+    {
+      [K in keyof Outs]: StoredValue<Exclude<Ret[K], undefined>>;
+    },
+    P
+  >;
 }

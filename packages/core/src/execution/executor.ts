@@ -6,6 +6,7 @@ import type { RunEventBody, RunStatus, StepStatus } from "./events.js";
 import { captureConsole } from "./log-capture.js";
 import type { ExecutionPlan, PlannedStep } from "./plan.js";
 import { createRunResources } from "./resources.js";
+import type { KeySpaces, RunPartitions } from "./run-partitions.js";
 import { runStep, type StepEnvironment, type StepOutcome, stepLogger } from "./step-runner.js";
 
 export interface ExecuteOptions {
@@ -16,6 +17,10 @@ export interface ExecuteOptions {
   readonly config: ReadonlyMap<string, unknown>;
   /** Instance home, for resources (the default IO manager writes under it). */
   readonly home: string;
+  /** The partitions the run covers (undefined: unpartitioned). */
+  readonly partitions?: RunPartitions | undefined;
+  /** Key spaces for every partitions definition the run touches. */
+  readonly keySpaces: KeySpaces;
   /** Steps running at once (default: CPU count). */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
@@ -73,6 +78,8 @@ export async function executePlan(options: ExecuteOptions): Promise<RunStatus> {
     config: options.config,
     signal,
     values: new Map(),
+    partitions: options.partitions,
+    keySpaces: options.keySpaces,
     capture: captureConsole(),
     emit,
     now: options.now ?? Date.now,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -7,10 +8,12 @@ import { type ResourceDefinition, resource } from "../definitions/resource.js";
 import { BatonError } from "../errors.js";
 
 export class MissingAssetValueError extends BatonError {
-  constructor(assetKey: string, file: string) {
+  constructor(assetKey: string, partitionKey: string | undefined, file: string) {
+    const what =
+      partitionKey === undefined ? `asset "${assetKey}"` : `asset "${assetKey}" partition "${partitionKey}"`;
     super(
       "USER_CODE_ERROR",
-      `No stored value for asset "${assetKey}" (looked for ${file}). Materialize it first, or select it in this run.`,
+      `No stored value for ${what} (looked for ${file}). Materialize it first, or select it in this run.`,
     );
   }
 }
@@ -24,11 +27,15 @@ const SYNC_WRITE_LIMIT = 256 * 1024;
 
 /** Stores each asset's value as JSON at `<dir>/<asset key>.json`, atomically (temp file + rename). */
 export function createFsIOManager(dir: string): IOManager {
-  const fileFor = (assetKey: string) => path.join(dir, ...assetKey.split("/")) + ".json";
+  // Partitioned values live in a folder per asset, one file per partition (key URI-encoded).
+  const fileFor = (assetKey: string, partitionKey: string | undefined) =>
+    partitionKey === undefined
+      ? path.join(dir, ...assetKey.split("/")) + ".json"
+      : path.join(dir, ...assetKey.split("/"), `${encodeURIComponent(partitionKey)}.json`);
   const madeDirs = new Set<string>();
   return {
     async handleOutput(ctx, value) {
-      const file = fileFor(ctx.assetKey);
+      const file = fileFor(ctx.assetKey, ctx.partitionKey);
       if (value === undefined) {
         rmSync(file, { force: true });
         return undefined;
@@ -46,16 +53,16 @@ export function createFsIOManager(dir: string): IOManager {
         await rename(tmp, file);
       }
       madeDirs.add(folder);
-      return undefined;
+      return { dataVersion: createHash("sha1").update(text).digest("hex").slice(0, 16) };
     },
     async loadInput(ctx) {
-      const file = fileFor(ctx.assetKey);
+      const file = fileFor(ctx.assetKey, ctx.partitionKey);
       let text: string;
       try {
         text = await readFile(file, "utf8");
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ENOENT")
-          throw new MissingAssetValueError(ctx.assetKey, file);
+          throw new MissingAssetValueError(ctx.assetKey, ctx.partitionKey, file);
         throw error;
       }
       return JSON.parse(text);

@@ -9,6 +9,8 @@ import type { RunEventBody, StepStatus } from "./events.js";
 import type { ConsoleCapture } from "./log-capture.js";
 import type { PlannedStep } from "./plan.js";
 import type { RunResources } from "./resources.js";
+import { type KeySpaces, partitionFieldDescriptors, type RunPartitions } from "./run-partitions.js";
+import { loadUpstream, storeOutput } from "./step-io.js";
 
 /** What a step runner needs from the run around it. */
 export interface StepEnvironment {
@@ -17,8 +19,12 @@ export interface StepEnvironment {
   readonly resources: RunResources;
   readonly config: ReadonlyMap<string, unknown>;
   readonly signal: AbortSignal;
-  /** Values materialized earlier in this run, by asset key. */
+  /** Values materialized earlier in this run, by `valueKey(asset, partition)`. */
   readonly values: Map<string, unknown>;
+  /** The partitions this run covers (undefined: an unpartitioned run). */
+  readonly partitions: RunPartitions | undefined;
+  /** Key spaces of every partitions definition, resolved once for the run. */
+  readonly keySpaces: KeySpaces;
   readonly capture: ConsoleCapture;
   emit(event: RunEventBody): void;
   now(): number;
@@ -142,20 +148,9 @@ export async function runStep(env: StepEnvironment, step: PlannedStep): Promise<
 async function loadInputs(env: StepEnvironment, step: PlannedStep): Promise<Record<string, unknown>> {
   const inputs: Record<string, unknown> = {};
   for (const [name, upstreamKey] of Object.entries(step.computation!.ins)) {
-    inputs[name] = await loadAssetValue(env, upstreamKey, step.key);
+    inputs[name] = await loadUpstream(env, step, upstreamKey);
   }
   return inputs;
-}
-
-async function loadAssetValue(env: StepEnvironment, assetKey: string, forStep: string): Promise<unknown> {
-  if (env.values.has(assetKey)) return env.values.get(assetKey);
-  const upstream = env.definitions.computationOf(assetKey);
-  const io = await env.resources.ioManager(upstream.ioManager);
-  try {
-    return await io.loadInput({ assetKey, forStep, runId: env.runId, log: stepLogger(env, forStep) });
-  } catch (error) {
-    throw new UserCodeError(forStep, `loading input "${assetKey}" for`, error);
-  }
 }
 
 async function runComputation(
@@ -179,12 +174,13 @@ async function runComputation(
     signal: env.signal,
     attempt,
   };
-  const ctx: EngineComputeContext = {
+  const partitionFields = partitionFieldDescriptors(computation.partitions ? env.partitions : undefined);
+  const ctx = {
     ...base,
     assetKey: step.assetKeys[0]!,
     selectedAssetKeys: new Set(step.assetKeys),
     selectedOutputs: new Set(step.outputNames),
-    addMetadata: (metadata) => {
+    addMetadata: (metadata: MetadataInputMap) => {
       extraMetadata.push(metadata);
     },
     op: async <T>(name: string, fn: (ctx: OpContext<unknown, string>) => Promise<T> | T): Promise<T> => {
@@ -198,7 +194,9 @@ async function runComputation(
       const opStarted = env.now();
       env.emit({ type: "op_started", stepKey: step.key, op: name });
       try {
-        const value = await fn({ ...base, opName: name });
+        const opCtx = { ...base, opName: name } as OpContext<unknown, string>;
+        Object.defineProperties(opCtx, partitionFields);
+        const value = await fn(opCtx);
         env.emit({ type: "op_succeeded", stepKey: step.key, op: name, durationMs: env.now() - opStarted });
         return value;
       } catch (error) {
@@ -213,7 +211,8 @@ async function runComputation(
         throw wrapped;
       }
     },
-  };
+  } as unknown as EngineComputeContext;
+  Object.defineProperties(ctx, partitionFields);
 
   let raw: Record<string, unknown>;
   try {
@@ -224,39 +223,20 @@ async function runComputation(
     throw new UserCodeError(step.key, computation.kind === "multi" ? "multi-asset" : "asset", error);
   }
 
-  const io = await env.resources.ioManager(computation.ioManager);
   const outputs = computation.specs
     .map((spec, i) => ({ spec, name: computation.outputNames[i]! }))
     .filter(({ spec }) => step.assetKeys.includes(spec.key));
   for (const { spec, name } of outputs) {
     const { value, metadata } = unwrapResult(raw[name]);
-    let ioMetadata: MetadataInputMap | undefined;
-    try {
-      ioMetadata = await io.handleOutput({ assetKey: spec.key, runId: env.runId, log }, value);
-    } catch (error) {
-      throw new UserCodeError(step.key, `storing output "${spec.key}" of`, error);
-    }
-    env.values.set(spec.key, value);
-    const merged = Object.assign(
-      {},
-      ...(outputs.length === 1 ? extraMetadata : []),
-      metadata,
-      ioMetadata ?? {},
-    );
-    env.emit({
-      type: "materialization",
-      stepKey: step.key,
-      assetKey: spec.key,
-      metadata: normalizeMetadata(merged),
-      codeVersion: spec.codeVersion,
-    });
+    const merged = Object.assign({}, ...(outputs.length === 1 ? extraMetadata : []), metadata);
+    await storeOutput(env, step, spec, value, merged);
   }
   return { status: "succeeded" };
 }
 
 async function runCheck(env: StepEnvironment, step: PlannedStep, attempt: number): Promise<StepOutcome> {
   const check = step.check!;
-  const value = await loadAssetValue(env, check.assetKey, step.key);
+  const value = await loadUpstream(env, step, check.assetKey);
   const ctx: CheckContext<unknown, string> = {
     runId: env.runId,
     stepKey: step.key,
@@ -268,6 +248,7 @@ async function runCheck(env: StepEnvironment, step: PlannedStep, attempt: number
     signal: env.signal,
     attempt,
   };
+  Object.defineProperties(ctx, partitionFieldDescriptors(env.partitions));
   let result: Awaited<ReturnType<typeof check.execute>>;
   try {
     result = await check.execute(ctx, value);
@@ -287,6 +268,7 @@ async function runCheck(env: StepEnvironment, step: PlannedStep, attempt: number
     stepKey: step.key,
     assetKey: check.assetKey,
     checkName: check.name,
+    partition: env.partitions?.keys.length === 1 ? env.partitions.keys[0] : undefined,
     passed: result.passed,
     blocking: check.blocking,
     severity,

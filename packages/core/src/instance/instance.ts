@@ -12,6 +12,7 @@ import { resolveSelection } from "../graph/selection.js";
 import { openStorage } from "../storage/open-storage.js";
 import type { Storage } from "../storage/storage.js";
 import { createEventWriter } from "./event-writer.js";
+import { loadKeySpaces, type PartitionRequest, resolveRunPartitions } from "./run-partitions-request.js";
 
 export interface InstanceOptions {
   /** Where the embedded store and default IO manager live (default `$BATON_HOME` or `./.baton`). */
@@ -37,6 +38,11 @@ export interface MaterializeRequest {
   readonly onEvent?: (event: RunEvent) => void;
   readonly parentRunId?: string;
   readonly rootRunId?: string;
+  /** Partitions to materialize: keys, or an inclusive range (one run covers them all). */
+  readonly partitions?: PartitionRequest;
+  readonly backfillId?: string;
+  /** The clock (epoch ms) for time-window partitions; default Date.now(). */
+  readonly now?: number;
 }
 
 export interface ReexecuteOptions
@@ -97,6 +103,17 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
     request: MaterializeRequest,
   ): Promise<RunSummary> {
     const config = parseRunConfig(plan, request.config);
+    const keySpaces = await loadKeySpaces(definitions, storage, request.now ?? Date.now());
+    const partitions = resolveRunPartitions(plan, keySpaces, request.partitions);
+    if (partitions) {
+      for (const step of plan.steps) {
+        const c = step.computation;
+        if (!c?.partitions) continue;
+        const space = keySpaces.of(c.partitions);
+        for (const key of step.assetKeys)
+          await storage.syncPartitionsDefinition(key, c.partitions.fingerprint, (k) => space.indexOf(k));
+      }
+    }
     const runId = randomUUID();
     await storage.createRun({
       runId,
@@ -108,6 +125,8 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
       parentRunId: request.parentRunId ?? null,
       rootRunId: request.rootRunId ?? request.parentRunId ?? null,
       createdAt: Date.now(),
+      partitions: partitions ? { keys: partitions.keys, indices: partitions.indices } : null,
+      backfillId: request.backfillId ?? null,
     });
     const writer = createEventWriter(storage);
     const events: RunEvent[] = [];
@@ -142,6 +161,8 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
         plan,
         config,
         home,
+        partitions,
+        keySpaces,
         concurrency: request.concurrency,
         signal: request.signal,
         emit,
@@ -192,6 +213,8 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
       const config = Object.fromEntries(Object.entries(parentConfig).filter(([k]) => stepKeys.has(k)));
       return execute(definitions, plan, parent.selection, {
         ...options,
+        ...(parent.partitionKeys ? { partitions: { keys: parent.partitionKeys } } : {}),
+        backfillId: options.backfillId ?? parent.backfillId ?? undefined,
         config,
         tags: { ...parent.tags, ...(options.tags ?? {}) },
         parentRunId: parent.runId,

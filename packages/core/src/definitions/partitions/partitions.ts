@@ -57,8 +57,11 @@ export interface StaticPartitionsDefinition<K extends string = string> extends P
 
 export type TimeUnit = "hour" | "day" | "week" | "month";
 
-export interface TimeWindowPartitionsDefinition extends PartitionsBase {
+export interface TimeWindowPartitionsDefinition<G extends TimeUnit | "cron" = TimeUnit | "cron">
+  extends PartitionsBase {
   readonly kind: "time";
+  /** The window grain, for typing (hourly vs daily inputs) and default mappings. */
+  readonly grain: G;
   /** Fixed units are O(1) per lookup; a general cron is iterated (cached) with cron-parser. */
   readonly unit: TimeUnit | undefined;
   readonly cron: string | undefined;

@@ -1,0 +1,111 @@
+import type { Computation } from "../definitions/asset.js";
+import type { Definitions } from "../definitions/definitions.js";
+import { nearestKey } from "../definitions/partitions/nearest-key.js";
+import type { PartitionKeySpace, PartitionsDefinition } from "../definitions/partitions/partitions.js";
+import { BatonError, InvalidPartitionKeyError } from "../errors.js";
+import type { ExecutionPlan } from "../execution/plan.js";
+import { createKeySpaces, type KeySpaces, type RunPartitions } from "../execution/run-partitions.js";
+import type { Storage } from "../storage/storage.js";
+
+/** Which partitions a run covers: explicit keys, or an inclusive range. */
+export interface PartitionRequest {
+  readonly keys?: readonly string[];
+  readonly range?: { readonly from: string; readonly to: string };
+}
+
+function dynamicNames(def: PartitionsDefinition | undefined, into: Set<string>) {
+  if (!def) return;
+  if (def.kind === "dynamic") into.add(def.name);
+  if (def.kind === "multi") for (const d of Object.values(def.dimensions)) dynamicNames(d, into);
+}
+
+/** Key spaces for one clock reading, with every dynamic partitions set loaded from the store. */
+export async function loadKeySpaces(
+  definitions: Definitions,
+  storage: Storage,
+  now: number,
+): Promise<KeySpaces> {
+  const names = new Set<string>();
+  for (const c of definitions.computations) dynamicNames(c.partitions, names);
+  const keys = new Map<string, readonly string[]>();
+  for (const name of names) keys.set(name, await storage.getDynamicPartitions(name));
+  return createKeySpaces({ now, dynamicKeys: (name) => keys.get(name) ?? [] });
+}
+
+export function validateKey(
+  where: string,
+  def: PartitionsDefinition,
+  space: PartitionKeySpace,
+  key: string,
+): number {
+  const index = space.indexOf(key);
+  if (index < 0) throw new InvalidPartitionKeyError(where, key, def.describeFormat(), nearestKey(space, key));
+  return index;
+}
+
+/** The one partitions definition shared by the plan's computations (or undefined). */
+export function planPartitions(plan: ExecutionPlan): {
+  definition: PartitionsDefinition | undefined;
+  where: string;
+} {
+  const computations = plan.steps.map((s) => s.computation).filter((c): c is Computation => c !== undefined);
+  const partitioned = computations.filter((c) => c.partitions);
+  if (partitioned.length === 0) return { definition: undefined, where: "" };
+  const first = partitioned[0]!;
+  const differing = partitioned.find((c) => c.partitions!.fingerprint !== first.partitions!.fingerprint);
+  if (differing)
+    throw new BatonError(
+      "INVALID_SELECTION",
+      `One run covers assets with one partitions definition, but "${first.name}" and "${differing.name}" are partitioned differently. ` +
+        "Materialize them separately, or as a backfill (--from/--to), which plans each definition's runs.",
+    );
+  const unpartitioned = computations.filter((c) => !c.partitions);
+  if (unpartitioned.length > 0)
+    throw new BatonError(
+      "INVALID_SELECTION",
+      `This selection mixes partitioned assets ("${first.name}") with unpartitioned ones ("${unpartitioned[0]!.name}"). ` +
+        "Materialize them in separate runs, or as a backfill (--from/--to).",
+    );
+  return { definition: first.partitions, where: `"${first.name}"` };
+}
+
+/** Validate and resolve the request into sorted keys and indices. */
+export function resolveRunPartitions(
+  plan: ExecutionPlan,
+  spaces: KeySpaces,
+  request: PartitionRequest | undefined,
+): RunPartitions | undefined {
+  const { definition, where } = planPartitions(plan);
+  const asked = request && (request.keys !== undefined || request.range !== undefined);
+  if (!definition) {
+    if (asked)
+      throw new BatonError(
+        "INVALID_SELECTION",
+        "A partition was given, but none of the selected assets is partitioned. Drop --partition/--from/--to.",
+      );
+    return undefined;
+  }
+  const space = spaces.of(definition);
+  if (!asked)
+    throw new BatonError(
+      "INVALID_SELECTION",
+      `${where} is partitioned (${definition.describeFormat()}): choose partitions with --partition KEY or --from A --to B.`,
+    );
+  let indices: number[];
+  if (request.range) {
+    const from = validateKey(where, definition, space, request.range.from);
+    const to = validateKey(where, definition, space, request.range.to);
+    if (to < from)
+      throw new BatonError(
+        "INVALID_PARTITION",
+        `The partition range is reversed: "${request.range.from}" comes after "${request.range.to}".`,
+      );
+    indices = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  } else {
+    const keys = request.keys!;
+    if (keys.length === 0)
+      throw new BatonError("INVALID_PARTITION", "An empty list of partitions was given.");
+    indices = [...new Set(keys.map((k) => validateKey(where, definition, space, k)))].sort((a, b) => a - b);
+  }
+  return { definition, space, indices, keys: indices.map((i) => space.keyAt(i)) };
+}
