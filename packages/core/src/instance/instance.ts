@@ -7,10 +7,19 @@ import { executePlan } from "../execution/executor.js";
 import { outsideCapture } from "../execution/log-capture.js";
 import { type ExecutionPlan, planRun } from "../execution/plan.js";
 import { parseRunConfig } from "../execution/run-config.js";
+import type { KeySpaces } from "../execution/run-partitions.js";
 import { type RunSummary, summarizeRun } from "../execution/run-summary.js";
 import { resolveSelection } from "../graph/selection.js";
 import { openStorage } from "../storage/open-storage.js";
-import type { Storage } from "../storage/storage.js";
+import type { BackfillRecord, Storage } from "../storage/storage.js";
+import {
+  type BackfillRequest,
+  cancelBackfill,
+  createBackfill,
+  type RunBackfillOptions,
+  retryBackfill,
+  runBackfill,
+} from "./backfill.js";
 import { createEventWriter } from "./event-writer.js";
 import { loadKeySpaces, type PartitionRequest, resolveRunPartitions } from "./run-partitions-request.js";
 
@@ -43,6 +52,11 @@ export interface MaterializeRequest {
   readonly backfillId?: string;
   /** The clock (epoch ms) for time-window partitions; default Date.now(). */
   readonly now?: number;
+  /**
+   * Key spaces resolved by the caller (backfills resolve them once for thousands of runs); the
+   * caller then also keeps stored partition indices in sync.
+   */
+  readonly keySpaces?: KeySpaces;
 }
 
 export interface ReexecuteOptions
@@ -61,6 +75,21 @@ export interface BatonInstance {
   reexecute(definitions: Definitions, runId: string, options?: ReexecuteOptions): Promise<RunSummary>;
   /** Per-step summary of a stored run. */
   runSummary(runId: string): Promise<RunSummary>;
+  /** Validate and store a backfill (selection × partitions); `runBackfill` drives it. */
+  createBackfill(definitions: Definitions, request: BackfillRequest): Promise<BackfillRecord>;
+  /** Drive a stored backfill to its end in this process (resumable; honours cancel). */
+  runBackfill(
+    definitions: Definitions,
+    backfillId: string,
+    options?: RunBackfillOptions,
+  ): Promise<BackfillRecord>;
+  cancelBackfill(backfillId: string): Promise<BackfillRecord>;
+  /** A new backfill re-running what did not succeed (everything with `force`). */
+  retryBackfill(
+    definitions: Definitions,
+    backfillId: string,
+    options?: { force?: boolean },
+  ): Promise<BackfillRecord>;
   close(): Promise<void>;
 }
 
@@ -103,9 +132,10 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
     request: MaterializeRequest,
   ): Promise<RunSummary> {
     const config = parseRunConfig(plan, request.config);
-    const keySpaces = await loadKeySpaces(definitions, storage, request.now ?? Date.now());
+    const keySpaces =
+      request.keySpaces ?? (await loadKeySpaces(definitions, storage, request.now ?? Date.now()));
     const partitions = resolveRunPartitions(plan, keySpaces, request.partitions);
-    if (partitions) {
+    if (partitions && !request.keySpaces) {
       for (const step of plan.steps) {
         const c = step.computation;
         if (!c?.partitions) continue;
@@ -228,6 +258,32 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
       const events = await storage.getEvents(runId, { types: SUMMARY_EVENT_TYPES });
       return summarizeRun(runId, run.status, events);
     },
+
+    createBackfill: (definitions, request) => createBackfill(storage, definitions, request),
+    runBackfill: (definitions, backfillId, options) =>
+      runBackfill(
+        {
+          storage,
+          runUnit: (defs, unit, o) =>
+            instance.materialize(defs, {
+              assetKeys: unit.assetKeys,
+              ...(unit.definition ? { partitions: { keys: unit.keys } } : {}),
+              backfillId: o.backfillId,
+              keySpaces: o.keySpaces,
+              config: o.config,
+              tags: o.tags,
+              signal: o.signal,
+              ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+              ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+            }),
+        },
+        definitions,
+        backfillId,
+        options,
+      ),
+    cancelBackfill: (backfillId) => cancelBackfill(storage, backfillId),
+    retryBackfill: (definitions, backfillId, options) =>
+      retryBackfill(storage, definitions, backfillId, options),
 
     close: () => storage.close(),
   };

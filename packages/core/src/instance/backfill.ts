@@ -1,0 +1,466 @@
+import { randomUUID } from "node:crypto";
+import type { Definitions } from "../definitions/definitions.js";
+import type { PartitionsDefinition } from "../definitions/partitions/partitions.js";
+import { BatonError } from "../errors.js";
+import type { RunEvent } from "../execution/events.js";
+import { planRun } from "../execution/plan.js";
+import type { KeySpaces } from "../execution/run-partitions.js";
+import type { RunSummary } from "../execution/run-summary.js";
+import { resolveSelection } from "../graph/selection.js";
+import type { BackfillCounts, BackfillRecord, Storage } from "../storage/storage.js";
+import { type BackfillPlan, type BackfillUnit, planBackfill } from "./backfill-plan.js";
+import { loadKeySpaces, validateKey } from "./run-partitions-request.js";
+
+export type PartitionFilter = "all" | "missing" | "failed";
+
+export interface BackfillRequest {
+  readonly selection: string;
+  /** Keys or an inclusive range of the anchor (root-most partitioned) asset, or a filter of all. */
+  readonly partitions: {
+    readonly keys?: readonly string[];
+    readonly range?: { readonly from: string; readonly to: string };
+    readonly which?: PartitionFilter;
+  };
+  /** Override the assets' backfill policies: partitions per run, or one run for everything. */
+  readonly chunkSize?: number;
+  readonly singleRun?: boolean;
+  readonly config?: Readonly<Record<string, unknown>>;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly now?: number;
+  readonly parentBackfillId?: string;
+  /** Re-run partitions that succeeded in the parent backfill(s) too. */
+  readonly force?: boolean;
+}
+
+export interface BackfillProgress {
+  readonly backfillId: string;
+  readonly unitsDone: number;
+  readonly unitsTotal: number;
+  readonly counts: BackfillCounts;
+}
+
+export interface RunBackfillOptions {
+  /** Runs at once (default 4). */
+  readonly concurrency?: number;
+  /** Steps at once inside each run. */
+  readonly stepConcurrency?: number;
+  /** Re-run units that already succeeded in this backfill. */
+  readonly force?: boolean;
+  readonly signal?: AbortSignal;
+  readonly now?: number;
+  onProgress?(progress: BackfillProgress): void;
+  onEvent?(event: RunEvent): void;
+}
+
+/** What the backfill runner needs from the instance (kept narrow to avoid a cycle). */
+export interface BackfillHost {
+  readonly storage: Storage;
+  runUnit(
+    definitions: Definitions,
+    unit: BackfillUnit,
+    options: {
+      backfillId: string;
+      keySpaces: KeySpaces;
+      config: Record<string, unknown>;
+      tags: Record<string, string>;
+      concurrency?: number;
+      signal: AbortSignal;
+      onEvent?: (event: RunEvent) => void;
+    },
+  ): Promise<RunSummary>;
+}
+
+const ZERO: BackfillCounts = { targeted: 0, materialized: 0, failed: 0, skipped: 0, canceled: 0, runs: 0 };
+
+function anchorOf(definitions: Definitions, assetKeys: readonly string[]): PartitionsDefinition | undefined {
+  const selected = new Set(assetKeys);
+  for (const key of definitions.graph.topologicalOrder()) {
+    if (!selected.has(key)) continue;
+    const p = definitions.computationOf(key).partitions;
+    if (p) return p;
+  }
+  return undefined;
+}
+
+/** Validate a request and store it as a REQUESTED backfill; returns the record. */
+export async function createBackfill(
+  storage: Storage,
+  definitions: Definitions,
+  request: BackfillRequest,
+): Promise<BackfillRecord> {
+  const assetKeys = [...resolveSelection(request.selection, definitions.graph)];
+  planRun(definitions, { assetKeys }); // subsetting and unknown-key errors, before anything is stored
+  const anchor = anchorOf(definitions, assetKeys);
+  if (!anchor)
+    throw new BatonError(
+      "INVALID_SELECTION",
+      "None of the selected assets is partitioned: use `baton materialize` without partitions.",
+    );
+  const spaces = await loadKeySpaces(definitions, storage, request.now ?? Date.now());
+  const space = spaces.of(anchor);
+  const anchorKey = definitions.graph
+    .topologicalOrder()
+    .find((k) => assetKeys.includes(k) && definitions.computationOf(k).partitions === anchor)!;
+  const where = `"${anchorKey}"`;
+  let indices: number[];
+  const { keys, range, which } = request.partitions;
+  if (range) {
+    const from = validateKey(where, anchor, space, range.from);
+    const to = validateKey(where, anchor, space, range.to);
+    if (to < from)
+      throw new BatonError(
+        "INVALID_PARTITION",
+        `The partition range is reversed: "${range.from}" comes after "${range.to}".`,
+      );
+    indices = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  } else if (keys) {
+    if (keys.length === 0)
+      throw new BatonError("INVALID_PARTITION", "An empty list of partitions was given.");
+    indices = [...new Set(keys.map((k) => validateKey(where, anchor, space, k)))].sort((a, b) => a - b);
+  } else {
+    indices = await filterPartitions(storage, anchorKey, space.count(), which ?? "all");
+  }
+  if (indices.length === 0)
+    throw new BatonError(
+      "INVALID_PARTITION",
+      `No partitions of ${where} match --partitions ${which ?? "all"}: nothing to backfill.`,
+    );
+  // Plan now too, so impossible selections fail before anything is stored.
+  const plan = planBackfill(definitions, assetKeys, spaces, { definition: anchor, indices }, request);
+  const record: Omit<BackfillRecord, "updatedAt" | "endedAt" | "error"> = {
+    backfillId: randomUUID(),
+    status: "REQUESTED",
+    selection: request.selection,
+    assetKeys,
+    partitionKeys: indices.map((i) => space.keyAt(i)),
+    options: {
+      ...(request.chunkSize !== undefined ? { chunkSize: request.chunkSize } : {}),
+      ...(request.singleRun !== undefined ? { singleRun: request.singleRun } : {}),
+      config: request.config ?? {},
+      tags: request.tags ?? {},
+      ...(request.parentBackfillId ? { parentBackfillId: request.parentBackfillId } : {}),
+      ...(request.force ? { force: true } : {}),
+    },
+    counts: { ...ZERO, targeted: plan.targeted },
+    createdAt: Date.now(),
+  };
+  await storage.createBackfill(record);
+  return (await storage.getBackfill(record.backfillId))!;
+}
+
+/** Indices of the anchor asset's partitions in a status (missing = never materialized). */
+async function filterPartitions(storage: Storage, assetKey: string, total: number, which: PartitionFilter) {
+  if (which === "all") return Array.from({ length: total }, (_, i) => i);
+  const ranges = await storage.getPartitionRanges(assetKey);
+  const out: number[] = [];
+  if (which === "failed") {
+    for (const r of ranges)
+      if (r.status === "failed") for (let i = r.start; i <= Math.min(r.end, total - 1); i++) out.push(i);
+    return out;
+  }
+  let next = 0;
+  for (const r of ranges) {
+    for (let i = next; i < Math.min(r.start, total); i++) out.push(i);
+    next = Math.max(next, r.end + 1);
+  }
+  for (let i = next; i < total; i++) out.push(i);
+  return out;
+}
+
+/** Units already done by successful runs of these backfills (resume after a restart, retries). */
+async function doneUnits(
+  storage: Storage,
+  backfillIds: readonly string[],
+  plan: BackfillPlan,
+): Promise<Set<number>> {
+  const done = new Set<string>();
+  for (const backfillId of backfillIds) {
+    let cursor: string | undefined;
+    do {
+      const page = await storage.listRuns({
+        backfillId,
+        statuses: ["SUCCESS"],
+        limit: 1000,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const run of page.runs)
+        for (const asset of run.assetKeys)
+          for (const key of run.partitionKeys ?? [""]) done.add(`${asset}\u0000${key}`);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+  const out = new Set<number>();
+  for (const u of plan.units) {
+    const keys = u.keys.length > 0 ? u.keys : [""];
+    if (u.assetKeys.every((a) => keys.every((k) => done.has(`${a}\u0000${k}`)))) out.add(u.id);
+  }
+  return out;
+}
+
+/**
+ * Drive a stored backfill to the end in this process: launch ready units as runs (bounded),
+ * skip dependents of failed units, stop on cancel (from the signal or `cancelBackfill` in
+ * another process), keep counts in the store. Resumable: units already done are not re-run.
+ */
+export async function runBackfill(
+  host: BackfillHost,
+  definitions: Definitions,
+  backfillId: string,
+  options: RunBackfillOptions = {},
+): Promise<BackfillRecord> {
+  const { storage } = host;
+  const record = await storage.getBackfill(backfillId);
+  if (!record)
+    throw new BatonError(
+      "RUN_NOT_FOUND",
+      `Backfill ${backfillId} was not found. List backfills with \`baton backfill list\`.`,
+    );
+  if (record.status === "CANCELED" || record.status === "CANCELING")
+    throw new BatonError(
+      "USAGE_ERROR",
+      `Backfill ${backfillId} was canceled; retry it with \`baton backfill retry ${backfillId}\`.`,
+    );
+  const spaces = await loadKeySpaces(definitions, storage, options.now ?? Date.now());
+  const anchor = anchorOf(definitions, record.assetKeys);
+  if (!anchor)
+    throw new BatonError(
+      "INVALID_SELECTION",
+      `Backfill ${backfillId}: its assets are no longer partitioned.`,
+    );
+  const anchorKey = definitions.graph
+    .topologicalOrder()
+    .find((k) => record.assetKeys.includes(k) && definitions.computationOf(k).partitions === anchor)!;
+  const space = spaces.of(anchor);
+  const indices = record.partitionKeys.map((k) => validateKey(`"${anchorKey}"`, anchor, space, k));
+  const opts = record.options as {
+    chunkSize?: number;
+    singleRun?: boolean;
+    config?: Record<string, unknown>;
+    tags?: Record<string, string>;
+  };
+  const plan = planBackfill(definitions, record.assetKeys, spaces, { definition: anchor, indices }, opts);
+  for (const key of record.assetKeys) {
+    const p = definitions.computationOf(key).partitions;
+    if (p) {
+      const s = spaces.of(p);
+      await storage.syncPartitionsDefinition(key, p.fingerprint, (k) => s.indexOf(k));
+    }
+  }
+  const force = options.force ?? (record.options as { force?: boolean }).force ?? false;
+  const skipDone = force
+    ? new Set<number>()
+    : await doneUnits(storage, await lineage(storage, backfillId), plan);
+
+  const counts = { ...ZERO, targeted: plan.targeted };
+  const weight = (u: BackfillUnit) => u.assetKeys.length * Math.max(1, u.keys.length);
+  const state = new Map<number, "done" | "failed" | "skipped" | "canceled">();
+  for (const id of skipDone) {
+    state.set(id, "done");
+    counts.materialized += weight(plan.units[id]!);
+  }
+  const dependents = new Map<number, number[]>();
+  const waiting = new Map<number, number>();
+  for (const u of plan.units) {
+    waiting.set(u.id, u.dependsOn.filter((d) => !skipDone.has(d)).length);
+    for (const d of u.dependsOn) dependents.set(d, [...(dependents.get(d) ?? []), u.id]);
+  }
+  const ready = plan.units.filter((u) => !state.has(u.id) && waiting.get(u.id) === 0).map((u) => u.id);
+  let head = 0;
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) controller.abort(options.signal.reason);
+
+  await storage.updateBackfill(backfillId, { status: "RUNNING", counts, error: null, endedAt: null });
+  let lastSync = 0;
+  let syncing: Promise<void> | undefined;
+  const sync = async (force: boolean) => {
+    const now = Date.now();
+    if (!force && (now - lastSync < 250 || syncing)) return;
+    lastSync = now;
+    syncing = (async () => {
+      await storage.updateBackfill(backfillId, { counts: { ...counts } });
+      const current = await storage.getBackfill(backfillId);
+      if (current?.status === "CANCELING" || current?.status === "CANCELED")
+        controller.abort(new Error("backfill canceled"));
+    })();
+    await syncing;
+    syncing = undefined;
+  };
+  const report = () =>
+    options.onProgress?.({
+      backfillId,
+      unitsDone: state.size,
+      unitsTotal: plan.units.length,
+      counts: { ...counts },
+    });
+  report();
+
+  const skip = (id: number) => {
+    const stack = [...(dependents.get(id) ?? [])];
+    while (stack.length > 0) {
+      const d = stack.pop()!;
+      if (state.has(d)) continue;
+      state.set(d, "skipped");
+      counts.skipped += weight(plan.units[d]!);
+      stack.push(...(dependents.get(d) ?? []));
+    }
+  };
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const config = opts.config ?? {};
+  let running = 0;
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (!controller.signal.aborted && running < concurrency && head < ready.length) {
+        const id = ready[head++]!;
+        if (state.has(id)) continue;
+        const unit = plan.units[id]!;
+        running++;
+        counts.runs++;
+        host
+          .runUnit(definitions, unit, {
+            backfillId,
+            keySpaces: spaces,
+            config: configFor(definitions, unit, config),
+            tags: { ...(opts.tags ?? {}), "baton/backfill": backfillId },
+            concurrency: options.stepConcurrency,
+            signal: controller.signal,
+            onEvent: options.onEvent,
+          })
+          .then(
+            (summary) => finish(unit, summary),
+            () => finish(unit, undefined),
+          );
+      }
+      if (running === 0 && (controller.signal.aborted || head >= ready.length)) resolve();
+    };
+    const finish = (unit: BackfillUnit, summary: RunSummary | undefined) => {
+      running--;
+      const perKey = Math.max(1, unit.keys.length);
+      if (summary?.status === "SUCCESS") {
+        state.set(unit.id, "done");
+        counts.materialized += weight(unit);
+        for (const d of dependents.get(unit.id) ?? []) {
+          const left = waiting.get(d)! - 1;
+          waiting.set(d, left);
+          if (left === 0 && !state.has(d)) ready.push(d);
+        }
+      } else {
+        state.set(unit.id, summary?.status === "CANCELED" ? "canceled" : "failed");
+        for (const step of summary?.steps ?? []) {
+          if (step.kind === "check") continue;
+          const n = step.assetKeys.length * perKey;
+          if (step.status === "succeeded") counts.materialized += n;
+          else if (step.status === "skipped") counts.skipped += n;
+          else if (step.status === "canceled") counts.canceled += n;
+          else counts.failed += n;
+        }
+        if (!summary) counts.failed += weight(unit);
+        skip(unit.id);
+      }
+      report();
+      void sync(false).finally(pump);
+    };
+    controller.signal.addEventListener("abort", () => pump(), { once: true });
+    pump();
+  });
+  options.signal?.removeEventListener("abort", onAbort);
+  for (const u of plan.units) {
+    if (!state.has(u.id)) {
+      state.set(u.id, "canceled");
+      counts.canceled += weight(u);
+    }
+  }
+  const canceled = controller.signal.aborted;
+  const failed = [...state.values()].some((s) => s !== "done");
+  const status = canceled ? "CANCELED" : failed ? "FAILED" : "COMPLETED";
+  await storage.updateBackfill(backfillId, { status, counts: { ...counts }, endedAt: Date.now() });
+  report();
+  return (await storage.getBackfill(backfillId))!;
+}
+
+/** Run config of the backfill, narrowed to the steps of one unit's run. */
+function configFor(definitions: Definitions, unit: BackfillUnit, config: Readonly<Record<string, unknown>>) {
+  const steps = new Set<string>();
+  for (const key of unit.assetKeys) {
+    steps.add(definitions.computationOf(key).name);
+    for (const c of definitions.checksFor(key)) steps.add(c.key);
+  }
+  return Object.fromEntries(Object.entries(config).filter(([k]) => steps.has(k)));
+}
+
+/** Ask a backfill to stop: a running one stops launching and cancels its runs. */
+export async function cancelBackfill(storage: Storage, backfillId: string): Promise<BackfillRecord> {
+  const record = await storage.getBackfill(backfillId);
+  if (!record) throw new BatonError("RUN_NOT_FOUND", `Backfill ${backfillId} was not found.`);
+  if (record.status === "COMPLETED" || record.status === "FAILED" || record.status === "CANCELED")
+    throw new BatonError("USAGE_ERROR", `Backfill ${backfillId} already ended (${record.status}).`);
+  // Nobody drives a REQUESTED backfill, and a RUNNING one whose driver stopped updating it for a
+  // while is orphaned: cancel those at once; otherwise the driver sees CANCELING and stops.
+  const orphaned = record.status === "REQUESTED" || Date.now() - record.updatedAt > 30_000;
+  await storage.updateBackfill(
+    backfillId,
+    orphaned ? { status: "CANCELED", endedAt: Date.now() } : { status: "CANCELING" },
+  );
+  return (await storage.getBackfill(backfillId))!;
+}
+
+/** The backfill and its ancestors (retries point at their parent). */
+async function lineage(storage: Storage, backfillId: string): Promise<string[]> {
+  const ids: string[] = [];
+  let id: string | undefined = backfillId;
+  while (id && !ids.includes(id)) {
+    ids.push(id);
+    const rec: BackfillRecord | undefined = await storage.getBackfill(id);
+    id = (rec?.options as { parentBackfillId?: string } | undefined)?.parentBackfillId;
+  }
+  return ids;
+}
+
+/**
+ * A new backfill over the same partitions, linked to `backfillId`: when it runs, units that
+ * succeeded in any ancestor are not re-run (unless `force`), so only what failed, was skipped
+ * or canceled runs again.
+ */
+export async function retryBackfill(
+  storage: Storage,
+  definitions: Definitions,
+  backfillId: string,
+  options: { force?: boolean; now?: number } = {},
+): Promise<BackfillRecord> {
+  const record = await storage.getBackfill(backfillId);
+  if (!record) throw new BatonError("RUN_NOT_FOUND", `Backfill ${backfillId} was not found.`);
+  if (record.status === "RUNNING" || record.status === "CANCELING" || record.status === "REQUESTED")
+    throw new BatonError(
+      "USAGE_ERROR",
+      `Backfill ${backfillId} is ${record.status}; wait for it to end or cancel it first.`,
+    );
+  const opts = record.options as {
+    chunkSize?: number;
+    singleRun?: boolean;
+    config?: Record<string, unknown>;
+    tags?: Record<string, string>;
+  };
+  if (!options.force) {
+    const anchor = anchorOf(definitions, record.assetKeys)!;
+    const spaces = await loadKeySpaces(definitions, storage, options.now ?? Date.now());
+    const indices = record.partitionKeys.map((k) => spaces.of(anchor).indexOf(k)).filter((i) => i >= 0);
+    const plan = planBackfill(definitions, record.assetKeys, spaces, { definition: anchor, indices }, opts);
+    const done = await doneUnits(storage, await lineage(storage, backfillId), plan);
+    if (done.size === plan.units.length)
+      throw new BatonError(
+        "USAGE_ERROR",
+        `Backfill ${backfillId} has nothing left to retry; pass --force to run it all again.`,
+      );
+  }
+  return createBackfill(storage, definitions, {
+    selection: record.selection,
+    partitions: { keys: record.partitionKeys },
+    ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
+    ...(opts.singleRun !== undefined ? { singleRun: opts.singleRun } : {}),
+    ...(opts.config ? { config: opts.config } : {}),
+    ...(opts.tags ? { tags: opts.tags } : {}),
+    parentBackfillId: backfillId,
+    ...(options.force ? { force: true } : {}),
+  });
+}
