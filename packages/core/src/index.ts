@@ -3,16 +3,21 @@
  */
 
 // Definitions
+// Partitions
 export {
   type AssetDefinition,
   type AssetOptions,
   type AssetSpec,
   asset,
+  type BackfillPolicy,
   type Computation,
   type ConfigOf,
+  type FreshnessPolicy,
   type GraphAssetContext,
   graphAsset,
+  multiRunBackfill,
   type OpContext,
+  singleRunBackfill,
 } from "./definitions/asset.js";
 export {
   assetCheck,
@@ -21,7 +26,14 @@ export {
   type CheckResult,
   type CheckSeverity,
 } from "./definitions/asset-check.js";
-export type { AssetContext, BaseContext, Logger, LogLevel, ResourceTypes } from "./definitions/context.js";
+export type {
+  AssetContext,
+  BaseContext,
+  Logger,
+  LogLevel,
+  PartitionFields,
+  ResourceTypes,
+} from "./definitions/context.js";
 export {
   type Definitions,
   type DefinitionsInput,
@@ -32,7 +44,43 @@ export type { InputContext, IOManager, OutputContext } from "./definitions/io-ma
 export { type AssetJobDefinition, assetJob } from "./definitions/job.js";
 export { type MetadataInput, type MetadataMap, type MetadataValue, md } from "./definitions/metadata.js";
 export { type MultiAssetContext, type MultiAssetDefinition, multiAsset } from "./definitions/multi-asset.js";
-export { type AssetRef, type InputsOf, input, type StoredValue } from "./definitions/refs.js";
+export {
+  allPartitionsMapping,
+  defaultMapping,
+  dimensionMapping,
+  identityMapping,
+  lastPartitionMapping,
+  type PartitionMapping,
+  staticMapping,
+  timeWindowMapping,
+} from "./definitions/partitions/mappings.js";
+export { multiPartitions } from "./definitions/partitions/multi-partitions.js";
+export type {
+  DynamicPartitionsDefinition,
+  MultiPartitionsDefinition,
+  PartitionKeySpace,
+  PartitionsDefinition,
+  StaticPartitionsDefinition,
+  TimeWindow,
+  TimeWindowPartitionsDefinition,
+} from "./definitions/partitions/partitions.js";
+export { dynamicPartitions, staticPartitions } from "./definitions/partitions/static-partitions.js";
+export {
+  dailyPartitions,
+  hourlyPartitions,
+  monthlyPartitions,
+  type TimeWindowOptions,
+  timeWindowPartitions,
+  weeklyPartitions,
+} from "./definitions/partitions/time-window.js";
+export {
+  type AssetRef,
+  type InputsOf,
+  input,
+  type MappedRef,
+  mapped,
+  type StoredValue,
+} from "./definitions/refs.js";
 export { type ResourceContext, type ResourceDefinition, resource } from "./definitions/resource.js";
 export type { RetryPolicy } from "./definitions/retry-policy.js";
 // Errors
@@ -43,6 +91,7 @@ export {
   DefinitionsLoadError,
   InvalidConfigError,
   InvalidDefinitionError,
+  InvalidPartitionKeyError,
   RunNotFoundError,
   SelectionError,
   type SerializedError,
@@ -63,6 +112,7 @@ export type { RunSummary, StepSummary } from "./execution/run-summary.js";
 // Graph and selection
 export type { AssetGraph, AssetNode } from "./graph/asset-graph.js";
 export { parseSelection, resolveSelection, type SelectionNode } from "./graph/selection.js";
+export type { BackfillProgress, BackfillRequest, RunBackfillOptions } from "./instance/backfill.js";
 // Instance and storage
 export {
   type BatonInstance,
@@ -71,6 +121,9 @@ export {
   openInstance,
   type ReexecuteOptions,
 } from "./instance/instance.js";
+export { evaluateFreshness, type Freshness } from "./status/freshness.js";
+export { type AssetPartitionStatus, partitionStatus } from "./status/partition-status.js";
+export { createStalenessResolver, type Staleness, type StaleReason } from "./status/staleness.js";
 export type {
   AssetStatusRecord,
   CheckResultRecord,

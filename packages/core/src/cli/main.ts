@@ -3,7 +3,9 @@ import { BatonError, isBatonError } from "../errors.js";
 import { type BatonInstance, openInstance } from "../instance/instance.js";
 import { type CliContext, EXIT } from "./cli-context.js";
 import { registerAssetCommands } from "./commands/asset.js";
+import { registerBackfillCommands } from "./commands/backfill.js";
 import { registerMaterializeCommands } from "./commands/materialize.js";
+import { registerPartitionsCommands } from "./commands/partitions.js";
 import { registerRunsCommands } from "./commands/runs.js";
 
 export interface MainOptions {
@@ -52,6 +54,8 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   registerMaterializeCommands(program, ctx);
   registerAssetCommands(program, ctx);
   registerRunsCommands(program, ctx);
+  registerBackfillCommands(program, ctx);
+  registerPartitionsCommands(program, ctx);
   program
     .command("migrate")
     .description("apply pending store migrations (they also run automatically)")

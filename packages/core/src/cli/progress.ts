@@ -85,3 +85,45 @@ export function createProgressReporter(stream: NodeJS.WriteStream = process.stde
     },
   };
 }
+
+/** Backfill progress on stderr: a bar of runs on a TTY, a line per ~10% otherwise. */
+export function createBackfillProgressReporter(stream: NodeJS.WriteStream = process.stderr) {
+  const tty = Boolean(stream.isTTY) && process.env.CI === undefined;
+  let bar: cliProgress.SingleBar | undefined;
+  let lastPrinted = -1;
+  return {
+    onProgress(p: {
+      backfillId: string;
+      unitsDone: number;
+      unitsTotal: number;
+      counts: { failed: number; skipped: number };
+    }) {
+      if (tty) {
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            {
+              stream,
+              format: " backfill {bar} {value}/{total} runs  failed: {failed}  skipped: {skipped}",
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(p.unitsTotal, p.unitsDone, { failed: 0, skipped: 0 });
+        }
+        bar.update(p.unitsDone, { failed: p.counts.failed, skipped: p.counts.skipped });
+        return;
+      }
+      const tenth = p.unitsTotal === 0 ? 10 : Math.floor((p.unitsDone / p.unitsTotal) * 10);
+      if (tenth !== lastPrinted) {
+        lastPrinted = tenth;
+        stream.write(
+          `backfill ${p.backfillId}: ${p.unitsDone}/${p.unitsTotal} runs done (failed partitions: ${p.counts.failed}, skipped: ${p.counts.skipped})\n`,
+        );
+      }
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}

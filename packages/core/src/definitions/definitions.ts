@@ -1,3 +1,4 @@
+import { CronExpressionParser } from "cron-parser";
 import { type DefinitionProblem, InvalidDefinitionError, isBatonError } from "../errors.js";
 import {
   type AssetGraph,
@@ -187,6 +188,13 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
       const f = spec.freshness;
       if (f && (!Number.isFinite(f.maxLagMinutes) || f.maxLagMinutes <= 0))
         add(spec.key, `freshness.maxLagMinutes must be a number > 0 (got ${String(f.maxLagMinutes)})`);
+      if (f?.cron !== undefined) {
+        try {
+          CronExpressionParser.parse(f.cron, { tz: f.timezone ?? "UTC" });
+        } catch (error) {
+          add(spec.key, `freshness.cron "${f.cron}" is invalid: ${(error as Error).message}`);
+        }
+      }
     }
   }
 

@@ -227,6 +227,8 @@ export async function readPartitions(
   if (query.startIndex !== undefined) q = q.where("partition_index", ">=", query.startIndex);
   if (query.endIndex !== undefined) q = q.where("partition_index", "<=", query.endIndex);
   if (query.statuses && query.statuses.length > 0) q = q.where("status", "in", [...query.statuses]);
+  if (query.materializedAfterEventId !== undefined)
+    q = q.where("last_materialization_event_id", ">", query.materializedAfterEventId);
   if (query.limit !== undefined) q = q.limit(query.limit);
   const rows = await q.execute();
   return rows.map((r) => ({

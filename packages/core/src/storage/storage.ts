@@ -102,6 +102,8 @@ export interface PartitionsQuery {
   readonly startIndex?: number;
   readonly endIndex?: number;
   readonly statuses?: readonly PartitionState[];
+  /** Only partitions whose last materialization event id is greater than this. */
+  readonly materializedAfterEventId?: number;
   readonly limit?: number;
 }
 

@@ -2,9 +2,11 @@ import type { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
 import { describeTime, plainMetadata, table } from "../format.js";
 import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
+import { registerStatusCommands } from "./why.js";
 
 export function registerAssetCommands(program: Command, ctx: CliContext) {
   const asset = program.command("asset").description("inspect assets");
+  registerStatusCommands(program, ctx, asset);
   asset
     .command("list")
     .description("list assets with group, deps and latest materialization")

@@ -3,11 +3,12 @@ import type { Definitions } from "../../definitions/definitions.js";
 import { UsageError } from "../../errors.js";
 import type { RunEvent } from "../../execution/events.js";
 import type { RunSummary } from "../../execution/run-summary.js";
+import type { PartitionFilter } from "../../instance/backfill.js";
 import type { BatonInstance } from "../../instance/instance.js";
 import { type CliContext, exitCodeFor, parseConfigFlag, parsePositiveInt } from "../cli-context.js";
 import { runToJson, summaryLine } from "../format.js";
 import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
-import { createProgressReporter } from "../progress.js";
+import { createBackfillProgressReporter, createProgressReporter } from "../progress.js";
 
 /** Abort on the first SIGINT/SIGTERM (the run ends CANCELED); a second one exits at once. */
 function cancelOnSignals(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
@@ -66,6 +67,67 @@ async function runInCli(
   }
 }
 
+interface MaterializeOptions {
+  select?: string;
+  config?: string;
+  concurrency?: number;
+  json?: boolean;
+  partition: string[];
+  from?: string;
+  to?: string;
+  partitions?: PartitionFilter;
+  singleRun?: boolean;
+  chunk?: number;
+  runs?: number;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function parseWhich(value: string): PartitionFilter {
+  if (value === "all" || value === "missing" || value === "failed") return value;
+  throw new UsageError(`--partitions must be all, missing or failed (got "${value}")`);
+}
+
+/** Run a stored backfill here with a progress bar; Ctrl-C cancels it. Sets the exit code. */
+export async function driveBackfill(
+  ctx: CliContext,
+  definitions: Definitions,
+  backfillId: string,
+  opts: { runs?: number; concurrency?: number; force?: boolean },
+  json: boolean,
+) {
+  const instance = await ctx.instance();
+  const progress = createBackfillProgressReporter(ctx.stderr);
+  const cancel = cancelOnSignals(ctx);
+  ctx.stderr.write(`backfill ${backfillId} started\n`);
+  try {
+    const done = await instance.runBackfill(definitions, backfillId, {
+      ...(opts.runs !== undefined ? { concurrency: opts.runs } : {}),
+      ...(opts.concurrency !== undefined ? { stepConcurrency: opts.concurrency } : {}),
+      ...(opts.force ? { force: true } : {}),
+      signal: cancel.signal,
+      onProgress: (p) => progress.onProgress(p),
+    });
+    progress.stop();
+    const c = done.counts;
+    ctx.stderr.write(
+      `backfill ${backfillId} ${done.status}: ${c.runs} runs; asset partitions: ${c.materialized}/${c.targeted} materialized, ` +
+        `${c.failed} failed, ${c.skipped} skipped, ${c.canceled} canceled\n`,
+    );
+    if (json)
+      ctx.printJson({
+        backfillId,
+        status: done.status,
+        counts: done.counts,
+        partitionKeys: done.partitionKeys.length,
+      });
+    ctx.exitCode = done.status === "COMPLETED" ? 0 : 1;
+  } finally {
+    progress.stop();
+    cancel.dispose();
+  }
+}
+
 export function registerMaterializeCommands(program: Command, ctx: CliContext) {
   program
     .command("materialize")
@@ -81,25 +143,59 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
       parsePositiveInt("--concurrency"),
     )
     .option("--json", "print the run result as JSON on stdout")
-    .action(
-      async (
-        opts: { select?: string; config?: string; concurrency?: number; json?: boolean },
-        cmd: Command,
-      ) => {
-        // Checked here rather than with requiredOption, so an unknown flag is reported first.
-        if (opts.select === undefined)
-          throw new UsageError("materialize needs --select SELECTION (e.g. --select '*' for every asset)");
-        const config = parseConfigFlag(opts.config, ctx.cwd);
+    .option("-p, --partition <key>", "partition to materialize (repeat for several: a backfill)", collect, [])
+    .option("--from <key>", "first partition of a range (inclusive; with --to: a backfill)")
+    .option("--to <key>", "last partition of a range (inclusive)")
+    .option("--partitions <which>", "backfill all, missing or failed partitions of the selection", parseWhich)
+    .option("--single-run", "backfill: one run for the whole range (the body gets ctx.partitionKeys)")
+    .option("--chunk <n>", "backfill: partitions per run", parsePositiveInt("--chunk"))
+    .option("--runs <n>", "backfill: runs at once (default 4)", parsePositiveInt("--runs"))
+    .action(async (opts: MaterializeOptions, cmd: Command) => {
+      // Checked here rather than with requiredOption, so an unknown flag is reported first.
+      if (opts.select === undefined)
+        throw new UsageError("materialize needs --select SELECTION (e.g. --select '*' for every asset)");
+      if ((opts.from === undefined) !== (opts.to === undefined))
+        throw new UsageError("--from and --to go together (both ends are included)");
+      const ways = [opts.partition.length > 0, opts.from !== undefined, opts.partitions !== undefined].filter(
+        Boolean,
+      );
+      if (ways.length > 1) throw new UsageError("use one of --partition, --from/--to and --partitions");
+      const config = parseConfigFlag(opts.config, ctx.cwd);
+      const backfill = opts.partition.length > 1 || opts.from !== undefined || opts.partitions !== undefined;
+      if (!backfill) {
+        if (opts.singleRun || opts.chunk !== undefined || opts.runs !== undefined)
+          throw new UsageError(
+            "--single-run, --chunk and --runs apply to backfills (--from/--to, --partitions, several --partition)",
+          );
         await runInCli(ctx, cmd, Boolean(opts.json), (instance, definitions, live) =>
           instance.materialize(definitions, {
             selection: opts.select!,
             config,
             concurrency: opts.concurrency,
+            ...(opts.partition.length === 1 ? { partitions: { keys: opts.partition } } : {}),
             ...live,
           }),
         );
-      },
-    );
+        return;
+      }
+      const definitions = await loadDefinitions(
+        resolveDefinitionsPath((cmd.optsWithGlobals() as { defs?: string }).defs, ctx.cwd, ctx.env),
+      );
+      const instance = await ctx.instance();
+      const record = await instance.createBackfill(definitions, {
+        selection: opts.select,
+        partitions:
+          opts.from !== undefined
+            ? { range: { from: opts.from, to: opts.to! } }
+            : opts.partitions !== undefined
+              ? { which: opts.partitions }
+              : { keys: opts.partition },
+        ...(opts.singleRun ? { singleRun: true } : {}),
+        ...(opts.chunk !== undefined ? { chunkSize: opts.chunk } : {}),
+        ...(config !== undefined ? { config: config as Record<string, unknown> } : {}),
+      });
+      await driveBackfill(ctx, definitions, record.backfillId, opts, Boolean(opts.json));
+    });
 
   program
     .command("reexecute")

@@ -1,0 +1,36 @@
+import { dailyPartitions, hourlyPartitions, monthlyPartitions, timeWindowPartitions, weeklyPartitions } from "./src/definitions/partitions/time-window.js";
+const ctx = (now: string) => ({ now: Date.parse(now), dynamicKeys: () => [] });
+const iso = (d: Date) => d.toISOString();
+const ny = hourlyPartitions({ start: "2024-11-02", timezone: "America/New_York" }).resolve(ctx("2024-11-05T00:00Z"));
+for (let i = 23; i < 30; i++) console.log(i, ny.keyAt(i), iso(ny.windowAt(i).start), ny.indexOf(ny.keyAt(i)));
+const sp = hourlyPartitions({ start: "2024-03-09", timezone: "America/New_York" }).resolve(ctx("2024-03-12T00:00Z"));
+for (let i = 24; i < 29; i++) console.log(i, sp.keyAt(i), iso(sp.windowAt(i).start));
+console.log(sp.indexOf("2024-03-10-02:00"), sp.indexOf("2024-03-10-03:00"));
+const d = dailyPartitions({ start: "2024-03-01", timezone: "America/New_York", end: "2024-12-01" });
+console.log(d.fingerprint, d.describeFormat());
+const ds = d.resolve(ctx("2030-01-01Z"));
+const i = ds.indexOf("2024-03-10"); console.log(ds.count(), i, ds.windowAt(i), ds.windowAt(ds.indexOf("2024-11-03")));
+const k = hourlyPartitions({ start: "2024-01-01", timezone: "Asia/Kolkata" }).resolve(ctx("2024-01-02Z"));
+console.log(k.keyAt(0), iso(k.windowAt(0).start), k.count());
+const lh = dailyPartitions({ start: "2024-04-05", timezone: "Australia/Lord_Howe", end: "2024-04-09" }).resolve(ctx("2030-01-01Z"));
+for (let j = 0; j < lh.count(); j++) { const w = lh.windowAt(j); console.log(lh.keyAt(j), iso(w.start), (w.end.getTime() - w.start.getTime()) / 3600000); }
+const c = timeWindowPartitions({ cron: "0 9 * * 1-5", start: "2024-01-01", timezone: "America/New_York", end: "2024-01-15" });
+const cs = c.resolve(ctx("2030-01-01Z"));
+console.log(c.fingerprint, cs.count(), [...cs.keys()], iso(cs.windowAt(4).start), iso(cs.windowAt(4).end));
+console.log(cs.indexContaining(Date.parse("2023-12-29T15:00Z")), cs.indexContaining(Date.parse("2023-12-29T13:00Z")), cs.indexContaining(Date.parse("2024-01-20T15:00Z")));
+const w = weeklyPartitions({ start: "2024-01-01", dayOffset: 1 }).resolve(ctx("2024-02-01Z"));
+console.log([...w.keys()], w.count());
+const m = monthlyPartitions({ start: "2023-12-15", format: "YYYYMM" }).resolve(ctx("2024-06-01Z"));
+console.log([...m.keys()], m.indexOf("202403"), m.indexOf("202413"));
+let t = performance.now();
+const big = hourlyPartitions({ start: "1900-01-01" }).resolve(ctx("2024-01-01Z"));
+console.log(big.count(), big.keyAt(999_999), big.indexOf(big.keyAt(999_999)), performance.now() - t);
+t = performance.now();
+const bigny = hourlyPartitions({ start: "1900-01-01", timezone: "America/New_York" }).resolve(ctx("2024-01-01Z"));
+console.log(bigny.count(), bigny.keyAt(999_999), bigny.indexOf(bigny.keyAt(999_999)), performance.now() - t);
+t = performance.now();
+const hc = timeWindowPartitions({ cron: "0 * * * *", start: "1900-01-01", timezone: "America/New_York" }).resolve(ctx("2024-01-01Z"));
+console.log(hc.count(), hc.keyAt(999_999), hc.indexOf(hc.keyAt(999_999)), bigny.keyAt(999_999), performance.now() - t);
+t = performance.now();
+let mism = 0; for (let j = 0; j < hc.count(); j += 1) { if (hc.windowAt(j).start.getTime() !== bigny.windowAt(j).start.getTime()) { if (mism++ < 5) console.log("mismatch", j, hc.keyAt(j), bigny.keyAt(j)); } }
+console.log("mismatches", mism, performance.now() - t);
