@@ -15,9 +15,11 @@ type Patch = {
   runId: string;
   at: number;
   materializationEventId?: number;
+  materializedAt?: number;
   codeVersion?: string | null;
   dataVersion?: string | null;
-  failed?: boolean;
+  failedAt?: number;
+  failureRunId?: string;
 };
 
 /** Collects per-partition changes implied by a batch of events. */
@@ -61,6 +63,7 @@ export async function collectPartitionChanges(
         runId: e.runId,
         at: e.timestamp,
         materializationEventId: ids[i]!,
+        materializedAt: e.timestamp,
         codeVersion: e.codeVersion ?? null,
         dataVersion: e.dataVersion ?? null,
       });
@@ -85,7 +88,7 @@ export async function collectPartitionChanges(
           state,
           runId: e.runId,
           at: e.timestamp,
-          ...(state === "failed" ? { failed: true } : {}),
+          ...(state === "failed" ? { failedAt: e.timestamp, failureRunId: e.runId } : {}),
         }),
       );
   }
@@ -110,11 +113,11 @@ export async function applyPartitionChanges(
         status: p.state,
         last_run_id: p.runId,
         last_materialization_event_id: p.materializationEventId ?? null,
-        last_materialized_at: p.materializationEventId !== undefined ? p.at : null,
+        last_materialized_at: p.materializedAt ?? null,
         code_version: p.materializationEventId !== undefined ? (p.codeVersion ?? null) : null,
         data_version: p.materializationEventId !== undefined ? (p.dataVersion ?? null) : null,
-        last_failure_run_id: p.failed ? p.runId : null,
-        last_failed_at: p.failed ? p.at : null,
+        last_failure_run_id: p.failureRunId ?? null,
+        last_failed_at: p.failedAt ?? null,
         updated_at: p.at,
       }));
       await trx
@@ -210,11 +213,23 @@ export async function readPartitionRanges(db: Executor, assetKey: string): Promi
   return rows.map((r) => ({ start: r.start_index, end: r.end_index, status: r.status as PartitionState }));
 }
 
+/** Keys per `IN (…)` list: below SQLite's 32,766 and Postgres' 65,535 bound parameters. */
+export const IN_LIST_CHUNK = 10_000;
+
 export async function readPartitions(
   db: Executor,
   assetKey: string,
   query: PartitionsQuery = {},
 ): Promise<PartitionRecord[]> {
+  if (query.keys && query.keys.length > IN_LIST_CHUNK) {
+    const out: PartitionRecord[] = [];
+    for (let i = 0; i < query.keys.length; i += IN_LIST_CHUNK) {
+      const keys = query.keys.slice(i, i + IN_LIST_CHUNK);
+      out.push(...(await readPartitions(db, assetKey, { ...query, keys, limit: undefined })));
+    }
+    out.sort((a, b) => a.partitionIndex - b.partitionIndex);
+    return query.limit !== undefined ? out.slice(0, query.limit) : out;
+  }
   let q = db
     .selectFrom("asset_partitions")
     .selectAll()

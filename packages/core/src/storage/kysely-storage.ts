@@ -13,6 +13,7 @@ import type { DialectAdapter, Executor } from "./dialects/dialect-adapter.js";
 import {
   applyPartitionChanges,
   collectPartitionChanges,
+  IN_LIST_CHUNK,
   type RunPartitions,
   readPartitionRanges,
   readPartitions,
@@ -426,21 +427,27 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
     async removeDynamicPartitions(name, keys) {
       if (keys.length === 0) return [];
       return adapter.writeTransaction(async (trx) => {
-        const present = (
-          await trx
-            .selectFrom("dynamic_partitions")
-            .select("partition_key")
-            .where("name", "=", name)
-            .where("partition_key", "in", [...keys])
-            .execute()
-        ).map((r) => r.partition_key);
-        if (present.length > 0)
-          await trx
-            .deleteFrom("dynamic_partitions")
-            .where("name", "=", name)
-            .where("partition_key", "in", present)
-            .execute();
-        return present;
+        const removed: string[] = [];
+        const unique = [...new Set(keys)];
+        for (let i = 0; i < unique.length; i += IN_LIST_CHUNK) {
+          const chunk = unique.slice(i, i + IN_LIST_CHUNK);
+          const present = (
+            await trx
+              .selectFrom("dynamic_partitions")
+              .select("partition_key")
+              .where("name", "=", name)
+              .where("partition_key", "in", chunk)
+              .execute()
+          ).map((r) => r.partition_key);
+          if (present.length > 0)
+            await trx
+              .deleteFrom("dynamic_partitions")
+              .where("name", "=", name)
+              .where("partition_key", "in", present)
+              .execute();
+          removed.push(...present);
+        }
+        return removed;
       });
     },
     async getDynamicPartitions(name) {
