@@ -222,9 +222,10 @@ export async function readPartitions(
   query: PartitionsQuery = {},
 ): Promise<PartitionRecord[]> {
   if (query.keys && query.keys.length > IN_LIST_CHUNK) {
+    const unique = [...new Set(query.keys)];
     const out: PartitionRecord[] = [];
-    for (let i = 0; i < query.keys.length; i += IN_LIST_CHUNK) {
-      const keys = query.keys.slice(i, i + IN_LIST_CHUNK);
+    for (let i = 0; i < unique.length; i += IN_LIST_CHUNK) {
+      const keys = unique.slice(i, i + IN_LIST_CHUNK);
       out.push(...(await readPartitions(db, assetKey, { ...query, keys, limit: undefined })));
     }
     out.sort((a, b) => a.partitionIndex - b.partitionIndex);
