@@ -82,15 +82,14 @@ export async function collectPartitionChanges(
     const partitions = await runPartitions(e.runId);
     if (!partitions) continue;
     for (const assetKey of assetKeys)
-      partitions.keys.forEach((key, j) =>
-        set(assetKey, key, {
+      for (let j = 0; j < partitions.keys.length; j++)
+        set(assetKey, partitions.keys[j]!, {
           index: partitions.indices[j]!,
           state,
           runId: e.runId,
           at: e.timestamp,
           ...(state === "failed" ? { failedAt: e.timestamp, failureRunId: e.runId } : {}),
-        }),
-      );
+        });
   }
   return { byAsset };
 }

@@ -54,11 +54,7 @@ export function registerBackfillCommands(program: Command, ctx: CliContext) {
     .action(async (backfillId: string, opts: { json?: boolean }) => {
       const instance = await ctx.instance();
       const record = await instance.storage.getBackfill(backfillId);
-      if (!record)
-        throw new (await import("../../errors.js")).BatonError(
-          "RUN_NOT_FOUND",
-          `Backfill ${backfillId} was not found.`,
-        );
+      if (!record) throw new BatonError("RUN_NOT_FOUND", `Backfill ${backfillId} was not found.`);
       const runs: { runId: string; status: string; partitions: readonly string[] }[] = [];
       let cursor: string | undefined;
       do {
