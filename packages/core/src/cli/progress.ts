@@ -103,7 +103,7 @@ export function createBackfillProgressReporter(stream: NodeJS.WriteStream = proc
           bar = new cliProgress.SingleBar(
             {
               stream,
-              format: " backfill {bar} {value}/{total} runs  failed: {failed}  skipped: {skipped}",
+              format: " backfill {bar} {value}/{total} units  failed: {failed}  skipped: {skipped}",
               hideCursor: true,
             },
             cliProgress.Presets.shades_classic,
@@ -117,7 +117,7 @@ export function createBackfillProgressReporter(stream: NodeJS.WriteStream = proc
       if (tenth !== lastPrinted) {
         lastPrinted = tenth;
         stream.write(
-          `backfill ${p.backfillId}: ${p.unitsDone}/${p.unitsTotal} runs done (failed partitions: ${p.counts.failed}, skipped: ${p.counts.skipped})\n`,
+          `backfill ${p.backfillId}: ${p.unitsDone}/${p.unitsTotal} units settled (failed partitions: ${p.counts.failed}, skipped: ${p.counts.skipped})\n`,
         );
       }
     },

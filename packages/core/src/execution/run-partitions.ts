@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { PartitionMapping } from "../definitions/partitions/mappings.js";
 import {
   type MultiPartitionKeySpace,
@@ -23,12 +24,27 @@ export interface RunPartitions {
 export interface KeySpaces {
   readonly context: PartitionsContext;
   of(definition: PartitionsDefinition): PartitionKeySpace;
+  /**
+   * Identifies the resolved key order: the definition's fingerprint, plus the current keys of
+   * dynamic partitions (adding or removing one shifts indices, so stored indices must re-sync).
+   */
+  fingerprintOf(definition: PartitionsDefinition): string;
 }
 
 export function createKeySpaces(context: PartitionsContext): KeySpaces {
   const cache = new Map<string, PartitionKeySpace>();
+  const fingerprintOf = (definition: PartitionsDefinition): string => {
+    if (definition.kind === "dynamic") {
+      const keys = context.dynamicKeys(definition.name);
+      return `${definition.fingerprint}:${keys.length}:${createHash("sha1").update(keys.join("\n")).digest("hex")}`;
+    }
+    if (definition.kind === "multi")
+      return `multi:${definition.dimensionNames.map((n) => fingerprintOf(definition.dimensions[n]!)).join(";")}`;
+    return definition.fingerprint;
+  };
   return {
     context,
+    fingerprintOf,
     of(definition) {
       let space = cache.get(definition.fingerprint);
       if (!space) {

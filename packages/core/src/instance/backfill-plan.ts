@@ -118,8 +118,12 @@ export function planBackfill(
     const assetKeysOfGroup = g.computations.flatMap((c) => stepOf.get(c.name)!.assetKeys);
     targeted += indices.length * assetKeysOfGroup.length;
     const policies = g.computations.map((c) => c.backfillPolicy);
+    // Explicit options win over the assets' policies (--chunk N turns single-run assets into chunks).
     const single =
-      options.singleRun ?? (g.definition !== undefined && policies.every((p) => p?.kind === "single_run"));
+      options.singleRun ??
+      (options.chunkSize === undefined &&
+        g.definition !== undefined &&
+        policies.every((p) => p?.kind === "single_run"));
     const chunk = single
       ? Math.max(1, indices.length)
       : (options.chunkSize ??

@@ -9,7 +9,7 @@ import type { RunSummary } from "../execution/run-summary.js";
 import { resolveSelection } from "../graph/selection.js";
 import type { BackfillCounts, BackfillRecord, Storage } from "../storage/storage.js";
 import { type BackfillPlan, type BackfillUnit, planBackfill } from "./backfill-plan.js";
-import { loadKeySpaces, validateKey } from "./run-partitions-request.js";
+import { loadKeySpaces, syncAssetPartitions, validateKey } from "./run-partitions-request.js";
 
 export type PartitionFilter = "all" | "missing" | "failed";
 
@@ -118,6 +118,7 @@ export async function createBackfill(
       throw new BatonError("INVALID_PARTITION", "An empty list of partitions was given.");
     indices = [...new Set(keys.map((k) => validateKey(where, anchor, space, k)))].sort((a, b) => a - b);
   } else {
+    await syncAssetPartitions(definitions, storage, spaces, anchorKey);
     indices = await filterPartitions(storage, anchorKey, space.count(), which ?? "all");
   }
   if (indices.length === 0)
@@ -239,13 +240,7 @@ export async function runBackfill(
     tags?: Record<string, string>;
   };
   const plan = planBackfill(definitions, record.assetKeys, spaces, { definition: anchor, indices }, opts);
-  for (const key of record.assetKeys) {
-    const p = definitions.computationOf(key).partitions;
-    if (p) {
-      const s = spaces.of(p);
-      await storage.syncPartitionsDefinition(key, p.fingerprint, (k) => s.indexOf(k));
-    }
-  }
+  for (const key of record.assetKeys) await syncAssetPartitions(definitions, storage, spaces, key);
   const force = options.force ?? (record.options as { force?: boolean }).force ?? false;
   const skipDone = force
     ? new Set<number>()

@@ -21,7 +21,12 @@ import {
   runBackfill,
 } from "./backfill.js";
 import { createEventWriter } from "./event-writer.js";
-import { loadKeySpaces, type PartitionRequest, resolveRunPartitions } from "./run-partitions-request.js";
+import {
+  loadKeySpaces,
+  type PartitionRequest,
+  resolveRunPartitions,
+  syncAssetPartitions,
+} from "./run-partitions-request.js";
 
 export interface InstanceOptions {
   /** Where the embedded store and default IO manager live (default `$BATON_HOME` or `./.baton`). */
@@ -139,9 +144,7 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
       for (const step of plan.steps) {
         const c = step.computation;
         if (!c?.partitions) continue;
-        const space = keySpaces.of(c.partitions);
-        for (const key of step.assetKeys)
-          await storage.syncPartitionsDefinition(key, c.partitions.fingerprint, (k) => space.indexOf(k));
+        for (const key of step.assetKeys) await syncAssetPartitions(definitions, storage, keySpaces, key);
       }
     }
     const runId = randomUUID();

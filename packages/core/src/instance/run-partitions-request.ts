@@ -32,6 +32,22 @@ export async function loadKeySpaces(
   return createKeySpaces({ now, dynamicKeys: (name) => keys.get(name) ?? [] });
 }
 
+/**
+ * Make the stored partition indices of `assetKey` match its current key space (a changed
+ * definition, or dynamic keys added/removed) before reading anything by index.
+ */
+export async function syncAssetPartitions(
+  definitions: Definitions,
+  storage: Storage,
+  spaces: KeySpaces,
+  assetKey: string,
+): Promise<void> {
+  const def = definitions.computationOf(assetKey).partitions;
+  if (!def) return;
+  const space = spaces.of(def);
+  await storage.syncPartitionsDefinition(assetKey, spaces.fingerprintOf(def), (k) => space.indexOf(k));
+}
+
 export function validateKey(
   where: string,
   def: PartitionsDefinition,

@@ -1,5 +1,6 @@
 import type { Definitions } from "../definitions/definitions.js";
 import type { KeySpaces } from "../execution/run-partitions.js";
+import { syncAssetPartitions } from "../instance/run-partitions-request.js";
 import { countRanges, type PartitionState } from "../storage/partition-ranges.js";
 import type { Storage } from "../storage/storage.js";
 
@@ -35,7 +36,7 @@ export async function partitionStatus(
   const def = definitions.computationOf(assetKey).partitions;
   if (!def) throw new Error(`"${assetKey}" is not partitioned`);
   const space = spaces.of(def);
-  await storage.syncPartitionsDefinition(assetKey, def.fingerprint, (k) => space.indexOf(k));
+  await syncAssetPartitions(definitions, storage, spaces, assetKey);
   const total = space.count();
   const stored = (await storage.getPartitionRanges(assetKey)).filter((r) => r.start < total);
   const ranges: StatusRangeWithKeys[] = [];

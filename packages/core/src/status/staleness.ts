@@ -1,6 +1,7 @@
 import type { Definitions } from "../definitions/definitions.js";
 import { type KeySpaces, UNPARTITIONED_SPACE } from "../execution/run-partitions.js";
-import type { Storage } from "../storage/storage.js";
+import { syncAssetPartitions } from "../instance/run-partitions-request.js";
+import type { PartitionRecord, Storage } from "../storage/storage.js";
 
 export type StaleReason =
   | {
@@ -48,8 +49,10 @@ export interface Staleness {
 }
 
 const MAX_DEPTH = 8;
-/** Upstream partitions followed per edge when looking for stale upstreams (the chain stays readable). */
-const MAX_UPSTREAM_PARTITIONS = 3;
+/** Upstream partitions checked per edge (e.g. all 24 hours of a day; bounded for "all partitions"). */
+const MAX_UPSTREAM_CHECKED = 1000;
+/** Upstream partitions named per reason (the chain stays readable; the count says how many more). */
+const MAX_SHOWN = 3;
 
 const label = (assetKey: string, partition: string | null) =>
   partition === null ? assetKey : `${assetKey} [${partition}]`;
@@ -62,6 +65,15 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export function createStalenessResolver(definitions: Definitions, storage: Storage, spaces: KeySpaces) {
   const memo = new Map<string, Promise<Staleness>>();
+  const syncs = new Map<string, Promise<void>>();
+  const synced = (assetKey: string) => {
+    let p = syncs.get(assetKey);
+    if (!p) {
+      p = syncAssetPartitions(definitions, storage, spaces, assetKey);
+      syncs.set(assetKey, p);
+    }
+    return p;
+  };
 
   async function info(assetKey: string, partition: string | null) {
     if (partition === null) {
@@ -127,45 +139,57 @@ export function createStalenessResolver(definitions: Definitions, storage: Stora
         const downIndex = downDef && partition !== null ? down.indexOf(partition) : 0;
         if (downIndex < 0) continue;
         const upSpace = spaces.of(upDef);
-        const newer: string[] = [];
-        upPartitions = [];
+        await synced(up);
+        // Every mapped upstream partition that exists (bounded), in one query per index range.
+        const rows: PartitionRecord[] = [];
         for (const [s, e] of mapping.upstreamOf(downIndex, down, upSpace)) {
-          if (upPartitions.length < MAX_UPSTREAM_PARTITIONS)
-            for (let i = s; i < e && upPartitions.length < MAX_UPSTREAM_PARTITIONS; i++)
-              upPartitions.push(upSpace.keyAt(i));
-          if (newer.length >= 5) continue;
-          const rows = await storage.getPartitions(up, {
-            startIndex: s,
-            endIndex: e - 1,
-            materializedAfterEventId: mine.eventId,
-            limit: 5 - newer.length,
-          });
-          newer.push(...rows.map((r) => r.partitionKey));
+          if (rows.length >= MAX_UPSTREAM_CHECKED) break;
+          rows.push(
+            ...(await storage.getPartitions(up, {
+              startIndex: s,
+              endIndex: e - 1,
+              limit: MAX_UPSTREAM_CHECKED - rows.length,
+            })),
+          );
         }
-        if (newer.length > 0)
+        const newer = rows.filter(
+          (r) => r.lastMaterialization && r.lastMaterialization.eventId > mine.eventId,
+        );
+        if (newer.length > 0) {
+          const shown = newer.slice(0, MAX_SHOWN).map((r) => r.partitionKey);
           reasons.push({
             kind: "upstream_newer",
             assetKey,
             partition,
             upstream: up,
-            upstreamPartitions: newer,
-            message: `upstream ${up} [${newer.join(", ")}${newer.length >= 5 ? ", …" : ""}] was materialized after ${label(assetKey, partition)} (${iso(mine.timestamp)})`,
+            upstreamPartitions: newer.map((r) => r.partitionKey),
+            message: `upstream ${up} [${shown.join(", ")}${newer.length > MAX_SHOWN ? `, and ${newer.length - MAX_SHOWN} more` : ""}] was materialized after ${label(assetKey, partition)} (${iso(mine.timestamp)})`,
           });
+        }
+        upPartitions = rows.filter((r) => r.lastMaterialization).map((r) => r.partitionKey);
       }
       if (depth >= MAX_DEPTH) continue;
+      const staleUpstreams: Staleness[] = [];
       for (const p of upPartitions) {
         const sub = await staleness(up, p, depth + 1);
-        if (sub.status === "stale")
-          reasons.push({
-            kind: "upstream_stale",
-            assetKey,
-            partition,
-            upstream: up,
-            upstreamPartition: p,
-            causes: sub.reasons,
-            message: `upstream ${label(up, p)} is stale`,
-          });
+        if (sub.status === "stale") staleUpstreams.push(sub);
       }
+      staleUpstreams.forEach((sub, i) => {
+        if (i >= MAX_SHOWN) return;
+        const more =
+          i === MAX_SHOWN - 1 && staleUpstreams.length > MAX_SHOWN
+            ? ` (and ${staleUpstreams.length - MAX_SHOWN} more stale partitions of ${up})`
+            : "";
+        reasons.push({
+          kind: "upstream_stale",
+          assetKey,
+          partition,
+          upstream: up,
+          upstreamPartition: sub.partition,
+          causes: sub.reasons,
+          message: `upstream ${label(up, sub.partition)} is stale${more}`,
+        });
+      });
     }
     return {
       assetKey,

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { Definitions } from "../../definitions/definitions.js";
-import { UsageError } from "../../errors.js";
+import { BatonError, UsageError } from "../../errors.js";
 import type { RunEvent } from "../../execution/events.js";
 import type { RunSummary } from "../../execution/run-summary.js";
 import type { PartitionFilter } from "../../instance/backfill.js";
@@ -11,13 +11,13 @@ import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js"
 import { createBackfillProgressReporter, createProgressReporter } from "../progress.js";
 
 /** Abort on the first SIGINT/SIGTERM (the run ends CANCELED); a second one exits at once. */
-function cancelOnSignals(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
+function cancelOnSignals(ctx: CliContext, what = "run"): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let count = 0;
   const handler = (sig: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      ctx.stderr.write(`\nreceived ${sig}: canceling the run (again to force quit)\n`);
+      ctx.stderr.write(`\nreceived ${sig}: canceling the ${what} (again to force quit)\n`);
       controller.abort(new Error(`canceled by ${sig}`));
     } else {
       process.exit(130);
@@ -97,8 +97,18 @@ export async function driveBackfill(
   json: boolean,
 ) {
   const instance = await ctx.instance();
+  const record = await instance.storage.getBackfill(backfillId);
+  if (!record)
+    throw new BatonError(
+      "RUN_NOT_FOUND",
+      `Backfill ${backfillId} was not found. List backfills with \`baton backfill list\`.`,
+    );
+  if (record.status === "CANCELED" || record.status === "CANCELING")
+    throw new UsageError(
+      `Backfill ${backfillId} was canceled; retry it with \`baton backfill retry ${backfillId}\`.`,
+    );
   const progress = createBackfillProgressReporter(ctx.stderr);
-  const cancel = cancelOnSignals(ctx);
+  const cancel = cancelOnSignals(ctx, "backfill");
   ctx.stderr.write(`backfill ${backfillId} started\n`);
   try {
     const done = await instance.runBackfill(definitions, backfillId, {
