@@ -246,7 +246,19 @@ export async function runBackfill(
     ? new Set<number>()
     : await doneUnits(storage, await lineage(storage, backfillId), plan);
 
-  const counts = { ...ZERO, targeted: plan.targeted };
+  // Runs launched by earlier calls (a resumed backfill) still count.
+  let runsBefore = 0;
+  let pageCursor: string | undefined;
+  do {
+    const page = await storage.listRuns({
+      backfillId,
+      limit: 1000,
+      ...(pageCursor ? { cursor: pageCursor } : {}),
+    });
+    runsBefore += page.runs.length;
+    pageCursor = page.nextCursor ?? undefined;
+  } while (pageCursor);
+  const counts = { ...ZERO, targeted: plan.targeted, runs: runsBefore };
   const weight = (u: BackfillUnit) => u.assetKeys.length * Math.max(1, u.keys.length);
   const state = new Map<number, "done" | "failed" | "skipped" | "canceled">();
   for (const id of skipDone) {
@@ -304,7 +316,12 @@ export async function runBackfill(
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const config = opts.config ?? {};
   let running = 0;
-  await new Promise<void>((resolve) => {
+  let poll: NodeJS.Timeout | undefined;
+  await new Promise<void>((resolveAll) => {
+    const resolve = () => {
+      clearInterval(poll);
+      resolveAll();
+    };
     const pump = () => {
       while (!controller.signal.aborted && running < concurrency && head < ready.length) {
         const id = ready[head++]!;
@@ -357,6 +374,8 @@ export async function runBackfill(
       void sync(false).finally(pump);
     };
     controller.signal.addEventListener("abort", () => pump(), { once: true });
+    // Notice a cancel from another process even while a long run is in flight.
+    poll = setInterval(() => void sync(true).catch(() => undefined), 1000);
     pump();
   });
   options.signal?.removeEventListener("abort", onAbort);

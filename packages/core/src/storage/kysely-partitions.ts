@@ -102,6 +102,8 @@ export async function applyPartitionChanges(
 ): Promise<void> {
   const assets = [...changes.byAsset.keys()].sort();
   for (const assetKey of assets) {
+    // Ranges are read-modify-written: concurrent batches of one asset must not interleave.
+    await adapter.lockAsset(trx, assetKey);
     const patches = changes.byAsset.get(assetKey)!;
     const entries = [...patches].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (let start = 0; start < entries.length; start += adapter.maxRowsPerInsert) {
@@ -280,6 +282,7 @@ export async function syncPartitionsDefinition(
     .executeTakeFirst();
   if (current?.fingerprint === fingerprint) return false;
   return adapter.writeTransaction(async (trx) => {
+    await adapter.lockAsset(trx, assetKey);
     const again = await trx
       .selectFrom("asset_partition_defs")
       .select("fingerprint")

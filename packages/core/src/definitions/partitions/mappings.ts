@@ -320,10 +320,12 @@ function matchingDimension(
   );
 }
 
+const GRAIN_NAMES = { hour: "hourly", day: "daily", week: "weekly", month: "monthly" } as const;
+
 export function describeDef(def: PartitionsDefinition): string {
   switch (def.kind) {
     case "time":
-      return def.unit ? `${def.unit}ly time windows` : `cron "${def.cron}" time windows`;
+      return def.unit ? `${GRAIN_NAMES[def.unit]} time windows` : `cron "${def.cron}" time windows`;
     case "multi":
       return `multi (${def.dimensionNames.join(" × ")})`;
     default:

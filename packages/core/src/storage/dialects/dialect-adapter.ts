@@ -11,6 +11,11 @@ export interface DialectAdapter {
   readonly db: Kysely<BatonDatabase>;
   /** Run `fn` in a write transaction (SQLite: `BEGIN IMMEDIATE`, so writers queue instead of failing). */
   writeTransaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T>;
+  /**
+   * Serialize writers of one asset's partition ranges until the transaction ends (Postgres: an
+   * advisory transaction lock; SQLite: writes are already serialized). Call in sorted key order.
+   */
+  lockAsset(trx: Executor, assetKey: string): Promise<void>;
   /** Rows per multi-row INSERT (bounded by the dialect's parameter limit). */
   readonly maxRowsPerInsert: number;
   close(): Promise<void>;

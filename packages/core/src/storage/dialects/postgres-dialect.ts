@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from "kysely";
+import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { BatonDatabase } from "../schema.js";
 import type { DialectAdapter, Executor } from "./dialect-adapter.js";
@@ -40,6 +40,11 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
     location: redactUrl(url),
     db,
     maxRowsPerInsert: 1000,
+    async lockAsset(trx, assetKey) {
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`baton:partitions:${assetKey}`}, 0))`.execute(
+        trx,
+      );
+    },
     writeTransaction: <T>(fn: (trx: Executor) => Promise<T>) => db.transaction().execute(fn),
     close: () => db.destroy(),
   };

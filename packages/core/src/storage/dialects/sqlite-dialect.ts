@@ -55,6 +55,7 @@ export function openSqliteDialect(file: string): DialectAdapter {
     location: path.resolve(file),
     db,
     maxRowsPerInsert: 1000,
+    lockAsset: async () => {},
     writeTransaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T> {
       return withFileLock(lockKey, () =>
         db.connection().execute(async (conn) => {
