@@ -7,6 +7,8 @@
  * - Hourly windows are real-time hours (exactly 3,600,000 ms) on a grid anchored at the first
  *   boundary (local :00 + minuteOffset at `start`). A skipped local hour has no key; the second
  *   occurrence of a repeated local hour gets its UTC offset appended: `2024-11-03-01:00-05:00`.
+ *   (Where the offset moves by a non-whole hour, as in Australia/Lord_Howe's 30-minute DST, the
+ *   grid stays real-time, so those local times read :30 for part of the year.)
  * - Daily / weekly / monthly windows are local calendar units: each starts at its local date's
  *   midnight (+hourOffset), converted with the zone's offset at that time (a midnight that does not
  *   exist resolves to the first valid instant after it; a repeated one to its first occurrence), so
@@ -59,7 +61,10 @@ export interface TimeWindowOptions {
   readonly end?: string | Date | undefined;
   /** IANA time zone name; default "UTC". */
   readonly timezone?: string | undefined;
-  /** Key format: tokens YYYY MM DD HH mm, anything else literal (letters Y M D H h m s are reserved). */
+  /**
+   * Key format: tokens YYYY MM DD HH mm, anything else literal; other runs of two or more of the
+   * letters Y M D H h m s (YY, ss, hh, MMM) are rejected as unsupported tokens.
+   */
   readonly format?: string | undefined;
   /** Extra windows after the last complete one (1 = include the window in progress; may be negative). */
   readonly endOffset?: number | undefined;
@@ -684,7 +689,12 @@ class CronTicker {
   }
 }
 
-/** Ticks far from the cache's ends are found by binary search; instants are ascending. */
+/**
+ * Tick i >= 0 comes from a cache grown forward on demand (count, keyAt, windowAt and
+ * indexContaining of a later instant extend it; lookups inside it are binary searches). Instants
+ * before tick 0 get negative indices from a second cache of earlier ticks, generated backwards a
+ * chunk of days at a time. Memory grows with the furthest tick asked for, in either direction.
+ */
 class CronEngine implements WindowEngine {
   /** Ticks 0, 1, 2, …: instants and local walls. */
   private readonly fwd: number[] = [];
@@ -899,6 +909,12 @@ function compileFormat(
     let j = i;
     while (pattern[j] === ch) j++;
     const run = pattern.slice(i, j);
+    if (run.length === 1) {
+      // A lone letter is literal ("T", the "h" of "hour=HH"); runs are tokens.
+      literal += ch;
+      i = j;
+      continue;
+    }
     if (run !== "YYYY" && run !== "MM" && run !== "DD" && run !== "HH" && run !== "mm")
       bad(`unsupported token ${JSON.stringify(run)}`);
     const token = run as Token;

@@ -10,6 +10,8 @@
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
+/** The largest |epoch ms| a Date can hold. */
+export const MAX_INSTANT = 8.64e15;
 
 export interface CivilDate {
   readonly year: number;
@@ -228,7 +230,8 @@ function wallAtSecond(secondMs: number, tz: string): number {
 /** UTC offset in ms of `tz` at the instant (`local ms = instant + offset`). */
 export function offsetAt(epochMs: number, tz: string): number {
   if (isUtc(tz)) return 0;
-  const secondMs = Math.floor(epochMs / 1000) * 1000;
+  // Probes a day either side of the representable range read the offset at its edge.
+  const secondMs = Math.floor(Math.min(MAX_INSTANT, Math.max(-MAX_INSTANT, epochMs)) / 1000) * 1000;
   return wallAtSecond(secondMs, tz) - secondMs;
 }
 
