@@ -266,7 +266,13 @@ function storageContract(
       };
       await store.createRun(run);
       const got = await store.getRun("run-1");
-      expect(got).toStrictEqual({ ...run, startedAt: null, endedAt: null, partitionKeys: null, backfillId: null });
+      expect(got).toStrictEqual({
+        ...run,
+        startedAt: null,
+        endedAt: null,
+        partitionKeys: null,
+        backfillId: null,
+      });
       expect(typeof got!.createdAt).toBe("number");
     });
 
