@@ -1280,6 +1280,38 @@ function partitionsSuite(backend: StorageBackend): void {
       expect(none.message).toBe('No partitions of "gappy" match --partitions missing: nothing to backfill.');
     });
 
+    it('which: "stale" targets only materialized partitions whose upstream changed since', async () => {
+      const days = dailyPartitions({ start: "2024-01-01", end: "2024-01-06" });
+      const src = asset({ key: "src", partitions: days }, (ctx) => ctx.partitionKey);
+      const derived = asset({ key: "derived", partitions: days, ins: { src } }, (_ctx, { src }) => `${src}!`);
+      const defs = defineDefinitions({ assets: [src, derived] });
+      for (const key of ["2024-01-01", "2024-01-02", "2024-01-03"])
+        expect(
+          (await instance.materialize(defs, { selection: "*", partitions: { keys: [key] } })).status,
+        ).toBe("SUCCESS");
+      // Nothing is stale yet: no partitions match.
+      const none = await thrown(() =>
+        instance.createBackfill(defs, { selection: "derived", partitions: { which: "stale" } }),
+      );
+      expect(none.message).toBe('No partitions of "derived" match --partitions stale: nothing to backfill.');
+      // Re-materialize the upstream of day 2 only: derived day 2 becomes stale, days 4-5 stay missing (not stale).
+      expect(
+        (await instance.materialize(defs, { selection: "src", partitions: { keys: ["2024-01-02"] } })).status,
+      ).toBe("SUCCESS");
+      const stale = await instance.createBackfill(defs, {
+        selection: "derived",
+        partitions: { which: "stale" },
+      });
+      expect(stale.partitionKeys).toEqual(["2024-01-02"]);
+      const done = await instance.runBackfill(defs, stale.backfillId);
+      expect(done.status).toBe("COMPLETED");
+      expect(done.counts.runs).toBe(1);
+      const again = await thrown(() =>
+        instance.createBackfill(defs, { selection: "derived", partitions: { which: "stale" } }),
+      );
+      expect(again.message).toContain("match --partitions stale");
+    });
+
     it("a failing hour skips its day (FAILED); retry runs only that hour and day; force re-runs everything", async () => {
       const failHours = new Set(["2024-01-02-07:00"]);
       const rawCalls: string[] = [];

@@ -7,11 +7,12 @@ import { planRun } from "../execution/plan.js";
 import type { KeySpaces } from "../execution/run-partitions.js";
 import type { RunSummary } from "../execution/run-summary.js";
 import { resolveSelection } from "../graph/selection.js";
+import { createStalenessResolver } from "../status/staleness.js";
 import type { BackfillCounts, BackfillRecord, Storage } from "../storage/storage.js";
 import { type BackfillPlan, type BackfillUnit, planBackfill } from "./backfill-plan.js";
 import { loadKeySpaces, syncAssetPartitions, validateKey } from "./run-partitions-request.js";
 
-export type PartitionFilter = "all" | "missing" | "failed";
+export type PartitionFilter = "all" | "missing" | "failed" | "stale";
 
 export interface BackfillRequest {
   readonly selection: string;
@@ -119,7 +120,10 @@ export async function createBackfill(
     indices = [...new Set(keys.map((k) => validateKey(where, anchor, space, k)))].sort((a, b) => a - b);
   } else {
     await syncAssetPartitions(definitions, storage, spaces, anchorKey);
-    indices = await filterPartitions(storage, anchorKey, space.count(), which ?? "all");
+    indices =
+      which === "stale"
+        ? await stalePartitions(definitions, storage, spaces, anchorKey, space.count())
+        : await filterPartitions(storage, anchorKey, space.count(), which ?? "all");
   }
   if (indices.length === 0)
     throw new BatonError(
@@ -165,6 +169,29 @@ async function filterPartitions(storage: Storage, assetKey: string, total: numbe
     next = Math.max(next, r.end + 1);
   }
   for (let i = next; i < total; i++) out.push(i);
+  return out;
+}
+
+/**
+ * Materialized partitions of the anchor asset that are stale (see `baton why`). Checked one by
+ * one through the staleness resolver (memoized across partitions): fine for thousands of
+ * partitions, not a set-based scan of a million.
+ */
+async function stalePartitions(
+  definitions: Definitions,
+  storage: Storage,
+  spaces: KeySpaces,
+  assetKey: string,
+  total: number,
+): Promise<number[]> {
+  const resolver = createStalenessResolver(definitions, storage, spaces);
+  const space = spaces.of(definitions.computationOf(assetKey).partitions!);
+  const out: number[] = [];
+  for (const r of await storage.getPartitionRanges(assetKey)) {
+    if (r.status !== "materialized") continue;
+    for (let i = r.start; i <= Math.min(r.end, total - 1); i++)
+      if ((await resolver.staleness(assetKey, space.keyAt(i))).status === "stale") out.push(i);
+  }
   return out;
 }
 

@@ -84,8 +84,8 @@ interface MaterializeOptions {
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 function parseWhich(value: string): PartitionFilter {
-  if (value === "all" || value === "missing" || value === "failed") return value;
-  throw new UsageError(`--partitions must be all, missing or failed (got "${value}")`);
+  if (value === "all" || value === "missing" || value === "failed" || value === "stale") return value;
+  throw new UsageError(`--partitions must be all, missing, failed or stale (got "${value}")`);
 }
 
 /** Run a stored backfill here with a progress bar; Ctrl-C cancels it. Sets the exit code. */
@@ -156,7 +156,11 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
     .option("-p, --partition <key>", "partition to materialize (repeat for several: a backfill)", collect, [])
     .option("--from <key>", "first partition of a range (inclusive; with --to: a backfill)")
     .option("--to <key>", "last partition of a range (inclusive)")
-    .option("--partitions <which>", "backfill all, missing or failed partitions of the selection", parseWhich)
+    .option(
+      "--partitions <which>",
+      "backfill all, missing, failed or stale partitions of the selection",
+      parseWhich,
+    )
     .option("--single-run", "backfill: one run for the whole range (the body gets ctx.partitionKeys)")
     .option("--chunk <n>", "backfill: partitions per run", parsePositiveInt("--chunk"))
     .option("--runs <n>", "backfill: runs at once (default 4)", parsePositiveInt("--runs"))
