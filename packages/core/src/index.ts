@@ -77,6 +77,7 @@ export {
   type AssetRef,
   type InputsOf,
   input,
+  type LoadsAs,
   type MappedRef,
   mapped,
   type StoredValue,

@@ -36,6 +36,12 @@ export interface IOManager {
   handleOutput(ctx: OutputContext, value: unknown): Promise<OutputResult | undefined>;
   /** Load a previously stored value. */
   loadInput(ctx: InputContext): Promise<unknown>;
+  /**
+   * Whether steps later in the same run may receive the value in memory instead of through
+   * `loadInput` (default true). False when what is loaded differs from what was returned (the
+   * DuckDB IO manager stores a query's rows and hands out a table handle).
+   */
+  readonly reuseInRun?: boolean;
 }
 
 export const DEFAULT_IO_MANAGER = "io_manager";

@@ -9,6 +9,14 @@ import type {
 /** Phantom markers carrying types at the type level only. */
 declare const valueType: unique symbol;
 declare const partitionsType: unique symbol;
+/**
+ * A value type can say what downstream assets receive once it is stored, e.g. a DuckDB
+ * `sql\`…\`` query loads as a table handle: `interface SqlQuery { readonly [loadedAs]?: DuckDBTable }`.
+ */
+export declare const loadedAs: unique symbol;
+export interface LoadsAs<T> {
+  readonly [loadedAs]?: T;
+}
 
 /**
  * Anything that names an asset and, at the type level, the value it stores (`V`) and its
@@ -112,14 +120,21 @@ export type { PartitionsDefinition };
  * A body may return the value itself, or an envelope `{ value?, metadata? }` (an object whose
  * only keys are `value` and/or `metadata`). This computes the stored value type either way.
  */
-export type StoredValue<Out> = Out extends readonly unknown[]
+export type StoredValue<Out> =
+  Out extends LoadsAs<infer L>
+    ? [L] extends [undefined]
+      ? StoredValueShape<Out>
+      : Exclude<L, undefined>
+    : StoredValueShape<Out>;
+
+type StoredValueShape<Out> = Out extends readonly unknown[]
   ? Out
   : Out extends object
     ? [keyof Out] extends [never]
       ? Out
       : [Exclude<keyof Out, "value" | "metadata">] extends [never]
         ? "value" extends keyof Out
-          ? Out["value"]
+          ? StoredValue<Out["value"]>
           : undefined
         : Out
     : Out;

@@ -117,7 +117,7 @@ export async function storeOutput(
         throw new UserCodeError(step.key, `storing output ${where} of`, error);
       }
     }
-    env.values.set(valueKey(spec.key, partitionKey), v);
+    if (io.reuseInRun !== false) env.values.set(valueKey(spec.key, partitionKey), v);
     return result;
   };
   const emit = (

@@ -4,6 +4,7 @@ import type { PartitionKeySpace, PartitionsDefinition } from "../definitions/par
 import { BatonError } from "../errors.js";
 import { planRun } from "../execution/plan.js";
 import { type KeySpaces, mappedUpstreamIndices, UNPARTITIONED_SPACE } from "../execution/run-partitions.js";
+import { findCycles } from "../graph/asset-graph.js";
 
 /** One run of a backfill: some computations of one partitions definition, over a chunk of keys. */
 export interface BackfillUnit {
@@ -22,6 +23,63 @@ export interface BackfillPlan {
   readonly units: readonly BackfillUnit[];
   /** Asset partitions targeted (an unpartitioned asset counts once). */
   readonly targeted: number;
+}
+
+/**
+ * Computations that run together: connected through edges between computations of the same
+ * partitions definition (raw → clean of month × taxi run as one run per partition). A group on a
+ * cycle of the group graph (A → B → C with A and C alike but B not) is split into single
+ * computations, which cannot form cycles since the asset graph is a DAG.
+ */
+function groupComputations(
+  definitions: Definitions,
+  computations: Computation[],
+  selected: ReadonlySet<string>,
+): Group[] {
+  const fp = (c: Computation) => c.partitions?.fingerprint ?? "(unpartitioned)";
+  const parent = new Map<string, string>(computations.map((c) => [c.name, c.name]));
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(x, r);
+    return r;
+  };
+  const upstreamOf = (c: Computation) => {
+    const keys = new Set([...Object.values(c.ins), ...c.specs.flatMap((s) => s.deps)]);
+    return [...keys]
+      .filter((k) => selected.has(k))
+      .map((k) => definitions.computationOf(k))
+      .filter((u) => u !== c);
+  };
+  for (const c of computations)
+    for (const u of upstreamOf(c)) if (fp(u) === fp(c)) parent.set(find(c.name), find(u.name));
+  let members = new Map<string, Computation[]>();
+  for (const c of computations) members.set(find(c.name), [...(members.get(find(c.name)) ?? []), c]);
+  for (;;) {
+    const groupIdOf = new Map<string, string>();
+    for (const [id, cs] of members) for (const c of cs) groupIdOf.set(c.name, id);
+    const edges = new Map<string, Set<string>>();
+    for (const c of computations)
+      for (const u of upstreamOf(c)) {
+        const from = groupIdOf.get(u.name)!;
+        const to = groupIdOf.get(c.name)!;
+        if (from !== to) edges.set(to, new Set([...(edges.get(to) ?? []), from]));
+      }
+    const cyclic = new Set(findCycles([...members.keys()], (k) => [...(edges.get(k) ?? [])]).flat());
+    if (cyclic.size === 0) break;
+    const next = new Map<string, Computation[]>();
+    for (const [id, cs] of members) {
+      if (cyclic.has(id) && cs.length > 1) for (const c of cs) next.set(c.name, [c]);
+      else next.set(id, cs);
+    }
+    members = next;
+  }
+  // Dependency order of the plan is kept inside each group.
+  return [...members.values()].map((cs) => ({
+    definition: cs[0]!.partitions,
+    computations: cs,
+    targets: new Set<number>(),
+  }));
 }
 
 interface Group {
@@ -44,18 +102,7 @@ export function planBackfill(
 ): BackfillPlan {
   const plan = planRun(definitions, { assetKeys, checkKeys: [] });
   const computations = plan.steps.map((s) => s.computation!).filter(Boolean);
-  const groupOf = new Map<string, Group>();
-  const groups: Group[] = [];
-  for (const c of computations) {
-    const fp = c.partitions?.fingerprint ?? "(unpartitioned)";
-    let g = groupOf.get(fp);
-    if (!g) {
-      g = { definition: c.partitions, computations: [], targets: new Set() };
-      groupOf.set(fp, g);
-      groups.push(g);
-    }
-    g.computations.push(c);
-  }
+  const groups = groupComputations(definitions, computations, new Set(assetKeys));
   const selected = new Set(assetKeys);
   const stepOf = new Map(plan.steps.map((s) => [s.key, s] as const));
   const groupByComputation = new Map<string, Group>();
@@ -112,6 +159,7 @@ export function planBackfill(
   // Units: chunks of each group's targets, by backfill policy.
   const units: BackfillUnit[] = [];
   const unitOfIndex = new Map<Group, Map<number, number>>();
+  const groupOfUnit = new Map<number, Group>();
   let targeted = 0;
   for (const g of groups) {
     const indices = [...g.targets].sort((a, b) => a - b);
@@ -135,6 +183,7 @@ export function planBackfill(
       const part = indices.slice(start, start + chunk);
       const id = units.length;
       for (const i of part) map.set(i, id);
+      groupOfUnit.set(id, g);
       units.push({
         id,
         assetKeys: assetKeysOfGroup,
@@ -148,7 +197,7 @@ export function planBackfill(
 
   // Dependencies between units through the mappings of every selected edge.
   for (const unit of units) {
-    const g = groupOf.get(unit.definition?.fingerprint ?? "(unpartitioned)")!;
+    const g = groupOfUnit.get(unit.id)!;
     const deps = new Set<number>();
     for (const c of g.computations) {
       for (const { upstream, upstreamKey } of upstreamEdges(c)) {

@@ -1,0 +1,254 @@
+/**
+ * The Data Engineering Zoomcamp's NYC taxi pipeline, asset-centric, on DuckDB.
+ *
+ *   landing/*.csv.gz ─► taxi/raw_trips (month × taxi type) ─► taxi/clean_trips ─► taxi/daily_revenue (month)
+ *   data/*.csv       ─► taxi/zones, taxi/payment_types ───────────────┘        └► taxi/zone_stats (month)
+ *                                                     taxi/clean_trips (all) ─► taxi/monthly_summary + taxi/payment_summary
+ */
+import {
+  asset,
+  assetCheck,
+  assetJob,
+  defineDefinitions,
+  monthlyPartitions,
+  multiAsset,
+  multiPartitions,
+  staticPartitions,
+} from "@baton/core";
+import {
+  type DuckDBTable,
+  type DuckDBWarehouse,
+  duckdb,
+  duckdbIOManager,
+  sql,
+  union,
+} from "@baton/core/duckdb";
+import { z } from "zod";
+import { ingestQuery, landingFile } from "./src/ingest.js";
+import { TAXI_TYPES } from "./src/layout.js";
+import { LANDING_DIR, PAYMENT_TYPES_CSV, WAREHOUSE, ZONES_CSV } from "./src/paths.js";
+
+declare module "@baton/core" {
+  interface ResourceTypes {
+    warehouse: DuckDBWarehouse;
+  }
+}
+
+export const months = monthlyPartitions({ start: "2019-01", end: "2021-08" });
+export const trips = multiPartitions({ month: months, taxi: staticPartitions(TAXI_TYPES) });
+
+export const rawTrips = asset(
+  {
+    key: "taxi/raw_trips",
+    group: "ingest",
+    kinds: ["duckdb", "csv"],
+    description:
+      "One TLC trip file per month and taxi type, loaded with DuckDB's CSV reader into one schema.",
+    partitions: trips,
+    config: z.object({ landing: z.string().default(LANDING_DIR) }),
+    codeVersion: "1",
+  },
+  async (ctx) => {
+    const { month, taxi } = ctx.partitionDimensions;
+    const file = landingFile(ctx.config.landing, month, taxi);
+    ctx.log.info("loading", { file });
+    return ingestQuery(file, taxi);
+  },
+);
+
+export const zones = asset(
+  { key: "taxi/zones", group: "ingest", kinds: ["duckdb"], description: "TLC taxi zone lookup (265 zones)." },
+  async () => sql`select LocationID::INTEGER as location_id, Borough as borough, Zone as zone, service_zone
+                  from read_csv(${ZONES_CSV}, header = true)`,
+);
+
+export const paymentTypes = asset(
+  { key: "taxi/payment_types", group: "ingest", kinds: ["duckdb"], description: "TLC payment type codes." },
+  async () =>
+    sql`select payment_type::INTEGER as payment_type, description from read_csv(${PAYMENT_TYPES_CSV}, header = true)`,
+);
+
+const CleanConfig = z.object({
+  /** Turn off a filter to see the blocking checks catch what it would have removed. */
+  dropNegativeFares: z.boolean().default(true),
+  dropDropoffBeforePickup: z.boolean().default(true),
+});
+
+export const cleanTrips = asset(
+  {
+    key: "taxi/clean_trips",
+    group: "transform",
+    kinds: ["duckdb"],
+    description:
+      "Trips without negative fares, time travel, unknown zones, missing passenger counts or stray dates.",
+    partitions: trips,
+    ins: { raw: rawTrips, zones },
+    resources: ["warehouse"],
+    config: CleanConfig,
+    codeVersion: "1",
+  },
+  async (ctx, { raw, zones }) => {
+    const { month } = ctx.partitionDimensions;
+    const window = ctx.partitionTimeWindow!;
+    const from = window.start.toISOString().slice(0, 19).replace("T", " ");
+    const to = window.end.toISOString().slice(0, 19).replace("T", " ");
+    const [counts] = await ctx.resources.warehouse.query(sql`
+      select count(*) as rows,
+        count(*) filter (where fare_amount < 0 or total_amount < 0) as negative_fare,
+        count(*) filter (where dropoff_datetime <= pickup_datetime) as dropoff_before_pickup,
+        count(*) filter (where pu_location_id not in (select location_id from ${zones})
+                            or do_location_id not in (select location_id from ${zones})) as unknown_zone,
+        count(*) filter (where passenger_count is null) as null_passenger_count,
+        count(*) filter (where pickup_datetime < ${from}::TIMESTAMP or pickup_datetime >= ${to}::TIMESTAMP) as outside_month
+      from ${raw}`);
+    ctx.addMetadata({ month, ...counts });
+    const c = ctx.config;
+    return sql`
+      select * from ${raw}
+      where (${!c.dropNegativeFares} or (fare_amount >= 0 and total_amount >= 0))
+        and (${!c.dropDropoffBeforePickup} or dropoff_datetime > pickup_datetime)
+        and pu_location_id in (select location_id from ${zones})
+        and do_location_id in (select location_id from ${zones})
+        and passenger_count is not null
+        and pickup_datetime >= ${from}::TIMESTAMP and pickup_datetime < ${to}::TIMESTAMP`;
+  },
+);
+
+export const dailyRevenue = asset(
+  {
+    key: "taxi/daily_revenue",
+    group: "reports",
+    kinds: ["duckdb"],
+    description: "Trips and revenue per day and taxi type (a month reads both taxi types of that month).",
+    partitions: months,
+    ins: { trips: cleanTrips },
+  },
+  async (_ctx, { trips }) => sql`
+    select cast(pickup_datetime as DATE) as day, taxi_type, count(*)::BIGINT as trips,
+           round(sum(total_amount), 2) as revenue, round(sum(fare_amount), 2) as fares,
+           round(avg(trip_distance), 3) as avg_distance
+    from ${union(trips)} group by all order by all`,
+);
+
+export const zoneStats = asset(
+  {
+    key: "taxi/zone_stats",
+    group: "reports",
+    kinds: ["duckdb"],
+    description: "Pickups, revenue and average fare per pickup zone and month.",
+    partitions: months,
+    ins: { trips: cleanTrips, zones },
+  },
+  async (_ctx, { trips, zones }) => sql`
+    select z.borough, z.zone, count(*)::BIGINT as pickups, round(sum(t.total_amount), 2) as revenue,
+           round(avg(t.fare_amount), 2) as avg_fare
+    from ${union(trips)} t join ${zones} z on t.pu_location_id = z.location_id
+    group by all order by pickups desc, z.zone`,
+);
+
+export const summaries = multiAsset(
+  {
+    name: "taxi_summaries",
+    group: "reports",
+    outs: {
+      monthly: {
+        key: "taxi/monthly_summary",
+        kinds: ["duckdb"],
+        description: "Trips and revenue per month and taxi type.",
+      },
+      payments: {
+        key: "taxi/payment_summary",
+        kinds: ["duckdb"],
+        description: "Trips and tips per payment type.",
+      },
+    },
+    ins: { trips: cleanTrips, paymentTypes },
+    canSubset: true,
+  },
+  async (ctx, { trips, paymentTypes }) => {
+    const all = union(trips as Readonly<Record<string, DuckDBTable>>);
+    return {
+      ...(ctx.selectedOutputs.has("monthly")
+        ? {
+            monthly: sql`
+              select strftime(pickup_datetime, '%Y-%m') as month, taxi_type, count(*)::BIGINT as trips,
+                     round(sum(total_amount), 2) as revenue, round(avg(trip_distance), 3) as avg_distance
+              from ${all} group by all order by all`,
+          }
+        : {}),
+      ...(ctx.selectedOutputs.has("payments")
+        ? {
+            payments: sql`
+              select p.description as payment, count(*)::BIGINT as trips, round(sum(t.tip_amount), 2) as tips
+              from ${all} t left join ${paymentTypes} p using (payment_type) group by all order by trips desc`,
+          }
+        : {}),
+    };
+  },
+);
+
+export const nonEmpty = assetCheck(
+  { asset: rawTrips, name: "non_empty", blocking: true, description: "The file had at least one trip." },
+  async (_ctx, table) => {
+    const rows = await table.count();
+    return { passed: rows > 0, metadata: { rows } };
+  },
+);
+
+export const rowCountDrift = assetCheck(
+  {
+    asset: rawTrips,
+    name: "row_count_drift",
+    severity: "WARN",
+    description: "Rows within ±50% of the previous month of the same taxi type (when it was loaded).",
+    resources: ["warehouse"],
+  },
+  async (ctx, table) => {
+    const [month, taxi] = (ctx.partitionKey ?? "").split("|");
+    const [y, m] = month!.split("-").map(Number) as [number, number];
+    const previous = `${m === 1 ? y - 1 : y}-${String(m === 1 ? 12 : m - 1).padStart(2, "0")}|${taxi}`;
+    const rows = await table.count();
+    const [prev] = await ctx.resources.warehouse.query(
+      sql`select count(*)::BIGINT as n from taxi.raw_trips where _partition = ${previous}`,
+    );
+    const before = Number(prev?.n ?? 0);
+    if (before === 0) return { passed: true, metadata: { rows, previous: "not loaded" } };
+    const change = (rows - before) / before;
+    return {
+      passed: Math.abs(change) <= 0.5,
+      metadata: { rows, previous_rows: before, change: Math.round(change * 1000) / 1000 },
+    };
+  },
+);
+
+export const noNegativeFares = assetCheck(
+  { asset: cleanTrips, name: "no_negative_fares", blocking: true, resources: ["warehouse"] },
+  async (ctx, table) => {
+    const [row] = await ctx.resources.warehouse.query(
+      sql`select count(*)::BIGINT as bad from ${table} where fare_amount < 0 or total_amount < 0`,
+    );
+    const bad = Number(row?.bad ?? 0);
+    return { passed: bad === 0, metadata: { bad } };
+  },
+);
+
+export const pickupBeforeDropoff = assetCheck(
+  { asset: cleanTrips, name: "pickup_before_dropoff", blocking: true, resources: ["warehouse"] },
+  async (ctx, table) => {
+    const [row] = await ctx.resources.warehouse.query(
+      sql`select count(*)::BIGINT as bad from ${table} where dropoff_datetime <= pickup_datetime`,
+    );
+    const bad = Number(row?.bad ?? 0);
+    return { passed: bad === 0, metadata: { bad } };
+  },
+);
+
+export default defineDefinitions({
+  assets: [rawTrips, zones, paymentTypes, cleanTrips, dailyRevenue, zoneStats, summaries],
+  checks: [nonEmpty, rowCountDrift, noNegativeFares, pickupBeforeDropoff],
+  resources: {
+    warehouse: duckdb({ path: WAREHOUSE }),
+    io_manager: duckdbIOManager({ path: WAREHOUSE }),
+  },
+  jobs: [assetJob({ name: "monthly", selection: "group:ingest* or taxi/raw_trips*" })],
+});

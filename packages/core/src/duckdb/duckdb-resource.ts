@@ -1,0 +1,35 @@
+import path from "node:path";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { type ResourceDefinition, resource } from "../definitions/resource.js";
+import { createWarehouse, type DuckDBWarehouse, openDuckDBInstance } from "./warehouse.js";
+
+export interface DuckDBOptions {
+  /** Database file; relative paths are relative to the process's working directory. ":memory:" works too. */
+  readonly path: string;
+  /** Open read-only (several processes may read one file). */
+  readonly readOnly?: boolean;
+}
+
+/**
+ * A DuckDB database as a resource: one connection per run, opened at setup and closed at
+ * teardown (also when the run fails). `ctx.resources.NAME` is a `DuckDBWarehouse`.
+ */
+export function duckdb(options: DuckDBOptions): ResourceDefinition<DuckDBWarehouse> {
+  const file = options.path === ":memory:" ? options.path : path.resolve(options.path);
+  const connections = new WeakMap<DuckDBWarehouse, DuckDBConnection>();
+  return resource({
+    description: `DuckDB at ${file}${options.readOnly ? " (read-only)" : ""}`,
+    async setup() {
+      if (file !== ":memory:")
+        await import("node:fs/promises").then((fs) => fs.mkdir(path.dirname(file), { recursive: true }));
+      const instance = await openDuckDBInstance(file, Boolean(options.readOnly));
+      const connection = await instance.connect();
+      const warehouse = createWarehouse(file, instance, connection);
+      connections.set(warehouse, connection);
+      return warehouse;
+    },
+    teardown(warehouse) {
+      connections.get(warehouse)?.closeSync();
+    },
+  });
+}
