@@ -1,6 +1,6 @@
 import type { ZodType } from "zod";
 import type { ConfigOf } from "./asset.js";
-import type { BaseContext } from "./context.js";
+import type { BaseContext, PartitionFields } from "./context.js";
 import type { MetadataInputMap } from "./metadata.js";
 import { type AssetDepInput, type AssetRef, depKey } from "./refs.js";
 
@@ -16,7 +16,9 @@ export interface CheckResult {
   readonly description?: string;
 }
 
-export interface CheckContext<Cfg, R extends string> extends BaseContext<Cfg, R> {
+export interface CheckContext<Cfg, R extends string, P = undefined>
+  extends BaseContext<Cfg, R>,
+    PartitionFields<P> {
   readonly assetKey: string;
   readonly checkName: string;
 }
@@ -47,7 +49,8 @@ export interface CheckDefinition {
   execute(ctx: CheckContext<unknown, string>, value: unknown): Promise<CheckResult>;
 }
 
-type ValueOfRef<A> = A extends AssetRef<infer V> ? V : unknown;
+type ValueOfRef<A> = A extends AssetRef<infer V, any> ? V : unknown;
+type PartitionsOfRef<A> = A extends AssetRef<any, infer P> ? P : undefined;
 
 /**
  * A data-quality check on an asset, run right after the asset in the same run. The body gets
@@ -59,7 +62,10 @@ export function assetCheck<
   const R extends string = never,
 >(
   options: CheckOptions<A, C, R>,
-  body: (ctx: CheckContext<ConfigOf<C>, R>, value: ValueOfRef<A>) => Promise<CheckResult> | CheckResult,
+  body: (
+    ctx: CheckContext<ConfigOf<C>, R, PartitionsOfRef<A>>,
+    value: ValueOfRef<A>,
+  ) => Promise<CheckResult> | CheckResult,
 ): CheckDefinition {
   const assetKey = depKey(options.asset as AssetDepInput);
   return {
@@ -73,7 +79,7 @@ export function assetCheck<
     resources: [...new Set(options.resources ?? [])],
     config: options.config,
     async execute(ctx, value) {
-      return body(ctx as unknown as CheckContext<ConfigOf<C>, R>, value as ValueOfRef<A>);
+      return body(ctx as unknown as CheckContext<ConfigOf<C>, R, PartitionsOfRef<A>>, value as ValueOfRef<A>);
     },
   };
 }

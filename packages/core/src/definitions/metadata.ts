@@ -42,7 +42,8 @@ export const md = {
 
 /** What users may write as a metadata value. */
 export type MetadataInput = number | string | boolean | null | MetadataValue | readonly unknown[] | object;
-export type MetadataInputMap = Readonly<Record<string, MetadataInput>>;
+/** `undefined` values are skipped (handy with conditional metadata). */
+export type MetadataInputMap = Readonly<Record<string, MetadataInput | undefined>>;
 export type MetadataMap = Readonly<Record<string, MetadataValue>>;
 
 function isBranded(value: unknown): value is Branded {
@@ -71,7 +72,7 @@ export function normalizeMetadataValue(value: MetadataInput): MetadataValue {
 export function normalizeMetadata(input: MetadataInputMap | undefined): Record<string, MetadataValue> {
   const out: Record<string, MetadataValue> = {};
   if (!input) return out;
-  for (const [k, v] of Object.entries(input)) out[k] = normalizeMetadataValue(v);
+  for (const [k, v] of Object.entries(input)) if (v !== undefined) out[k] = normalizeMetadataValue(v);
   return out;
 }
 

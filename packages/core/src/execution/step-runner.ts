@@ -237,7 +237,7 @@ async function runComputation(
 async function runCheck(env: StepEnvironment, step: PlannedStep, attempt: number): Promise<StepOutcome> {
   const check = step.check!;
   const value = await loadUpstream(env, step, check.assetKey);
-  const ctx: CheckContext<unknown, string> = {
+  const ctx = {
     runId: env.runId,
     stepKey: step.key,
     assetKey: check.assetKey,
@@ -247,7 +247,7 @@ async function runCheck(env: StepEnvironment, step: PlannedStep, attempt: number
     config: env.config.get(step.key),
     signal: env.signal,
     attempt,
-  };
+  } as unknown as CheckContext<unknown, string>;
   Object.defineProperties(ctx, partitionFieldDescriptors(env.partitions));
   let result: Awaited<ReturnType<typeof check.execute>>;
   try {
