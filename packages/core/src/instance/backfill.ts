@@ -330,13 +330,16 @@ export async function runBackfill(
     });
   report();
 
-  const skip = (id: number) => {
+  // Why units were skipped, stored on the backfill (skipped units have no run to carry it).
+  const skipped: string[] = [];
+  const skip = (id: number, reason: string) => {
     const stack = [...(dependents.get(id) ?? [])];
     while (stack.length > 0) {
       const d = stack.pop()!;
       if (state.has(d)) continue;
       state.set(d, "skipped");
       counts.skipped += weight(plan.units[d]!);
+      skipped.push(`${describeUnit(plan.units[d]!)} skipped: ${reason}`);
       stack.push(...(dependents.get(d) ?? []));
     }
   };
@@ -395,7 +398,7 @@ export async function runBackfill(
           else counts.failed += n;
         }
         if (!summary) counts.failed += weight(unit);
-        skip(unit.id);
+        skip(unit.id, `upstream ${describeUnit(unit)} ${describeFailure(summary)}`);
       }
       report();
       void sync(false).finally(pump);
@@ -415,9 +418,38 @@ export async function runBackfill(
   const canceled = controller.signal.aborted;
   const failed = [...state.values()].some((s) => s !== "done");
   const status = canceled ? "CANCELED" : failed ? "FAILED" : "COMPLETED";
-  await storage.updateBackfill(backfillId, { status, counts: { ...counts }, endedAt: Date.now() });
+  const error =
+    skipped.length === 0
+      ? null
+      : [
+          ...skipped.slice(0, 50),
+          ...(skipped.length > 50 ? [`… and ${skipped.length - 50} more skipped units`] : []),
+        ].join("\n");
+  await storage.updateBackfill(backfillId, { status, counts: { ...counts }, endedAt: Date.now(), error });
   report();
   return (await storage.getBackfill(backfillId))!;
+}
+
+function describeUnit(unit: BackfillUnit): string {
+  const keys =
+    unit.keys.length === 0
+      ? ""
+      : unit.keys.length === 1
+        ? ` [${unit.keys[0]}]`
+        : ` [${unit.keys[0]} … ${unit.keys[unit.keys.length - 1]}]`;
+  return `${unit.assetKeys.join(", ")}${keys}`;
+}
+
+/** What went wrong in a unit's run, naming a failed blocking check when there is one. */
+function describeFailure(summary: RunSummary | undefined): string {
+  if (!summary) return "could not start its run";
+  const failedCheck = summary.steps.find((s) => s.kind === "check" && s.status === "failed");
+  const where = `(run ${summary.runId})`;
+  if (failedCheck) return `failed: blocking check "${failedCheck.stepKey}" failed ${where}`;
+  const failed = summary.steps.find((s) => s.status === "failed");
+  if (failed)
+    return `failed: step "${failed.stepKey}" failed: ${failed.error?.message ?? failed.reason ?? "?"} ${where}`;
+  return `ended ${summary.status} ${where}`;
 }
 
 /** Run config of the backfill, narrowed to the steps of one unit's run. */

@@ -80,6 +80,7 @@ export function registerBackfillCommands(program: Command, ctx: CliContext) {
       ctx.print(
         `asset partitions: ${c.materialized}/${c.targeted} materialized, ${c.failed} failed, ${c.skipped} skipped, ${c.canceled} canceled`,
       );
+      if (record.error) ctx.print(record.error);
       ctx.print(
         `runs: ${runs.length} (${
           Object.entries(byStatus)

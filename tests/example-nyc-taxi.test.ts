@@ -1,0 +1,764 @@
+/**
+ * End-to-end test of the NYC taxi example (examples/nyc_taxi): generated TLC-layout files for two
+ * months × two taxi types, a backfill of every asset into a temp DuckDB warehouse, and every number
+ * the warehouse holds checked against values computed independently here, by parsing the very same
+ * CSV files with csv-parse and applying the cleaning rules in plain JS.
+ *
+ * The example reads its paths from `TAXI_LANDING` / `TAXI_WAREHOUSE` at import time, so the
+ * definitions are imported dynamically after setting them. They import the BUILT `@baton/core`
+ * (packages/core/dist): run `npm run build -w @baton/core` first (the root `npm test` does), and
+ * the instance comes from that same module copy.
+ */
+import { readFileSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { parse } from "csv-parse/sync";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type {
+  BatonInstance,
+  Definitions,
+  MetadataMap,
+  RunRecord,
+  RunSummary,
+  StepSummary,
+} from "../packages/core/src/index.js";
+
+type CoreModule = typeof import("../packages/core/src/index.js");
+type GenerateModule = typeof import("../examples/nyc_taxi/src/generate.js");
+type BackfillRecord = Awaited<ReturnType<BatonInstance["createBackfill"]>>;
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const EXAMPLE = path.join(ROOT, "examples", "nyc_taxi");
+const ROWS = 3_000;
+const MONTHS = ["2019-01", "2019-02"] as const;
+const TAXIS = ["yellow", "green"] as const;
+const KEYS = MONTHS.flatMap((m) => TAXIS.map((t) => `${m}|${t}`)); // month × taxi keys
+const DAY = "2019-01-15";
+
+/** The TLC headers of the 2019–2021 DataTalksClub releases, written out (not taken from layout.ts). */
+const YELLOW_HEADER =
+  "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,trip_distance,RatecodeID," +
+  "store_and_fwd_flag,PULocationID,DOLocationID,payment_type,fare_amount,extra,mta_tax,tip_amount," +
+  "tolls_amount,improvement_surcharge,total_amount,congestion_surcharge";
+const GREEN_HEADER =
+  "VendorID,lpep_pickup_datetime,lpep_dropoff_datetime,store_and_fwd_flag,RatecodeID,PULocationID," +
+  "DOLocationID,passenger_count,trip_distance,fare_amount,extra,mta_tax,tip_amount,tolls_amount,ehail_fee," +
+  "improvement_surcharge,total_amount,payment_type,trip_type,congestion_surcharge";
+
+// ---------------------------------------------------------------------------------------------------------
+// The independent reference: parse the CSV files, apply the cleaning rules in JS
+// ---------------------------------------------------------------------------------------------------------
+
+interface Trip {
+  readonly pickup: string; // "YYYY-MM-DD HH:MM:SS", compares like the timestamp
+  readonly dropoff: string;
+  readonly passengers: string; // "" when missing
+  readonly pu: number;
+  readonly do: number;
+  readonly fare: number;
+  readonly total: number;
+  /** The columns the example's md5 unique_row_id hashes, as values. */
+  readonly identity: string;
+}
+
+interface Expected {
+  readonly rows: number;
+  readonly negative_fare: number;
+  readonly dropoff_before_pickup: number;
+  readonly unknown_zone: number;
+  readonly null_passenger_count: number;
+  readonly outside_month: number;
+  /** Rows of taxi/clean_trips with the default config. */
+  readonly clean: readonly Trip[];
+  /** Distinct unique_row_id identities among all rows. */
+  readonly distinctIdentities: number;
+  /** Rows that would pass with dropNegativeFares=false, and how many of them have a negative fare. */
+  readonly cleanKeepingNegative: number;
+  readonly negativeKept: number;
+}
+
+/** The TLC zone lookup: location id → "borough|zone" (a few ids share a name, e.g. 103–105, 56/57). */
+const zoneNames: ReadonlyMap<number, string> = new Map(
+  (
+    parse(readFileSync(path.join(EXAMPLE, "data", "taxi_zone_lookup.csv")), {
+      columns: true,
+    }) as Record<string, string>[]
+  ).map((r) => [Number(r.locationid), `${r.borough}|${r.zone}`]),
+);
+const zoneIds: ReadonlySet<number> = new Set(zoneNames.keys());
+
+function readCsv(file: string): { header: string; records: Record<string, string>[] } {
+  const bytes = readFileSync(file);
+  const text = (file.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8");
+  const records = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+  return { header: text.slice(0, text.indexOf("\n")), records };
+}
+
+function tripsOf(file: string, taxi: string): Trip[] {
+  const p = taxi === "yellow" ? "tpep" : "lpep";
+  return readCsv(file).records.map((r) => ({
+    pickup: r[`${p}_pickup_datetime`]!,
+    dropoff: r[`${p}_dropoff_datetime`]!,
+    passengers: r.passenger_count!,
+    pu: Number(r.PULocationID),
+    do: Number(r.DOLocationID),
+    fare: Number(r.fare_amount),
+    total: Number(r.total_amount),
+    identity: [
+      r.VendorID,
+      r[`${p}_pickup_datetime`],
+      r[`${p}_dropoff_datetime`],
+      r.PULocationID,
+      r.DOLocationID,
+      Number(r.fare_amount),
+      Number(r.trip_distance),
+    ].join("|"),
+  }));
+}
+
+function nextMonth(month: string): string {
+  const [y, m] = month.split("-").map(Number) as [number, number];
+  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, "0")}`;
+}
+
+function expectedOf(trips: readonly Trip[], month: string): Expected {
+  const from = `${month}-01 00:00:00`;
+  const to = `${nextMonth(month)}-01 00:00:00`;
+  const negative = (t: Trip) => t.fare < 0 || t.total < 0;
+  const backwards = (t: Trip) => t.dropoff <= t.pickup;
+  const unknownZone = (t: Trip) => !zoneIds.has(t.pu) || !zoneIds.has(t.do);
+  const noPassengers = (t: Trip) => t.passengers === "";
+  const outside = (t: Trip) => t.pickup < from || t.pickup >= to;
+  const otherwiseClean = (t: Trip) => !backwards(t) && !unknownZone(t) && !noPassengers(t) && !outside(t);
+  const keepingNegative = trips.filter(otherwiseClean);
+  return {
+    rows: trips.length,
+    negative_fare: trips.filter(negative).length,
+    dropoff_before_pickup: trips.filter(backwards).length,
+    unknown_zone: trips.filter(unknownZone).length,
+    null_passenger_count: trips.filter(noPassengers).length,
+    outside_month: trips.filter(outside).length,
+    clean: keepingNegative.filter((t) => !negative(t)),
+    distinctIdentities: new Set(trips.map((t) => t.identity)).size,
+    cleanKeepingNegative: keepingNegative.length,
+    negativeKept: keepingNegative.filter(negative).length,
+  };
+}
+
+const cents = (trips: readonly Trip[]) => trips.reduce((sum, t) => sum + Math.round(t.total * 100), 0);
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers on runs and the warehouse
+// ---------------------------------------------------------------------------------------------------------
+
+function stepOf(summary: RunSummary, assetKey: string, kind: "asset" | "check" = "asset"): StepSummary {
+  const step = summary.steps.find(
+    (s) => s.assetKeys.includes(assetKey) && (kind === "check" ? s.kind === "check" : s.kind !== "check"),
+  );
+  if (!step)
+    throw new Error(
+      `no ${kind} step of ${assetKey} in run: ${summary.steps.map((s) => s.stepKey).join(", ")}`,
+    );
+  return step;
+}
+
+function checkOf(summary: RunSummary, assetKey: string, checkName: string) {
+  const check = summary.steps
+    .flatMap((s) => s.checks)
+    .find((c) => c.assetKey === assetKey && c.checkName === checkName);
+  if (!check) throw new Error(`no evaluation of ${assetKey}:${checkName} in run ${summary.runId}`);
+  return check;
+}
+
+/** Metadata values as plain values: `{ rows: { type: "number", value: 3000 } }` → `{ rows: 3000 }`. */
+function plain(metadata: MetadataMap): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, v.value]));
+}
+
+async function allRuns(instance: BatonInstance, backfillId?: string): Promise<RunRecord[]> {
+  const out: RunRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await instance.storage.listRuns({
+      limit: 1000,
+      ...(backfillId !== undefined ? { backfillId } : {}),
+      ...(cursor !== undefined ? { cursor } : {}),
+    });
+    out.push(...page.runs);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return out.reverse();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The suite
+// ---------------------------------------------------------------------------------------------------------
+
+describe("examples/nyc_taxi end to end", () => {
+  let tmp: string;
+  let landing: string;
+  let warehouse: string;
+  let core: CoreModule;
+  let gen: GenerateModule;
+  let definitions: Definitions;
+  let instance: BatonInstance;
+  let conn: DuckDBConnection;
+  let backfill: BackfillRecord;
+  const files = new Map<string, string>(); // partition key → landing file
+  const expected = new Map<string, Expected>(); // partition key → reference
+  const distinctAfterFirstLoad = new Map<string, number>();
+
+  const query = async (text: string): Promise<Record<string, unknown>[]> =>
+    (await conn.runAndReadAll(text))
+      .getRowObjectsJS()
+      .map((row) =>
+        Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])),
+      );
+  const countOf = async (table: string, partition: string) =>
+    Number((await query(`select count(*) as n from ${table} where _partition = '${partition}'`))[0]!.n);
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(tmpdir(), "baton-nyc-taxi-"));
+    landing = path.join(tmp, "landing");
+    warehouse = path.join(tmp, "warehouse.duckdb");
+    process.env.TAXI_LANDING = landing;
+    process.env.TAXI_WAREHOUSE = warehouse;
+    gen = await import("../examples/nyc_taxi/src/generate.js");
+    const defs = await import("../examples/nyc_taxi/definitions.js");
+    definitions = defs.default as unknown as Definitions;
+    // The same module copy as the definitions (the built package), as the example's own script does.
+    core = (await import("@baton/core")) as unknown as CoreModule;
+    instance = await core.openInstance({ home: path.join(tmp, "home"), env: {} });
+
+    for (const month of MONTHS)
+      for (const taxi of TAXIS) {
+        const file = await gen.generateMonth({ month, taxi, rows: ROWS, dir: landing });
+        files.set(`${month}|${taxi}`, file);
+        expected.set(`${month}|${taxi}`, expectedOf(tripsOf(file, taxi), month));
+      }
+
+    backfill = await instance.createBackfill(definitions, { selection: "*", partitions: { keys: KEYS } });
+    backfill = await instance.runBackfill(definitions, backfill.backfillId);
+
+    const { DuckDBInstance } = await import("@duckdb/node-api");
+    conn = await (await DuckDBInstance.fromCache(warehouse)).connect();
+  });
+
+  afterAll(async () => {
+    conn?.closeSync();
+    await instance?.close();
+    delete process.env.TAXI_LANDING;
+    delete process.env.TAXI_WAREHOUSE;
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  describe("generated data", () => {
+    it("writes the exact TLC header row for each taxi type, and the asked number of rows", () => {
+      for (const key of KEYS) {
+        const taxi = key.split("|")[1]!;
+        const { header, records } = readCsv(files.get(key)!);
+        expect(header).toBe(taxi === "yellow" ? YELLOW_HEADER : GREEN_HEADER);
+        expect(records).toHaveLength(ROWS);
+        expect(path.basename(files.get(key)!)).toBe(`${taxi}_tripdata_${key.split("|")[0]}.csv.gz`);
+      }
+    });
+
+    it("is deterministic: the same month twice is byte-identical after gunzip, other months differ", async () => {
+      const again = path.join(tmp, "again");
+      const a = await gen.generateMonth({ month: "2019-01", taxi: "yellow", rows: ROWS, dir: again });
+      const first = gunzipSync(await readFile(files.get("2019-01|yellow")!));
+      const second = gunzipSync(await readFile(a));
+      expect(second.equals(first)).toBe(true);
+      const feb = gunzipSync(await readFile(files.get("2019-02|yellow")!));
+      expect(feb.equals(first)).toBe(false);
+      // Not just a different header or date: the data rows differ.
+      const body = (b: Buffer) =>
+        b
+          .toString("utf8")
+          .split("\n")
+          .slice(1, 50)
+          .map((l) => l.slice(40));
+      expect(body(feb)).not.toEqual(body(first));
+      const green = gunzipSync(await readFile(files.get("2019-01|green")!));
+      expect(green.equals(first)).toBe(false);
+    });
+
+    it("has dirty rows of every kind the cleaning step removes", () => {
+      for (const key of KEYS) {
+        const e = expected.get(key)!;
+        expect(e.negative_fare).toBeGreaterThan(0);
+        expect(e.dropoff_before_pickup).toBeGreaterThan(0);
+        expect(e.unknown_zone).toBeGreaterThan(0);
+        expect(e.null_passenger_count).toBeGreaterThan(0);
+        expect(e.clean.length).toBeLessThan(e.rows);
+        expect(e.clean.length).toBeGreaterThan(e.rows * 0.9);
+      }
+    });
+  });
+
+  describe("a backfill of every asset over 2 months × 2 taxi types", () => {
+    it("completes with exact counts", async () => {
+      expect(backfill.status).toBe("COMPLETED");
+      expect(backfill.error).toBeNull();
+      // raw_trips 4 + clean_trips 4 + daily_revenue 2 + zone_stats 2 + zones, payment_types,
+      // monthly_summary, payment_summary 1 each.
+      expect(backfill.counts).toEqual({
+        targeted: 16,
+        materialized: 16,
+        failed: 0,
+        skipped: 0,
+        canceled: 0,
+        runs: 10,
+      });
+      const runs = await allRuns(instance, backfill.backfillId);
+      expect(backfill.counts.runs).toBe(runs.length);
+      expect(runs.every((r) => r.status === "SUCCESS")).toBe(true);
+      // One run per unit: raw+clean per month × taxi, each monthly report per month, the lookups.
+      const layout = runs
+        .map((r) => `${[...r.assetKeys].sort().join(",")} @ ${r.partitionKeys?.join(",") ?? "-"}`)
+        .sort();
+      expect(layout).toEqual(
+        [
+          ...KEYS.map((k) => `taxi/clean_trips,taxi/raw_trips @ ${k}`),
+          ...MONTHS.map((m) => `taxi/daily_revenue @ ${m}`),
+          ...MONTHS.map((m) => `taxi/zone_stats @ ${m}`),
+          "taxi/monthly_summary,taxi/payment_summary,taxi/payment_types @ -",
+          "taxi/zones @ -",
+        ].sort(),
+      );
+      const rawRuns = runs.filter((r) => r.assetKeys.includes("taxi/raw_trips"));
+      expect(rawRuns.flatMap((r) => r.partitionKeys ?? []).sort()).toEqual([...KEYS].sort());
+      for (const r of rawRuns) expect(r.assetKeys).toContain("taxi/clean_trips");
+      const months = runs.filter((r) => r.assetKeys.includes("taxi/daily_revenue"));
+      expect(months.flatMap((r) => r.partitionKeys ?? []).sort()).toEqual([...MONTHS]);
+      for (const key of ["taxi/raw_trips", "taxi/clean_trips"]) {
+        const parts = await instance.storage.getPartitions(key);
+        expect(parts.map((p) => [p.partitionKey, p.status]).sort()).toEqual(
+          [...KEYS].sort().map((k) => [k, "materialized"]),
+        );
+      }
+      const months2 = await instance.storage.getPartitions("taxi/daily_revenue");
+      expect(months2.map((p) => [p.partitionKey, p.status]).sort()).toEqual(
+        MONTHS.map((m) => [m, "materialized"]),
+      );
+    });
+
+    it("loads every CSV data row into taxi/raw_trips, with its file name", async () => {
+      for (const key of KEYS) {
+        const [n] = await query(
+          `select count(*) as n, count(distinct unique_row_id) as ids, min(filename) as f1, max(filename) as f2,
+                  min(taxi_type) as t1, max(taxi_type) as t2
+           from taxi.raw_trips where _partition = '${key}'`,
+        );
+        const e = expected.get(key)!;
+        const [month, taxi] = key.split("|");
+        expect(n).toEqual({
+          n: e.rows,
+          ids: e.distinctIdentities,
+          f1: `${taxi}_tripdata_${month}.csv.gz`,
+          f2: `${taxi}_tripdata_${month}.csv.gz`,
+          t1: taxi,
+          t2: taxi,
+        });
+        distinctAfterFirstLoad.set(key, Number(n!.ids));
+      }
+      expect(Number((await query("select count(*) as n from taxi.raw_trips"))[0]!.n)).toBe(
+        ROWS * KEYS.length,
+      );
+    });
+
+    it("keeps exactly the rows passing the cleaning rules in taxi/clean_trips", async () => {
+      for (const key of KEYS) {
+        const e = expected.get(key)!;
+        const [row] = await query(
+          `select count(*) as n, round(sum(total_amount), 2) as revenue,
+                  count(*) filter (where fare_amount < 0 or total_amount < 0) as negative,
+                  count(*) filter (where passenger_count is null) as no_passengers
+           from taxi.clean_trips where _partition = '${key}'`,
+        );
+        expect(row!.n).toBe(e.clean.length);
+        expect(Math.round(Number(row!.revenue) * 100)).toBe(cents(e.clean));
+        expect(row!.negative).toBe(0);
+        expect(row!.no_passengers).toBe(0);
+      }
+    });
+
+    it("records the dirty-row counts of each partition in the taxi/clean_trips materialization", async () => {
+      const events = await instance.storage.getMaterializations("taxi/clean_trips", { limit: 100 });
+      expect(events).toHaveLength(KEYS.length);
+      for (const key of KEYS) {
+        const event = events.find((e) => e.type === "materialization" && e.partition === key);
+        expect(event, key).toBeDefined();
+        if (event?.type !== "materialization") continue;
+        const e = expected.get(key)!;
+        expect(plain(event.metadata)).toMatchObject({
+          month: key.split("|")[0],
+          rows: e.rows,
+          negative_fare: e.negative_fare,
+          dropoff_before_pickup: e.dropoff_before_pickup,
+          unknown_zone: e.unknown_zone,
+          null_passenger_count: e.null_passenger_count,
+          outside_month: e.outside_month,
+          row_count: e.clean.length,
+        });
+      }
+      const raw = await instance.storage.getMaterializations("taxi/raw_trips", { limit: 100 });
+      for (const key of KEYS) {
+        const event = raw.find((e) => e.type === "materialization" && e.partition === key);
+        expect(event?.type === "materialization" && plain(event.metadata).row_count, key).toBe(ROWS);
+      }
+    });
+
+    it(`computes taxi/daily_revenue per day and taxi type (checked on ${DAY})`, async () => {
+      const rows = await query(
+        `select taxi_type, trips, revenue from taxi.daily_revenue
+         where _partition = '2019-01' and day = DATE '${DAY}' order by taxi_type`,
+      );
+      const want = TAXIS.map((taxi) => {
+        const trips = expected.get(`2019-01|${taxi}`)!.clean.filter((t) => t.pickup.startsWith(DAY));
+        return { taxi_type: taxi, trips: trips.length, cents: cents(trips) };
+      }).sort((a, b) => a.taxi_type.localeCompare(b.taxi_type));
+      expect(want.every((w) => w.trips > 0)).toBe(true);
+      expect(
+        rows.map((r) => ({
+          taxi_type: r.taxi_type,
+          trips: r.trips,
+          cents: Math.round(Number(r.revenue) * 100),
+        })),
+      ).toEqual(want);
+      // Every clean trip of a month lands on one of its days.
+      for (const month of MONTHS) {
+        const [sum] = await query(
+          `select sum(trips) as trips, count(distinct day) as days, min(day)::VARCHAR as first,
+                  max(day)::VARCHAR as last from taxi.daily_revenue where _partition = '${month}'`,
+        );
+        const clean = TAXIS.flatMap((t) => expected.get(`${month}|${t}`)!.clean);
+        expect(Number(sum!.trips)).toBe(clean.length);
+        expect(sum!.days).toBe(new Set(clean.map((t) => t.pickup.slice(0, 10))).size);
+        expect(String(sum!.first).startsWith(month)).toBe(true);
+        expect(String(sum!.last).startsWith(month)).toBe(true);
+      }
+    });
+
+    it("computes taxi/monthly_summary trips and revenue per month and taxi type", async () => {
+      const rows = await query(
+        "select month, taxi_type, trips, revenue from taxi.monthly_summary order by month, taxi_type",
+      );
+      const want = MONTHS.flatMap((month) =>
+        [...TAXIS].sort().map((taxi) => {
+          const clean = expected.get(`${month}|${taxi}`)!.clean;
+          return { month, taxi_type: taxi, trips: clean.length, cents: cents(clean) };
+        }),
+      );
+      expect(
+        rows.map((r) => ({
+          month: r.month,
+          taxi_type: r.taxi_type,
+          trips: r.trips,
+          cents: Math.round(Number(r.revenue) * 100),
+        })),
+      ).toEqual(want);
+    });
+
+    it("computes taxi/zone_stats pickups and revenue per pickup zone for each month", async () => {
+      expect(zoneIds.size).toBe(265);
+      for (const month of MONTHS) {
+        const clean = TAXIS.flatMap((t) => expected.get(`${month}|${t}`)!.clean);
+        const byZone = new Map<string, Trip[]>();
+        for (const t of clean) {
+          const name = zoneNames.get(t.pu)!;
+          byZone.set(name, [...(byZone.get(name) ?? []), t]);
+        }
+        const rows = await query(
+          `select borough, zone, pickups, revenue from taxi.zone_stats where _partition = '${month}'`,
+        );
+        const got = Object.fromEntries(
+          rows.map((r) => [`${r.borough}|${r.zone}`, [r.pickups, Math.round(Number(r.revenue) * 100)]]),
+        );
+        const want = Object.fromEntries(
+          [...byZone].map(([name, trips]) => [name, [trips.length, cents(trips)]]),
+        );
+        expect(got).toEqual(want);
+        expect(rows.reduce((n, r) => n + Number(r.pickups), 0)).toBe(clean.length);
+        // Ordered by pickups, busiest first.
+        const pickups = rows.map((r) => Number(r.pickups));
+        expect(pickups).toEqual([...pickups].sort((a, b) => b - a));
+      }
+    });
+  });
+
+  describe("re-materializing a month", () => {
+    it("replaces its rows without duplicates and leaves the other partitions untouched", async () => {
+      const key = "2019-01|yellow";
+      const others = KEYS.filter((k) => k !== key);
+      const fingerprint = async (table: string, partition: string) =>
+        (
+          await query(
+            `select count(*) as n, min(unique_row_id) as lo, max(unique_row_id) as hi,
+                    sum(hash(unique_row_id)) as h from ${table} where _partition = '${partition}'`,
+          )
+        )[0];
+      const before = new Map<string, unknown>();
+      for (const k of others)
+        for (const t of ["taxi.raw_trips", "taxi.clean_trips"])
+          before.set(`${t} ${k}`, await fingerprint(t, k));
+      const eventsBefore = new Map(
+        (await instance.storage.getPartitions("taxi/clean_trips")).map((p) => [
+          p.partitionKey,
+          p.lastMaterialization?.eventId,
+        ]),
+      );
+
+      const summary = await instance.materialize(definitions, {
+        selection: "taxi/raw_trips,taxi/clean_trips",
+        partitions: { keys: [key] },
+      });
+      expect(summary.status).toBe("SUCCESS");
+      expect(stepOf(summary, "taxi/raw_trips").status).toBe("succeeded");
+      expect(stepOf(summary, "taxi/clean_trips").status).toBe("succeeded");
+
+      const e = expected.get(key)!;
+      const [raw] = await query(
+        `select count(*) as n, count(distinct unique_row_id) as ids from taxi.raw_trips where _partition = '${key}'`,
+      );
+      expect(raw).toEqual({ n: e.rows, ids: distinctAfterFirstLoad.get(key) });
+      expect(await countOf("taxi.clean_trips", key)).toBe(e.clean.length);
+      expect(Number((await query("select count(*) as n from taxi.raw_trips"))[0]!.n)).toBe(
+        ROWS * KEYS.length,
+      );
+
+      for (const k of others)
+        for (const t of ["taxi.raw_trips", "taxi.clean_trips"])
+          expect(await fingerprint(t, k), `${t} ${k}`).toEqual(before.get(`${t} ${k}`));
+      const eventsAfter = new Map(
+        (await instance.storage.getPartitions("taxi/clean_trips")).map((p) => [
+          p.partitionKey,
+          p.lastMaterialization?.eventId,
+        ]),
+      );
+      for (const k of others) expect(eventsAfter.get(k), k).toBe(eventsBefore.get(k));
+      expect(eventsAfter.get(key)!).toBeGreaterThan(eventsBefore.get(key)!);
+    });
+  });
+
+  describe("blocking checks", () => {
+    it("no_negative_fares fails when the filter is off: the run fails at the check", async () => {
+      const key = "2019-02|green";
+      const e = expected.get(key)!;
+      expect(e.negativeKept).toBeGreaterThan(0);
+      // One run covers one partitions definition: month × taxi (raw + clean) here.
+      const summary = await instance.materialize(definitions, {
+        selection: "taxi/raw_trips+",
+        partitions: { keys: [key] },
+        config: { "taxi/clean_trips": { dropNegativeFares: false } },
+      });
+      expect(summary.status).toBe("FAILURE");
+      const check = checkOf(summary, "taxi/clean_trips", "no_negative_fares");
+      expect(check.passed).toBe(false);
+      expect(check.blocking).toBe(true);
+      expect(plain(check.metadata)).toEqual({ bad: e.negativeKept });
+      expect(checkOf(summary, "taxi/clean_trips", "pickup_before_dropoff").passed).toBe(true);
+      expect(stepOf(summary, "taxi/clean_trips").status).toBe("succeeded");
+      expect(await countOf("taxi.clean_trips", key)).toBe(e.cleanKeepingNegative);
+      const stored = (await instance.storage.getLatestCheckResults("taxi/clean_trips")).find(
+        (c) => c.checkName === "no_negative_fares",
+      );
+      expect(stored).toMatchObject({ passed: false, blocking: true, runId: summary.runId });
+
+      // Reports of another partitions definition cannot join that run: the error says to backfill.
+      const mixed = await instance
+        .materialize(definitions, { selection: "taxi/clean_trips*", partitions: { keys: [key] } })
+        .then(
+          () => undefined,
+          (error: Error) => error,
+        );
+      expect(mixed?.message).toContain("partitioned differently");
+      expect(mixed?.message).toContain("backfill");
+
+      const again = await instance.materialize(definitions, {
+        selection: "taxi/clean_trips",
+        partitions: { keys: [key] },
+      });
+      expect(again.status).toBe("SUCCESS");
+      expect(await countOf("taxi.clean_trips", key)).toBe(e.clean.length);
+    });
+
+    it("as a backfill of taxi/clean_trips* (one partition), the failed check stops the month's reports", async () => {
+      const key = "2019-02|yellow";
+      const e = expected.get(key)!;
+      expect(e.negativeKept).toBeGreaterThan(0);
+      const dailyBefore = await instance.storage.getPartitions("taxi/daily_revenue", { keys: ["2019-02"] });
+      const summaryBefore = (
+        await instance.storage.getMaterializations("taxi/monthly_summary", { limit: 1 })
+      )[0];
+
+      const created = await instance.createBackfill(definitions, {
+        selection: "taxi/clean_trips*",
+        partitions: { keys: [key] },
+        config: { "taxi/clean_trips": { dropNegativeFares: false } },
+      });
+      const done = await instance.runBackfill(definitions, created.backfillId);
+      expect(done.status).toBe("FAILED");
+      // clean_trips was stored (its check failed afterwards); daily_revenue, zone_stats (2019-02)
+      // and monthly_summary + payment_summary were never run.
+      expect(done.counts).toMatchObject({
+        targeted: 5,
+        materialized: 1,
+        failed: 0,
+        skipped: 4,
+        canceled: 0,
+        runs: 1,
+      });
+
+      // Skipped units have no run: the backfill records why, naming the failed check.
+      const lines = (done.error ?? "").split("\n");
+      for (const asset of [
+        "taxi/daily_revenue [2019-02]",
+        "taxi/zone_stats [2019-02]",
+        "taxi/monthly_summary, taxi/payment_summary",
+      ]) {
+        const line = lines.find((l) => l.startsWith(asset));
+        expect(line, asset).toContain(
+          'skipped: upstream taxi/clean_trips [2019-02|yellow] failed: blocking check "taxi/clean_trips:no_negative_fares" failed',
+        );
+      }
+      expect(lines).toHaveLength(3);
+
+      const [run] = await allRuns(instance, created.backfillId);
+      expect(run?.partitionKeys).toEqual([key]);
+      expect(run?.assetKeys).toEqual(["taxi/clean_trips"]);
+      const summary = await instance.runSummary(run!.runId);
+      expect(summary.status).toBe("FAILURE");
+      expect(stepOf(summary, "taxi/clean_trips").status).toBe("succeeded");
+      const checkStep = summary.steps.find((s) => s.stepKey === "taxi/clean_trips:no_negative_fares");
+      expect(checkStep).toMatchObject({ kind: "check", status: "failed" });
+      expect(checkStep?.reason).toContain("taxi/clean_trips:no_negative_fares");
+      const check = checkOf(summary, "taxi/clean_trips", "no_negative_fares");
+      expect(check).toMatchObject({ passed: false, blocking: true });
+      expect(plain(check.metadata)).toEqual({ bad: e.negativeKept });
+      expect(await countOf("taxi.clean_trips", key)).toBe(e.cleanKeepingNegative);
+
+      const dailyAfter = await instance.storage.getPartitions("taxi/daily_revenue", { keys: ["2019-02"] });
+      expect(dailyAfter[0]?.lastMaterialization?.eventId).toBe(dailyBefore[0]?.lastMaterialization?.eventId);
+      const summaryAfter = (
+        await instance.storage.getMaterializations("taxi/monthly_summary", { limit: 1 })
+      )[0];
+      expect(summaryAfter?.id).toBe(summaryBefore?.id);
+
+      const again = await instance.materialize(definitions, {
+        selection: "taxi/clean_trips",
+        partitions: { keys: [key] },
+      });
+      expect(again.status).toBe("SUCCESS");
+      expect(await countOf("taxi.clean_trips", key)).toBe(e.clean.length);
+    });
+  });
+
+  describe("landing files", () => {
+    it("a missing file fails the run, naming the expected file and how to generate it", async () => {
+      const summary = await instance.materialize(definitions, {
+        selection: "taxi/raw_trips",
+        partitions: { keys: ["2019-03|green"] },
+      });
+      expect(summary.status).toBe("FAILURE");
+      const step = stepOf(summary, "taxi/raw_trips");
+      expect(step.status).toBe("failed");
+      expect(step.error?.message).toContain("green_tripdata_2019-03.csv.gz");
+      expect(step.error?.message).toContain("npm run example:data");
+      expect(await countOf("taxi.raw_trips", "2019-03|green")).toBe(0);
+    });
+
+    it("reads a real, plain TLC file (empty congestion_surcharge and passenger_count) the same way", async () => {
+      // Rows as the 2019 DataTalksClub files have them: "1.50"-style numbers, an empty trailing
+      // congestion_surcharge, and (for some vendors) empty VendorID, passenger_count, RatecodeID,
+      // store_and_fwd_flag and payment_type.
+      const lines = [
+        YELLOW_HEADER,
+        "1,2019-03-01 00:24:41,2019-03-01 00:39:53,1,3.40,1,N,158,234,1,13.5,0.5,0.5,2.96,0,0.3,17.76,2.5",
+        "2,2019-03-01 00:30:00,2019-03-01 00:41:10,2,1.50,1,N,161,236,2,8,0.5,0.5,0,0,0.3,9.3,",
+        ",2019-03-02 08:00:00,2019-03-02 08:20:00,,5.44,,,237,238,,23.12,0,0.5,0,0,0.3,26.42,2.5",
+        "2,2019-03-03 10:00:00,2019-03-03 10:05:00,1,0.80,1,N,48,48,3,-5,0,-0.5,0,0,-0.3,-5.8,0",
+        "1,2019-02-28 23:59:00,2019-03-01 00:10:00,1,2.00,1,N,142,239,1,9,0.5,0.5,2,0,0.3,12.3,2.5",
+      ];
+      const file = path.join(landing, "yellow_tripdata_2019-03.csv");
+      await writeFile(file, `${lines.join("\n")}\n`);
+
+      const key = "2019-03|yellow";
+      const summary = await instance.materialize(definitions, {
+        selection: "taxi/raw_trips,taxi/clean_trips",
+        partitions: { keys: [key] },
+      });
+      expect(summary.status).toBe("SUCCESS");
+      // 5 rows after 3,000 in February: the (non-blocking) drift warning fires, the run succeeds.
+      const drift = checkOf(summary, "taxi/raw_trips", "row_count_drift");
+      expect(drift).toMatchObject({ passed: false, blocking: false, severity: "WARN" });
+      expect(plain(drift.metadata)).toMatchObject({ rows: 5, previous_rows: ROWS });
+
+      const rows = await query(
+        `select filename, taxi_type, vendor_id, pickup_datetime::VARCHAR as pickup, passenger_count,
+                trip_distance, ratecode_id, store_and_fwd_flag, pu_location_id, do_location_id, payment_type,
+                fare_amount, total_amount, congestion_surcharge, ehail_fee, trip_type, length(unique_row_id) as id_len
+         from taxi.raw_trips where _partition = '${key}' order by pickup_datetime`,
+      );
+      expect(rows).toHaveLength(5);
+      for (const r of rows)
+        expect(r).toMatchObject({
+          filename: "yellow_tripdata_2019-03.csv",
+          taxi_type: "yellow",
+          ehail_fee: null,
+          trip_type: null,
+          id_len: 32,
+        });
+      expect(rows.map((r) => [r.pickup, r.vendor_id, r.passenger_count, r.congestion_surcharge])).toEqual([
+        ["2019-02-28 23:59:00", 1, 1, 2.5],
+        ["2019-03-01 00:24:41", 1, 1, 2.5],
+        ["2019-03-01 00:30:00", 2, 2, null],
+        ["2019-03-02 08:00:00", null, null, 2.5],
+        ["2019-03-03 10:00:00", 2, 1, 0],
+      ]);
+      expect(rows[1]).toMatchObject({
+        trip_distance: 3.4,
+        ratecode_id: 1,
+        store_and_fwd_flag: "N",
+        pu_location_id: 158,
+        do_location_id: 234,
+        payment_type: 1,
+        fare_amount: 13.5,
+        total_amount: 17.76,
+      });
+      expect(rows[3]).toMatchObject({ ratecode_id: null, store_and_fwd_flag: null, payment_type: null });
+
+      // The same rules as for generated files, checked against the JS reference on this file.
+      const e = expectedOf(tripsOf(file, "yellow"), "2019-03");
+      expect(e).toMatchObject({
+        rows: 5,
+        negative_fare: 1,
+        null_passenger_count: 1,
+        outside_month: 1,
+        dropoff_before_pickup: 0,
+        unknown_zone: 0,
+      });
+      const clean = await query(
+        `select pickup_datetime::VARCHAR as pickup from taxi.clean_trips where _partition = '${key}' order by 1`,
+      );
+      expect(clean.map((r) => r.pickup)).toEqual(e.clean.map((t) => t.pickup).sort());
+      expect(clean.map((r) => r.pickup)).toEqual(["2019-03-01 00:24:41", "2019-03-01 00:30:00"]);
+      const mat = (await instance.storage.getMaterializations("taxi/clean_trips", { limit: 1 }))[0];
+      expect(mat?.type === "materialization" && mat.partition).toBe(key);
+      if (mat?.type === "materialization")
+        expect(plain(mat.metadata)).toMatchObject({
+          rows: 5,
+          negative_fare: 1,
+          null_passenger_count: 1,
+          outside_month: 1,
+          dropoff_before_pickup: 0,
+          unknown_zone: 0,
+          row_count: 2,
+        });
+    });
+  });
+});
