@@ -57,6 +57,12 @@ export function union(tables: DuckDBTable | Readonly<Record<string, DuckDBTable>
   return raw(`(${parts.join(" union all ")})`);
 }
 
+/** One NDJSON line; BIGINTs keep every digit (written as raw JSON numbers, not strings). */
+function rowJson(row: unknown): string {
+  const text = JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? `\u0000bigint:${v}` : v));
+  return text.replace(/"\\u0000bigint:(-?\d+)"/g, "$1");
+}
+
 function isTable(value: unknown): value is DuckDBTable {
   return typeof value === "object" && value !== null && typeof (value as DuckDBTable).rows === "function";
 }
@@ -149,8 +155,14 @@ export function duckdbIOManager(options: DuckDBIOManagerOptions): ResourceDefini
                 "USER_CODE_ERROR",
                 `"${ctx.assetKey}" returned no rows; return undefined to store nothing`,
               );
+            const bad = value.findIndex((r) => typeof r !== "object" || r === null || Array.isArray(r));
+            if (bad >= 0)
+              throw new BatonError(
+                "USER_CODE_ERROR",
+                `the DuckDB IO manager stores rows as objects; "${ctx.assetKey}" returned an array whose item ${bad} is ${Array.isArray(value[bad]) ? "an array" : String(value[bad])}`,
+              );
             cleanup = path.join(os.tmpdir(), `baton-duckdb-${randomUUID()}.ndjson`);
-            await writeFile(cleanup, value.map((r) => JSON.stringify(r)).join("\n"));
+            await writeFile(cleanup, value.map(rowJson).join("\n"));
             source = sql`select * from read_json_auto(${cleanup})`;
           } else {
             throw new BatonError(

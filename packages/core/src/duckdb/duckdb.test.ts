@@ -856,8 +856,8 @@ describe("types", () => {
 // ---------------------------------------------------------------------------------------------
 // Bugs found while writing these tests (expected to fail until fixed; see the report)
 
-describe("known bugs", () => {
-  it('BUG: with path ":memory:" the warehouse and the IO manager are different databases', async () => {
+describe("edge cases found by these tests (fixed)", () => {
+  it('with path ":memory:" the warehouse and the IO manager share one database', async () => {
     // DuckDBOptions says ":memory:" works too, and index.ts shows the resource and the IO manager
     // on the same path. A downstream querying its input handle through the warehouse should see
     // the table the IO manager just stored in the same run.
@@ -882,7 +882,7 @@ describe("known bugs", () => {
     expect(viaWarehouse).toEqual([{ a: 1 }]);
   });
 
-  it("BUG: rows holding bigint values fail with a JSON serialization error", async () => {
+  it("rows holding bigint values are stored with every digit", async () => {
     // Rows from other clients (pg int8, better-sqlite3 safeIntegers, DuckDB itself) carry
     // bigints; the IO manager writes rows with plain JSON.stringify, which throws on them.
     const big = asset({ key: "s/big" }, async () => [{ id: 1n, n: 9007199254740993n }]);
@@ -893,7 +893,7 @@ describe("known bugs", () => {
     ]);
   });
 
-  it("BUG: an array of non-objects is stored as a one-column `json` table instead of failing", async () => {
+  it("an array of non-objects fails, naming the asset", async () => {
     // The IO manager stores "rows (an array of objects)"; a number[] is not rows.
     const nums = asset({ key: "s/nums" }, async () => [1, 2, 3]);
     const summary = await materialize(defineDefinitions({ assets: [nums], resources: resources() }));

@@ -39,10 +39,17 @@ export interface DuckDBWarehouse {
   exclusive<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
 }
 
+/** The process's in-memory database, shared like a file (the client's cache does not keep ":memory:"). */
+let memory: Promise<DuckDBInstance> | undefined;
+
 export async function openDuckDBInstance(path: string, readOnly: boolean): Promise<DuckDBInstance> {
   const options: Record<string, string> = readOnly ? { access_mode: "READ_ONLY" } : {};
+  if (path === ":memory:") {
+    memory ??= DuckDBInstance.create(path);
+    return memory;
+  }
   // One instance per file per process (DuckDB allows one writer process per file); cached.
-  return path === ":memory:" ? DuckDBInstance.create(path, options) : DuckDBInstance.fromCache(path, options);
+  return DuckDBInstance.fromCache(path, options);
 }
 
 function ops(connection: DuckDBConnection) {
