@@ -350,7 +350,7 @@ describe.concurrent("baton CLI: partitions and backfills (end to end)", { timeou
     expectUsageError(chunkAlone);
     expect(chunkAlone.stderr).toContain("--single-run, --chunk and --runs apply to backfills");
     expectUsageError(bogus);
-    expect(bogus.stderr).toContain('--partitions must be all, missing or failed (got "bogus")');
+    expect(bogus.stderr).toContain('--partitions must be all, missing, failed or stale (got "bogus")');
     expectUsageError(whyNoP);
     expect(whyNoP.stderr).toContain(`"sensors/daily" is partitioned (${DAILY}): pass --partition KEY`);
     expectUsageError(showUnknown);
@@ -668,10 +668,16 @@ describe.concurrent("baton CLI: partitions and backfills (end to end)", { timeou
         "partitions: 24 (2024-01-01-00:00 … 2024-01-01-23:00)",
         "asset partitions: 23/25 materialized, 1 failed, 1 skipped, 0 canceled",
       ]);
-      expect(lines[3]).toMatch(/^runs: 24 \((23 SUCCESS, 1 FAILURE|1 FAILURE, 23 SUCCESS)\)$/);
-      expect(lines[4]).toBe("failed runs:");
-      expect(lines[5]).toMatch(new RegExp(`^ {2}[0-9a-f-]{36} {2}${escapeRegExp(hour(1, 3))}$`));
-      expect(lines).toHaveLength(6);
+      // Why the day was skipped (it has no run of its own), naming the failed upstream hour.
+      expect(lines[3]).toMatch(
+        new RegExp(
+          `^sensors/daily \\[2024-01-01\\] skipped: upstream sensors/readings \\[${escapeRegExp(hour(1, 3))}\\] failed: step "sensors/readings" failed: .*no data for ${escapeRegExp(hour(1, 3))}.* \\(run [0-9a-f-]{36}\\)$`,
+        ),
+      );
+      expect(lines[4]).toMatch(/^runs: 24 \((23 SUCCESS, 1 FAILURE|1 FAILURE, 23 SUCCESS)\)$/);
+      expect(lines[5]).toBe("failed runs:");
+      expect(lines[6]).toMatch(new RegExp(`^ {2}[0-9a-f-]{36} {2}${escapeRegExp(hour(1, 3))}$`));
+      expect(lines).toHaveLength(7);
       expect(r.stderr).toBe("");
     });
 
