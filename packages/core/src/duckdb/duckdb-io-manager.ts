@@ -7,6 +7,7 @@ import type { IOManager, OutputResult } from "../definitions/io-manager.js";
 import { md } from "../definitions/metadata.js";
 import { type ResourceDefinition, resource } from "../definitions/resource.js";
 import { BatonError } from "../errors.js";
+import { createKeyedQueue } from "../util/keyed-queue.js";
 import { ident, inlineAs, isSqlQuery, literal, raw, type SqlInline, type SqlQuery, sql } from "./sql.js";
 import { inTransaction, openDuckDBInstance, type Row } from "./warehouse.js";
 
@@ -103,21 +104,7 @@ function tableHandle(
  * conflict (steps of one run, or runs of a backfill, storing at the same time). Reads are not
  * queued, and one file has one writing process anyway.
  */
-const writeQueues = new Map<string, Promise<unknown>>();
-
-function serialized<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  const previous = writeQueues.get(file) ?? Promise.resolve();
-  const run = previous.then(fn, fn);
-  const settled = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  writeQueues.set(file, settled);
-  void settled.then(() => {
-    if (writeQueues.get(file) === settled) writeQueues.delete(file);
-  });
-  return run;
-}
+const writeQueue = createKeyedQueue();
 
 export interface DuckDBIOManagerOptions {
   readonly path: string;
@@ -172,7 +159,7 @@ export function duckdbIOManager(options: DuckDBIOManagerOptions): ResourceDefini
           }
           const q = (text: string) => raw(text);
           try {
-            return await serialized(file, () =>
+            return await writeQueue.run(file, () =>
               inTransaction(instance, async (tx) => {
                 await tx.run(`create schema if not exists ${ident(schema)}`);
                 let where = "";

@@ -3,6 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, SqliteDialect, sql } from "kysely";
 import { StorageError } from "../../errors.js";
+import { createKeyedQueue } from "../../util/keyed-queue.js";
 import type { BatonDatabase } from "../schema.js";
 import type { DialectAdapter, Executor } from "./dialect-adapter.js";
 
@@ -12,21 +13,7 @@ import type { DialectAdapter, Executor } from "./dialect-adapter.js";
  * so a second in-process writer would freeze the process while the first one sits at an
  * `await` and can never commit. Across processes, BEGIN IMMEDIATE + busy_timeout serialize.
  */
-const writeQueues = new Map<string, Promise<unknown>>();
-
-function withFileLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const previous = writeQueues.get(key) ?? Promise.resolve();
-  const run = previous.then(fn, fn);
-  const settled = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  writeQueues.set(key, settled);
-  void settled.then(() => {
-    if (writeQueues.get(key) === settled) writeQueues.delete(key);
-  });
-  return run;
-}
+const writeQueue = createKeyedQueue();
 
 /**
  * The embedded store: one SQLite file in WAL mode, safe for several processes. Writes take the
@@ -57,7 +44,7 @@ export function openSqliteDialect(file: string): DialectAdapter {
     maxRowsPerInsert: 1000,
     lockAsset: async () => {},
     writeTransaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T> {
-      return withFileLock(lockKey, () =>
+      return writeQueue.run(lockKey, () =>
         db.connection().execute(async (conn) => {
           await sql`begin immediate`.execute(conn);
           try {
