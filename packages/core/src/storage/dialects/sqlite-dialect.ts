@@ -16,6 +16,27 @@ import type { DialectAdapter, Executor } from "./dialect-adapter.js";
 const writeQueue = createKeyedQueue();
 
 /**
+ * Switch to WAL, retrying while another process holds the file: the switch needs an exclusive
+ * lock, and SQLite answers SQLITE_BUSY at once (busy_timeout does not apply) when waiting could
+ * deadlock with another process's BEGIN IMMEDIATE — e.g. several processes opening and
+ * migrating a fresh file at the same moment.
+ */
+function enableWal(database: Database.Database, timeoutMs = 10_000): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      database.pragma("journal_mode = WAL");
+      return;
+    } catch (error) {
+      const busy = /database is locked|SQLITE_BUSY/i.test(String((error as Error).message ?? error));
+      if (!busy || Date.now() > deadline) throw error;
+      Atomics.wait(pause, 0, 0, Math.min(200, 10 * 2 ** Math.min(attempt, 4)));
+    }
+  }
+}
+
+/**
  * The embedded store: one SQLite file in WAL mode, safe for several processes. Writes take the
  * lock up front (`BEGIN IMMEDIATE`): with Kysely's deferred `BEGIN`, two writing processes hit
  * SQLITE_BUSY in ~18% of transactions here; with IMMEDIATE they wait on busy_timeout instead.
@@ -27,7 +48,7 @@ export function openSqliteDialect(file: string): DialectAdapter {
     database = new Database(file);
     // busy_timeout first: switching to WAL needs a lock another process may hold.
     database.pragma("busy_timeout = 10000");
-    database.pragma("journal_mode = WAL");
+    enableWal(database);
     database.pragma("synchronous = NORMAL");
     database.pragma("foreign_keys = ON");
   } catch (error) {
@@ -43,6 +64,7 @@ export function openSqliteDialect(file: string): DialectAdapter {
     db,
     maxRowsPerInsert: 1000,
     lockAsset: async () => {},
+    lockQueue: async () => {},
     writeTransaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T> {
       return writeQueue.run(lockKey, () =>
         db.connection().execute(async (conn) => {
