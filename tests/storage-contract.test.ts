@@ -272,6 +272,11 @@ function storageContract(
         endedAt: null,
         partitionKeys: null,
         backfillId: null,
+        priority: 0,
+        request: null,
+        workerId: null,
+        heartbeatAt: null,
+        cancelRequested: false,
       });
       expect(typeof got!.createdAt).toBe("number");
     });

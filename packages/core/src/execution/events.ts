@@ -3,7 +3,7 @@ import type { LogLevel } from "../definitions/context.js";
 import type { MetadataMap } from "../definitions/metadata.js";
 import type { SerializedError } from "../errors.js";
 
-export type RunStatus = "QUEUED" | "STARTED" | "SUCCESS" | "FAILURE" | "CANCELING" | "CANCELED";
+export type RunStatus = "QUEUED" | "STARTING" | "STARTED" | "SUCCESS" | "FAILURE" | "CANCELING" | "CANCELED";
 export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(["SUCCESS", "FAILURE", "CANCELED"]);
 
 export type StepKind = "asset" | "graph" | "multi" | "check";

@@ -1,17 +1,17 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import type { Definitions } from "../definitions/definitions.js";
-import { describeError, RunNotFoundError } from "../errors.js";
+import { BatonError, describeError, RunNotFoundError } from "../errors.js";
 import type { RunEvent, RunEventBody, RunEventType, RunStatus } from "../execution/events.js";
 import { executePlan } from "../execution/executor.js";
 import { outsideCapture } from "../execution/log-capture.js";
 import { type ExecutionPlan, planRun } from "../execution/plan.js";
 import { parseRunConfig } from "../execution/run-config.js";
-import type { KeySpaces } from "../execution/run-partitions.js";
+import type { KeySpaces, RunPartitions } from "../execution/run-partitions.js";
 import { type RunSummary, summarizeRun } from "../execution/run-summary.js";
 import { resolveSelection } from "../graph/selection.js";
 import { openStorage } from "../storage/open-storage.js";
-import type { BackfillRecord, Storage } from "../storage/storage.js";
+import type { BackfillRecord, NewRun, RunRecord, Storage } from "../storage/storage.js";
 import {
   type BackfillRequest,
   cancelBackfill,
@@ -80,6 +80,19 @@ export interface BatonInstance {
   reexecute(definitions: Definitions, runId: string, options?: ReexecuteOptions): Promise<RunSummary>;
   /** Per-step summary of a stored run. */
   runSummary(runId: string): Promise<RunSummary>;
+  /** Validate and queue a run for run workers (`baton worker`); returns the QUEUED run. */
+  launchRun(
+    definitions: Definitions,
+    request?: MaterializeRequest & { priority?: number },
+  ): Promise<RunRecord>;
+  /** Execute a queued run claimed by this process (what a run worker does). */
+  executeQueuedRun(
+    definitions: Definitions,
+    runId: string,
+    options?: Pick<MaterializeRequest, "signal" | "onEvent">,
+  ): Promise<RunSummary>;
+  /** Cancel a run: at once when queued; a running one's worker aborts it (its bodies' signals fire). */
+  cancelRun(runId: string): Promise<RunRecord>;
   /** Validate and store a backfill (selection × partitions); `runBackfill` drives it. */
   createBackfill(definitions: Definitions, request: BackfillRequest): Promise<BackfillRecord>;
   /** Drive a stored backfill to its end in this process (resumable; honours cancel). */
@@ -130,12 +143,8 @@ export async function openInstance(options: InstanceOptions = {}): Promise<Baton
 }
 
 export function createInstance(storage: Storage, home: string): BatonInstance {
-  async function execute(
-    definitions: Definitions,
-    plan: ExecutionPlan,
-    selection: string,
-    request: MaterializeRequest,
-  ): Promise<RunSummary> {
+  /** Validate config and partitions, and sync stored partition indices: everything before a run exists. */
+  async function prepare(definitions: Definitions, plan: ExecutionPlan, request: MaterializeRequest) {
     const config = parseRunConfig(plan, request.config);
     const keySpaces =
       request.keySpaces ?? (await loadKeySpaces(definitions, storage, request.now ?? Date.now()));
@@ -147,9 +156,17 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
         for (const key of step.assetKeys) await syncAssetPartitions(definitions, storage, keySpaces, key);
       }
     }
-    const runId = randomUUID();
-    await storage.createRun({
-      runId,
+    return { config, keySpaces, partitions };
+  }
+
+  function newRun(
+    plan: ExecutionPlan,
+    selection: string,
+    request: MaterializeRequest,
+    partitions: RunPartitions | undefined,
+  ): NewRun {
+    return {
+      runId: randomUUID(),
       status: "QUEUED",
       selection,
       assetKeys: plan.assetKeys,
@@ -160,7 +177,30 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
       createdAt: Date.now(),
       partitions: partitions ? { keys: partitions.keys, indices: partitions.indices } : null,
       backfillId: request.backfillId ?? null,
-    });
+    };
+  }
+
+  async function execute(
+    definitions: Definitions,
+    plan: ExecutionPlan,
+    selection: string,
+    request: MaterializeRequest,
+  ): Promise<RunSummary> {
+    const prepared = await prepare(definitions, plan, request);
+    const run = newRun(plan, selection, request, prepared.partitions);
+    await storage.createRun(run);
+    return executeCreated(definitions, plan, run.runId, prepared, request);
+  }
+
+  /** Execute a run whose record exists (created here, or queued and claimed by a worker). */
+  async function executeCreated(
+    definitions: Definitions,
+    plan: ExecutionPlan,
+    runId: string,
+    prepared: Awaited<ReturnType<typeof prepare>>,
+    request: MaterializeRequest,
+  ): Promise<RunSummary> {
+    const { config, keySpaces, partitions } = prepared;
     const writer = createEventWriter(storage);
     const events: RunEvent[] = [];
     const emit = (body: RunEventBody) => {
@@ -206,17 +246,64 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
     return summarizeRun(runId, status, events);
   }
 
+  function planOf(definitions: Definitions, request: MaterializeRequest) {
+    const selection = request.selection ?? "*";
+    const assetKeys = request.assetKeys ?? [...resolveSelection(selection, definitions.graph)];
+    const plan = planRun(definitions, {
+      assetKeys,
+      ...(request.checkKeys ? { checkKeys: request.checkKeys } : {}),
+    });
+    return { plan, selection: request.assetKeys ? assetKeys.join(",") : selection };
+  }
+
   const instance: BatonInstance = {
     home,
     storage,
     async materialize(definitions, request = {}) {
-      const selection = request.selection ?? "*";
-      const assetKeys = request.assetKeys ?? [...resolveSelection(selection, definitions.graph)];
-      const plan = planRun(definitions, {
-        assetKeys,
-        ...(request.checkKeys ? { checkKeys: request.checkKeys } : {}),
-      });
-      return execute(definitions, plan, request.assetKeys ? assetKeys.join(",") : selection, request);
+      const { plan, selection } = planOf(definitions, request);
+      return execute(definitions, plan, selection, request);
+    },
+
+    async launchRun(definitions, request = {}) {
+      const { plan, selection } = planOf(definitions, request);
+      const prepared = await prepare(definitions, plan, request);
+      const run: NewRun = {
+        ...newRun(plan, selection, request, prepared.partitions),
+        priority: request.priority ?? 0,
+        request: {
+          assetKeys: plan.assetKeys,
+          checkKeys: plan.checkKeys,
+          ...(prepared.partitions ? { partitionKeys: prepared.partitions.keys } : {}),
+          ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+        },
+      };
+      await storage.createRun(run);
+      return (await storage.getRun(run.runId))!;
+    },
+
+    async executeQueuedRun(definitions, runId, options = {}) {
+      const run = await storage.getRun(runId);
+      if (!run) throw new RunNotFoundError(runId);
+      if (!run.request)
+        throw new BatonError("USAGE_ERROR", `Run ${runId} was not queued; it has nothing to execute.`);
+      const request: MaterializeRequest = {
+        assetKeys: run.request.assetKeys,
+        ...(run.request.checkKeys ? { checkKeys: run.request.checkKeys } : {}),
+        ...(run.request.partitionKeys ? { partitions: { keys: run.request.partitionKeys } } : {}),
+        ...(run.request.concurrency !== undefined ? { concurrency: run.request.concurrency } : {}),
+        config: run.config,
+        tags: run.tags,
+        ...options,
+      };
+      const { plan } = planOf(definitions, request);
+      const prepared = await prepare(definitions, plan, request);
+      return executeCreated(definitions, plan, runId, prepared, request);
+    },
+
+    async cancelRun(runId) {
+      const run = await storage.requestCancel(runId, Date.now());
+      if (!run) throw new RunNotFoundError(runId);
+      return run;
     },
 
     async reexecute(definitions, runId, options = {}) {

@@ -19,6 +19,7 @@ import {
   readPartitions,
   syncPartitionsDefinition,
 } from "./kysely-partitions.js";
+import { createQueueStore } from "./kysely-queue.js";
 import { migrationProvider } from "./migrations.js";
 import type { BatonDatabase } from "./schema.js";
 import type {
@@ -32,7 +33,7 @@ import type {
   Storage,
 } from "./storage.js";
 
-type RunRow = BatonDatabase["runs"] & { id: number };
+export type RunRow = BatonDatabase["runs"] & { id: number };
 
 function toRunRecord(row: RunRow): RunRecord {
   return {
@@ -49,6 +50,11 @@ function toRunRecord(row: RunRow): RunRecord {
     endedAt: row.ended_at,
     partitionKeys: row.partition_keys === null ? null : JSON.parse(row.partition_keys),
     backfillId: row.backfill_id,
+    priority: row.priority,
+    request: row.request === null ? null : JSON.parse(row.request),
+    workerId: row.worker_id,
+    heartbeatAt: row.heartbeat_at,
+    cancelRequested: row.cancel_requested === 1,
   };
 }
 
@@ -154,6 +160,11 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
             partition_keys: run.partitions ? JSON.stringify(run.partitions.keys) : null,
             partition_indices: run.partitions ? JSON.stringify(run.partitions.indices) : null,
             backfill_id: run.backfillId ?? null,
+            priority: run.priority ?? 0,
+            request: run.request ? JSON.stringify(run.request) : null,
+            worker_id: null,
+            heartbeat_at: null,
+            cancel_requested: 0,
           })
           .execute(),
       );
@@ -381,6 +392,7 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
     syncPartitionsDefinition: (assetKey, fingerprint, indexOf) =>
       syncPartitionsDefinition(adapter, assetKey, fingerprint, indexOf),
 
+    ...createQueueStore(adapter, toRunRecord, (events) => storage.appendEvents(events)),
     ...createDynamicPartitionsStore(adapter),
     ...createBackfillStore(adapter),
 

@@ -160,6 +160,38 @@ export function migrationProvider(dialect: "sqlite" | "postgres"): MigrationProv
           .execute();
       },
     },
+    "0003_run_queue_workers": {
+      async up(db: Kysely<any>) {
+        // Queued runs carry their request; workers claim them (see claimRuns).
+        await db.schema
+          .alterTable("runs")
+          .addColumn("priority", "integer", (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.alterTable("runs").addColumn("request", "text").execute();
+        await db.schema.alterTable("runs").addColumn("worker_id", "text").execute();
+        await db.schema.alterTable("runs").addColumn("heartbeat_at", big).execute();
+        await db.schema
+          .alterTable("runs")
+          .addColumn("cancel_requested", "integer", (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.createIndex("runs_queue").on("runs").columns(["status", "priority", "id"]).execute();
+        await db.schema
+          .createTable("workers")
+          .addColumn("worker_id", "text", (c) => c.primaryKey())
+          .addColumn("pid", "integer", (c) => c.notNull())
+          .addColumn("host", "text", (c) => c.notNull())
+          .addColumn("started_at", big, (c) => c.notNull())
+          .addColumn("heartbeat_at", big, (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("leases")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("holder", "text", (c) => c.notNull())
+          .addColumn("expires_at", big, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

@@ -19,6 +19,11 @@ export interface BatonDatabase {
     partition_keys: string | null;
     partition_indices: string | null;
     backfill_id: string | null;
+    priority: number;
+    request: string | null;
+    worker_id: string | null;
+    heartbeat_at: number | null;
+    cancel_requested: number;
   };
   event_logs: {
     id: Generated<number>;
@@ -95,5 +100,18 @@ export interface BatonDatabase {
     created_at: number;
     updated_at: number;
     ended_at: number | null;
+  };
+  workers: {
+    worker_id: string;
+    pid: number;
+    host: string;
+    started_at: number;
+    heartbeat_at: number;
+    status: string;
+  };
+  leases: {
+    name: string;
+    holder: string;
+    expires_at: number;
   };
 }

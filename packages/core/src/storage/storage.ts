@@ -19,6 +19,48 @@ export interface RunRecord {
   /** Partitions the run covers (null: unpartitioned). */
   readonly partitionKeys: readonly string[] | null;
   readonly backfillId: string | null;
+  /** Higher runs first when queued. */
+  readonly priority: number;
+  /** What a worker needs to execute a queued run (null for runs executed where launched). */
+  readonly request: QueuedRunRequest | null;
+  readonly workerId: string | null;
+  readonly heartbeatAt: number | null;
+  readonly cancelRequested: boolean;
+}
+
+/** How a queued run is executed (validated when it was launched). */
+export interface QueuedRunRequest {
+  readonly assetKeys: readonly string[];
+  readonly checkKeys?: readonly string[];
+  readonly partitionKeys?: readonly string[];
+  /** Steps at once inside the run. */
+  readonly concurrency?: number;
+}
+
+/** At most `limit` runs at once with tag `key` (= `value` when given). */
+export interface TagLimit {
+  readonly key: string;
+  readonly value?: string;
+  readonly limit: number;
+}
+
+export interface ClaimOptions {
+  readonly workerId: string;
+  /** How many runs this worker can take now. */
+  readonly limit: number;
+  readonly now: number;
+  /** Runs in progress across all workers (default: no limit). */
+  readonly maxConcurrentRuns?: number;
+  readonly tagLimits?: readonly TagLimit[];
+}
+
+export interface WorkerRecord {
+  readonly workerId: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: number;
+  readonly heartbeatAt: number;
+  readonly status: "running" | "stopped";
 }
 
 export interface NewRun {
@@ -34,6 +76,9 @@ export interface NewRun {
   /** Partition keys and their indices in the assets' key space (same order). */
   readonly partitions?: { readonly keys: readonly string[]; readonly indices: readonly number[] } | null;
   readonly backfillId?: string | null;
+  /** For queued runs: what to execute, and how urgent. */
+  readonly request?: QueuedRunRequest | null;
+  readonly priority?: number;
 }
 
 export interface RunsQuery {
@@ -191,5 +236,26 @@ export interface Storage {
       endedAt?: number | null;
     },
   ): Promise<void>;
+
+  /**
+   * Take up to `limit` queued runs for `workerId` (status STARTING), highest priority first then
+   * oldest, within the global and per-tag limits; atomic across processes and machines.
+   */
+  claimRuns(options: ClaimOptions): Promise<RunRecord[]>;
+  /** Record that a worker (and its runs) are alive; returns its runs whose cancel was requested. */
+  heartbeat(
+    worker: Omit<WorkerRecord, "heartbeatAt" | "status">,
+    runIds: readonly string[],
+    now: number,
+  ): Promise<string[]>;
+  stopWorker(workerId: string, now: number): Promise<void>;
+  listWorkers(): Promise<WorkerRecord[]>;
+  /** Cancel a run: a queued one at once (CANCELED), a running one is asked to stop (CANCELING). */
+  requestCancel(runId: string, now: number): Promise<RunRecord | undefined>;
+  /** Runs in progress whose last heartbeat is older than `before`. */
+  staleRuns(before: number): Promise<RunRecord[]>;
+  /** Hold `name` for `ttlMs` (renewable by the same holder); false while another holds it. */
+  acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
   close(): Promise<void>;
 }

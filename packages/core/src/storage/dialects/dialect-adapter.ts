@@ -16,6 +16,8 @@ export interface DialectAdapter {
    * advisory transaction lock; SQLite: writes are already serialized). Call in sorted key order.
    */
   lockAsset(trx: Executor, assetKey: string): Promise<void>;
+  /** Serialize claimers of the run queue until the transaction ends (same mechanism as lockAsset). */
+  lockQueue(trx: Executor): Promise<void>;
   /** Rows per multi-row INSERT (bounded by the dialect's parameter limit). */
   readonly maxRowsPerInsert: number;
   close(): Promise<void>;

@@ -40,6 +40,9 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
     location: redactUrl(url),
     db,
     maxRowsPerInsert: 1000,
+    async lockQueue(trx) {
+      await sql`select pg_advisory_xact_lock(hashtextextended('baton:run-queue', 0))`.execute(trx);
+    },
     async lockAsset(trx, assetKey) {
       await sql`select pg_advisory_xact_lock(hashtextextended(${`baton:partitions:${assetKey}`}, 0))`.execute(
         trx,
