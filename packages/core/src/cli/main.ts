@@ -7,6 +7,7 @@ import { registerBackfillCommands } from "./commands/backfill.js";
 import { registerMaterializeCommands } from "./commands/materialize.js";
 import { registerPartitionsCommands } from "./commands/partitions.js";
 import { registerRunsCommands } from "./commands/runs.js";
+import { registerWorkerCommands } from "./commands/worker.js";
 
 export interface MainOptions {
   readonly stdout?: NodeJS.WritableStream;
@@ -56,6 +57,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   registerRunsCommands(program, ctx);
   registerBackfillCommands(program, ctx);
   registerPartitionsCommands(program, ctx);
+  registerWorkerCommands(program, ctx);
   program
     .command("migrate")
     .description("apply pending store migrations (they also run automatically)")

@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import type { Definitions } from "../definitions/definitions.js";
 import { BatonError, describeError, RunNotFoundError } from "../errors.js";
-import type { RunEvent, RunEventBody, RunEventType, RunStatus } from "../execution/events.js";
+import {
+  type RunEvent,
+  type RunEventBody,
+  type RunEventType,
+  type RunStatus,
+  TERMINAL_RUN_STATUSES,
+} from "../execution/events.js";
 import { executePlan } from "../execution/executor.js";
 import { outsideCapture } from "../execution/log-capture.js";
 import { type ExecutionPlan, planRun } from "../execution/plan.js";
@@ -301,9 +307,14 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
     },
 
     async cancelRun(runId) {
-      const run = await storage.requestCancel(runId, Date.now());
-      if (!run) throw new RunNotFoundError(runId);
-      return run;
+      const before = await storage.getRun(runId);
+      if (!before) throw new RunNotFoundError(runId);
+      if (TERMINAL_RUN_STATUSES.has(before.status))
+        throw new BatonError(
+          "USAGE_ERROR",
+          `Run ${runId} already ended (${before.status}); nothing to cancel.`,
+        );
+      return (await storage.requestCancel(runId, Date.now()))!;
     },
 
     async reexecute(definitions, runId, options = {}) {

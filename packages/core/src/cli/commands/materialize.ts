@@ -212,6 +212,55 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
     });
 
   program
+    .command("launch")
+    .description("queue a run for the run workers (baton worker) and print its id")
+    .option("-s, --select <selection>", "asset selection (required)")
+    .option("-p, --partition <key>", "partition (repeat for a run over several)", collect, [])
+    .option("--config <json>", "run config as JSON, or @file.json, keyed by asset key")
+    .option("--priority <n>", "higher runs first (default 0)", (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw new UsageError(`--priority must be a whole number (got "${v}")`);
+      return n;
+    })
+    .option("--tag <key=value>", "run tag (repeatable), e.g. for --tag-limit on workers", collect, [])
+    .option("--json", "print the queued run as JSON on stdout")
+    .action(
+      async (
+        opts: {
+          select?: string;
+          partition: string[];
+          config?: string;
+          priority?: number;
+          tag: string[];
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        if (opts.select === undefined) throw new UsageError("launch needs --select SELECTION");
+        const tags: Record<string, string> = {};
+        for (const t of opts.tag) {
+          const i = t.indexOf("=");
+          if (i <= 0) throw new UsageError(`--tag must look like key=value (got "${t}")`);
+          tags[t.slice(0, i)] = t.slice(i + 1);
+        }
+        const config = parseConfigFlag(opts.config, ctx.cwd);
+        const definitions = await loadDefinitions(
+          resolveDefinitionsPath((cmd.optsWithGlobals() as { defs?: string }).defs, ctx.cwd, ctx.env),
+        );
+        const instance = await ctx.instance();
+        const run = await instance.launchRun(definitions, {
+          selection: opts.select,
+          config,
+          tags,
+          ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
+          ...(opts.partition.length > 0 ? { partitions: { keys: opts.partition } } : {}),
+        });
+        if (opts.json) ctx.printJson(run);
+        else ctx.print(run.runId);
+      },
+    );
+
+  program
     .command("reexecute")
     .description("run a previous run again (or only what did not succeed, with --from-failure)")
     .argument("<runId>", "the run to re-execute")

@@ -49,6 +49,16 @@ export function registerRunsCommands(program: Command, ctx: CliContext) {
     });
 
   runs
+    .command("cancel")
+    .description("cancel a run: a queued one at once, a running one through its worker")
+    .argument("<runId>")
+    .action(async (runId: string) => {
+      const instance = await ctx.instance();
+      const run = await instance.cancelRun(runId);
+      ctx.print(`run ${runId} ${run.status}`);
+    });
+
+  runs
     .command("show")
     .description("show a run's steps, outcomes and reasons")
     .argument("<runId>")

@@ -1,0 +1,170 @@
+import { randomUUID } from "node:crypto";
+import type { Command } from "commander";
+import { UsageError } from "../../errors.js";
+import type { TagLimit } from "../../storage/storage.js";
+import { failStaleRuns } from "../../worker/run-monitor.js";
+import { runWorker } from "../../worker/run-worker.js";
+import { startWorkerPool, type WorkerMessage } from "../../worker/worker-pool.js";
+import { type CliContext, parsePositiveInt } from "../cli-context.js";
+import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** `database=duckdb:1` (runs tagged database=duckdb) or `database:2` (runs with a database tag). */
+export function parseTagLimit(text: string): TagLimit {
+  const m = /^([^=:]+)(?:=([^:]*))?:(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--tag-limit must look like KEY=VALUE:N or KEY:N (got "${text}")`);
+  return { key: m[1]!, ...(m[2] !== undefined ? { value: m[2] } : {}), limit: Number(m[3]) };
+}
+
+/** Resolves when the process is asked to stop (SIGINT/SIGTERM); a second signal exits at once. */
+function stopSignal(ctx: CliContext, what: string) {
+  const controller = new AbortController();
+  let count = 0;
+  const handler = (sig: NodeJS.Signals) => {
+    if (++count === 1) {
+      ctx.stderr.write(`${what}: received ${sig}, stopping (again to force)\n`);
+      controller.abort();
+    } else process.exit(130);
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return {
+    signal: controller.signal,
+    dispose: () => (process.off("SIGINT", handler), process.off("SIGTERM", handler)),
+  };
+}
+
+interface WorkerOptions {
+  concurrency?: number;
+  maxConcurrentRuns?: number;
+  tagLimit: string[];
+  heartbeatMs?: number;
+  child?: boolean;
+}
+
+export function registerWorkerCommands(program: Command, ctx: CliContext) {
+  program
+    .command("worker")
+    .description("run worker pool: executes queued runs (from launch, schedules, sensors, the UI)")
+    .option(
+      "--concurrency <n>",
+      "worker processes, each running one run at a time (default 2)",
+      parsePositiveInt("--concurrency"),
+    )
+    .option(
+      "--max-concurrent-runs <n>",
+      "runs in progress across all workers",
+      parsePositiveInt("--max-concurrent-runs"),
+    )
+    .option("--tag-limit <KEY=VALUE:N>", "at most N runs at once with this tag (repeatable)", collect, [])
+    .option("--heartbeat-ms <ms>", "liveness interval (default 1000)", parsePositiveInt("--heartbeat-ms"))
+    .option("--child", "(internal) run as one worker process of a pool")
+    .action(async (opts: WorkerOptions, cmd: Command) => {
+      const tagLimits = opts.tagLimit.map(parseTagLimit);
+      const globals = cmd.optsWithGlobals() as { defs?: string };
+      const defsPath = resolveDefinitionsPath(globals.defs, ctx.cwd, ctx.env);
+      if (opts.child) {
+        const definitions = await loadDefinitions(defsPath);
+        const instance = await ctx.instance();
+        const stop = stopSignal(ctx, `worker ${process.pid}`);
+        const send = (m: WorkerMessage) => process.send?.(m);
+        try {
+          send({ type: "ready" });
+          await runWorker({
+            instance,
+            definitions,
+            workerId: `worker-${process.pid}-${randomUUID().slice(0, 8)}`,
+            signal: stop.signal,
+            ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+            ...(opts.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: opts.maxConcurrentRuns } : {}),
+            tagLimits,
+            onRunStart: (runId) => send({ type: "run-start", runId }),
+            onRunEnd: (runId) => send({ type: "run-end", runId }),
+          });
+        } finally {
+          stop.dispose();
+        }
+        return;
+      }
+      // Supervisor: validate the definitions once here so a broken file fails fast and clearly.
+      await loadDefinitions(defsPath);
+      const instance = await ctx.instance();
+      const size = opts.concurrency ?? 2;
+      const args = [
+        "worker",
+        "--child",
+        "--defs",
+        defsPath,
+        ...(opts.heartbeatMs !== undefined ? ["--heartbeat-ms", String(opts.heartbeatMs)] : []),
+        ...(opts.maxConcurrentRuns !== undefined
+          ? ["--max-concurrent-runs", String(opts.maxConcurrentRuns)]
+          : []),
+        ...opts.tagLimit.flatMap((t) => ["--tag-limit", t]),
+      ];
+      const pool = startWorkerPool({
+        storage: instance.storage,
+        size,
+        script: process.argv[1]!,
+        args,
+        env: { ...process.env, ...ctx.env },
+        log: (line) => ctx.stderr.write(`${line}\n`),
+      });
+      ctx.stderr.write(
+        `worker pool started: ${size} process${size === 1 ? "" : "es"} (pids ${pool
+          .children()
+          .map((c) => c.pid)
+          .join(", ")})\n`,
+      );
+      const stop = stopSignal(ctx, "worker pool");
+      await new Promise<void>((resolve) =>
+        stop.signal.addEventListener("abort", () => resolve(), { once: true }),
+      );
+      await pool.stop();
+      stop.dispose();
+    });
+
+  program
+    .command("daemon")
+    .description(
+      "background services: run monitoring (more to come: schedules, sensors, backfills); one leader per store",
+    )
+    .option(
+      "--heartbeat-timeout-ms <ms>",
+      "fail runs whose worker is silent this long (default 3000)",
+      parsePositiveInt("--heartbeat-timeout-ms"),
+    )
+    .option("--interval-ms <ms>", "how often each loop runs (default 500)", parsePositiveInt("--interval-ms"))
+    .action(async (opts: { heartbeatTimeoutMs?: number; intervalMs?: number }) => {
+      const instance = await ctx.instance();
+      const id = `daemon-${process.pid}-${randomUUID().slice(0, 8)}`;
+      const interval = opts.intervalMs ?? 500;
+      const timeout = opts.heartbeatTimeoutMs ?? 3000;
+      const ttl = Math.max(3 * interval, 2000);
+      const stop = stopSignal(ctx, "daemon");
+      let leader = false;
+      while (!stop.signal.aborted) {
+        const now = Date.now();
+        const held = await instance.storage.acquireLease("daemon", id, ttl, now).catch(() => false);
+        if (held !== leader) {
+          leader = held;
+          ctx.stderr.write(
+            leader
+              ? `daemon ${id} is the leader\n`
+              : `daemon ${id} is waiting as standby (another daemon leads)\n`,
+          );
+        }
+        if (leader) {
+          const failed = await failStaleRuns(instance.storage, now, timeout).catch(() => []);
+          for (const runId of failed)
+            ctx.stderr.write(`run ${runId} failed: its worker stopped heartbeating\n`);
+        }
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, interval);
+          stop.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+        });
+      }
+      if (leader) await instance.storage.releaseLease("daemon", id).catch(() => undefined);
+      stop.dispose();
+    });
+}
