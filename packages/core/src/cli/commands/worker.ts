@@ -142,7 +142,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
       const timeout = opts.heartbeatTimeoutMs ?? 3000;
       const ttl = Math.max(3 * interval, 2000);
       const stop = stopSignal(ctx, "daemon");
-      let leader = false;
+      let leader: boolean | undefined;
       while (!stop.signal.aborted) {
         const now = Date.now();
         const held = await instance.storage.acquireLease("daemon", id, ttl, now).catch(() => false);
@@ -160,8 +160,13 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
             ctx.stderr.write(`run ${runId} failed: its worker stopped heartbeating\n`);
         }
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, interval);
-          stop.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+          const done = () => {
+            clearTimeout(t);
+            stop.signal.removeEventListener("abort", done);
+            resolve();
+          };
+          const t = setTimeout(done, interval);
+          stop.signal.addEventListener("abort", done, { once: true });
         });
       }
       if (leader) await instance.storage.releaseLease("daemon", id).catch(() => undefined);
