@@ -46,6 +46,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   let beating: Promise<void> | undefined;
+  // Wakes the claim loop early (a run ended: a slot is free now, no need to wait for the poll).
+  let wake: () => void = () => {};
 
   const beat = () => {
     if (beating) return beating;
@@ -90,6 +92,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
       .finally(() => {
         inFlight?.removeEventListener("abort", onCancel);
         active.delete(runId);
+        wake();
       });
     active.set(runId, { controller, done });
   };
@@ -118,8 +121,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
         const done = () => {
           clearTimeout(timer);
           options.signal.removeEventListener("abort", done);
+          wake = () => {};
           resolve();
         };
+        wake = done;
         const timer = setTimeout(done, pollMs);
         options.signal.addEventListener("abort", done, { once: true });
       });
