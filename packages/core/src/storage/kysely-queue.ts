@@ -73,48 +73,61 @@ export function createQueueStore(
         const running = active.map((r) => JSON.parse(r.tags) as Record<string, string>);
         let total = running.length;
         const tagCount = (tags: Record<string, string>, key: string, value: string | undefined) =>
-          key in tags && (value === undefined || tags[key] === value);
+          Object.hasOwn(tags, key) && (value === undefined || tags[key] === value);
         const claimed: RunRecord[] = [];
-        const candidates = (await trx
-          .selectFrom("runs")
-          .selectAll()
-          .where("status", "=", "QUEUED")
-          .orderBy("priority", "desc")
-          .orderBy("id", "asc")
-          .limit(Math.max(50, options.limit * 10))
-          .execute()) as RunRow[];
-        for (const row of candidates) {
-          if (claimed.length >= options.limit) break;
+        // Page through the queue until this worker is full: runs blocked by a tag limit must not
+        // hide claimable runs behind them. Runs executed where they were launched (no request)
+        // and runs whose cancel was requested are never claimed.
+        const PAGE = 200;
+        for (let offset = 0; claimed.length < options.limit; offset += PAGE) {
           if (options.maxConcurrentRuns !== undefined && total >= options.maxConcurrentRuns) break;
-          const tags = JSON.parse(row.tags) as Record<string, string>;
-          const blocked = (options.tagLimits ?? []).some(
-            (l) =>
-              tagCount(tags, l.key, l.value) &&
-              running.filter((t) => tagCount(t, l.key, l.value)).length >= l.limit,
-          );
-          if (blocked) continue;
-          const updated = await trx
-            .updateTable("runs")
-            .set({
-              status: "STARTING",
-              worker_id: options.workerId,
-              heartbeat_at: options.now,
-              updated_at: options.now,
-            })
-            .where("run_id", "=", row.run_id)
+          const candidates = (await trx
+            .selectFrom("runs")
+            .selectAll()
             .where("status", "=", "QUEUED")
-            .executeTakeFirst();
-          if (Number(updated.numUpdatedRows) !== 1) continue;
-          running.push(tags);
-          total++;
-          claimed.push(
-            toRunRecord({
-              ...row,
-              status: "STARTING",
-              worker_id: options.workerId,
-              heartbeat_at: options.now,
-            }),
-          );
+            .where("request", "is not", null)
+            .where("cancel_requested", "=", 0)
+            .orderBy("priority", "desc")
+            .orderBy("id", "asc")
+            .limit(PAGE)
+            .offset(offset)
+            .execute()) as RunRow[];
+          if (candidates.length === 0) break;
+          for (const row of candidates) {
+            if (claimed.length >= options.limit) break;
+            if (options.maxConcurrentRuns !== undefined && total >= options.maxConcurrentRuns) break;
+            const tags = JSON.parse(row.tags) as Record<string, string>;
+            const blocked = (options.tagLimits ?? []).some(
+              (l) =>
+                tagCount(tags, l.key, l.value) &&
+                running.filter((t) => tagCount(t, l.key, l.value)).length >= l.limit,
+            );
+            if (blocked) continue;
+            const updated = await trx
+              .updateTable("runs")
+              .set({
+                status: "STARTING",
+                worker_id: options.workerId,
+                heartbeat_at: options.now,
+                updated_at: options.now,
+              })
+              .where("run_id", "=", row.run_id)
+              .where("status", "=", "QUEUED")
+              .where("cancel_requested", "=", 0)
+              .executeTakeFirst();
+            if (Number(updated.numUpdatedRows) !== 1) continue;
+            running.push(tags);
+            total++;
+            claimed.push(
+              toRunRecord({
+                ...row,
+                status: "STARTING",
+                worker_id: options.workerId,
+                heartbeat_at: options.now,
+              }),
+            );
+          }
+          if (candidates.length < PAGE) break;
         }
         return claimed;
       });
@@ -133,12 +146,14 @@ export function createQueueStore(
           .updateTable("runs")
           .set({ heartbeat_at: now })
           .where("run_id", "in", [...runIds])
+          .where("worker_id", "=", worker.workerId)
           .where("status", "in", [...ACTIVE])
           .execute();
         const canceled = await trx
           .selectFrom("runs")
           .select("run_id")
           .where("run_id", "in", [...runIds])
+          .where("worker_id", "=", worker.workerId)
           .where("cancel_requested", "=", 1)
           .execute();
         return canceled.map((r) => r.run_id);
