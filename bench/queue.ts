@@ -89,7 +89,12 @@ async function runCase(store: "sqlite" | "postgres", databaseUrl?: string) {
       }),
     );
   } finally {
-    pool?.kill("SIGKILL");
+    // Stop the pool the way an operator would: its children finish and exit with it.
+    if (pool && pool.exitCode === null) {
+      const exited = new Promise((resolve) => pool!.once("exit", resolve));
+      pool.kill("SIGTERM");
+      await exited;
+    }
     await instance.close();
     rmSync(home, { recursive: true, force: true });
   }

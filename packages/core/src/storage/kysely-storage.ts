@@ -245,15 +245,17 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
           const event = events[i]!;
           const transition = runTransition(event);
           if (transition) {
-            await trx
+            let update = trx
               .updateTable("runs")
               .set({
                 status: transition.status,
                 [transition.column]: event.timestamp,
                 updated_at: event.timestamp,
               })
-              .where("run_id", "=", event.runId)
-              .execute();
+              .where("run_id", "=", event.runId);
+            // Starting must not undo a cancel requested meanwhile (CANCELING stays until the end).
+            if (event.type === "run_started") update = update.where("status", "in", ["QUEUED", "STARTING"]);
+            await update.execute();
           } else if (event.type === "materialization") {
             latestMaterialization.set(event.assetKey, { event, id: ids[i]! });
           } else if (event.type === "step_failed") {

@@ -5,7 +5,7 @@ import type { Storage } from "../storage/storage.js";
 export type WorkerMessage =
   | { type: "run-start"; runId: string }
   | { type: "run-end"; runId: string }
-  | { type: "ready" };
+  | { type: "ready"; workerId: string };
 
 export interface WorkerPoolOptions {
   readonly storage: Storage;
@@ -31,38 +31,17 @@ export interface WorkerPool {
  */
 export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const running = new Map<ChildProcess, string | undefined>();
+  const workerIds = new Map<ChildProcess, string>();
+  const pending = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
   let stopping = false;
   let stopped: () => void = () => {};
   const allStopped = new Promise<void>((resolve) => {
     stopped = resolve;
   });
-
-  const spawnChild = () => {
-    const child = fork(options.script, [...options.args], {
-      env: options.env ?? process.env,
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    running.set(child, undefined);
-    child.on("message", (message: WorkerMessage) => {
-      if (message.type === "run-start") running.set(child, message.runId);
-      else if (message.type === "run-end") running.set(child, undefined);
-    });
-    child.on("exit", (code, signal) => {
-      const runId = running.get(child);
-      running.delete(child);
-      const how = signal ? `signal ${signal}` : `code ${code}`;
-      if (runId) {
-        void failRun(runId, `its worker process ${child.pid} died (${how}) while running it`);
-      }
-      if (stopping) {
-        if (running.size === 0) stopped();
-        return;
-      }
-      options.log(`worker ${child.pid} exited (${how}); starting a replacement`);
-      spawnChild();
-    });
-    return child;
-  };
 
   const failRun = async (runId: string, reason: string) => {
     const run = await options.storage.getRun(runId).catch(() => undefined);
@@ -73,19 +52,50 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
     options.log(`run ${runId} failed: ${reason}`);
   };
 
+  const spawnChild = () => {
+    const child = fork(options.script, [...options.args], {
+      env: options.env ?? process.env,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    running.set(child, undefined);
+    child.on("message", (message: WorkerMessage) => {
+      if (message.type === "run-start") running.set(child, message.runId);
+      else if (message.type === "run-end") running.set(child, undefined);
+      else if (message.type === "ready") workerIds.set(child, message.workerId);
+    });
+    child.on("exit", (code, signal) => {
+      const runId = running.get(child);
+      running.delete(child);
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      if (runId) track(failRun(runId, `its worker process ${child.pid} died (${how}) while running it`));
+      const workerId = workerIds.get(child);
+      workerIds.delete(child);
+      if (workerId) track(options.storage.stopWorker(workerId, Date.now()).catch(() => undefined));
+      if (stopping) {
+        if (running.size === 0) stopped();
+        return;
+      }
+      options.log(`worker ${child.pid} exited (${how}); starting a replacement`);
+      spawnChild();
+    });
+    return child;
+  };
+
   for (let i = 0; i < options.size; i++) spawnChild();
 
   return {
     children: () => [...running.keys()],
     async stop() {
       if (stopping) {
+        // Asked again: do not wait for runs to finish.
         for (const child of running.keys()) child.kill("SIGKILL");
-        return allStopped;
+      } else {
+        stopping = true;
+        for (const child of running.keys()) child.kill("SIGTERM");
       }
-      stopping = true;
-      if (running.size === 0) return;
-      for (const child of running.keys()) child.kill("SIGTERM");
-      await allStopped;
+      if (running.size > 0) await allStopped;
+      // Runs of children that died are failed (and worker rows closed) before the store closes.
+      await Promise.all([...pending]);
     },
   };
 }

@@ -67,14 +67,31 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
       if (opts.child) {
         const definitions = await loadDefinitions(defsPath);
         const instance = await ctx.instance();
-        const stop = stopSignal(ctx, `worker ${process.pid}`);
-        const send = (m: WorkerMessage) => process.send?.(m);
+        // The supervisor coordinates stopping: Ctrl-C reaches the whole process group, so a child
+        // ignores SIGINT and finishes its run on the supervisor's SIGTERM (once); it also stops
+        // when the supervisor is gone (the IPC channel closes).
+        const stop = new AbortController();
+        const onSigint = () => {};
+        const onStop = (why: string) => () => {
+          if (stop.signal.aborted) return;
+          ctx.stderr.write(`worker ${process.pid}: ${why}, finishing its run\n`);
+          stop.abort();
+        };
+        const onSigterm = onStop("received SIGTERM");
+        const onDisconnect = onStop("its supervisor is gone");
+        process.on("SIGINT", onSigint);
+        process.on("SIGTERM", onSigterm);
+        process.on("disconnect", onDisconnect);
+        const send = (m: WorkerMessage) => {
+          if (process.connected) process.send?.(m);
+        };
+        const workerId = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
         try {
-          send({ type: "ready" });
+          send({ type: "ready", workerId });
           await runWorker({
             instance,
             definitions,
-            workerId: `worker-${process.pid}-${randomUUID().slice(0, 8)}`,
+            workerId,
             signal: stop.signal,
             ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
             ...(opts.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: opts.maxConcurrentRuns } : {}),
@@ -83,7 +100,9 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
             onRunEnd: (runId) => send({ type: "run-end", runId }),
           });
         } finally {
-          stop.dispose();
+          process.off("SIGINT", onSigint);
+          process.off("SIGTERM", onSigterm);
+          process.off("disconnect", onDisconnect);
         }
         return;
       }
@@ -116,12 +135,26 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
           .map((c) => c.pid)
           .join(", ")})\n`,
       );
-      const stop = stopSignal(ctx, "worker pool");
-      await new Promise<void>((resolve) =>
-        stop.signal.addEventListener("abort", () => resolve(), { once: true }),
-      );
-      await pool.stop();
-      stop.dispose();
+      // First signal: children finish their runs. Second: children are killed (their runs fail).
+      await new Promise<void>((resolve) => {
+        let count = 0;
+        const handler = (sig: NodeJS.Signals) => {
+          count++;
+          ctx.stderr.write(
+            count === 1
+              ? `worker pool: received ${sig}, letting runs finish (again to kill them)\n`
+              : `worker pool: received ${sig} again, killing the workers\n`,
+          );
+          if (count > 1) ctx.exitCode = 130;
+          void pool.stop().then(() => {
+            process.off("SIGINT", handler);
+            process.off("SIGTERM", handler);
+            resolve();
+          });
+        };
+        process.on("SIGINT", handler);
+        process.on("SIGTERM", handler);
+      });
     });
 
   program
