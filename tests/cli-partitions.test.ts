@@ -1,27 +1,23 @@
-// End-to-end tests of the `baton` CLI's partitions, backfills and status commands: every case
-// spawns the real, built CLI (`node packages/core/bin/baton.js`, running packages/core/dist) as a
-// child process, with its cwd in a fixture directory and BATON_HOME in a fresh temp directory.
-// Main fixture: tests/fixtures/partitioned (hourly sensors/readings -> daily sensors/daily ->
-// unpartitioned sensors/week; single-run sensors/bulk; dynamic sensors/regional).
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openInstance } from "@baton/core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import partitionedDefinitions from "./fixtures/partitioned/definitions.js";
+import {
+  type CliResult,
+  cliHarness,
+  describeResult,
+  expectExit,
+  expectUsageError,
+  UUID,
+} from "./support/cli.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = path.join(ROOT, "packages/core/bin/baton.js");
 const PARTITIONED = path.join(ROOT, "tests/fixtures/partitioned");
 /** One hourly asset taking ~100 ms per partition: backfills of it last long enough to cancel. */
 const SLOW = path.join(ROOT, "tests/fixtures/cli-partitions/slow");
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const STACK_LINE = /^ {4}at /m;
 /** A child that has not exited by then is killed and its test fails with its output. */
-const CHILD_TIMEOUT_MS = 30_000;
 const HOURLY = "YYYY-MM-DD-HH:mm (hourly, UTC)";
 const DAILY = "YYYY-MM-DD (daily, UTC)";
 const hour = (day: number, h: number) => `2024-01-0${day}-${String(h).padStart(2, "0")}:00`;
@@ -36,113 +32,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // ---------------------------------------------------------------------------------------------
 // Spawning the CLI (as in tests/cli.test.ts)
 
-interface CliResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-interface CliOptions {
-  readonly home: string;
-  readonly cwd?: string;
-  /** Extra environment (an `undefined` value removes the variable). */
-  readonly env?: Readonly<Record<string, string | undefined>>;
-}
-
-interface RunningCli {
-  readonly child: ChildProcess;
-  readonly result: Promise<CliResult>;
-  /** Resolves once stderr contains `text` (or the process has ended, whichever comes first). */
-  stderrContains(text: string): Promise<void>;
-}
-
-/** The child's environment: ours without BATON_*, FIXTURE_* and CI, plus BATON_HOME and `extra`. */
-function childEnv(home: string, extra: CliOptions["env"] = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!/^(BATON_|FIXTURE_)/.test(k) && k !== "CI" && v !== undefined) env[k] = v;
-  env.BATON_HOME = home;
-  for (const [k, v] of Object.entries(extra)) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
-  return env;
-}
-
-function startCli(args: readonly string[], options: CliOptions): RunningCli {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: options.cwd ?? PARTITIONED,
-    env: childEnv(options.home, options.env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  const waiters: { text: string; resolve: () => void }[] = [];
-  const settleWaiters = (all: boolean) => {
-    for (const w of [...waiters])
-      if (all || stderr.includes(w.text)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-  };
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-    settleWaiters(false);
-  });
-  const result = new Promise<CliResult>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(
-        new Error(
-          `baton ${args.join(" ")} did not exit within ${CHILD_TIMEOUT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`,
-        ),
-      );
-    }, CHILD_TIMEOUT_MS);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      settleWaiters(true);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return {
-    child,
-    result,
-    stderrContains: (text) =>
-      new Promise<void>((resolve) => {
-        waiters.push({ text, resolve });
-        settleWaiters(child.exitCode !== null || child.signalCode !== null);
-      }),
-  };
-}
-
-function baton(args: readonly string[], options: CliOptions): Promise<CliResult> {
-  return startCli(args, options).result;
-}
-
-/** A fresh BATON_HOME, removed after the test (or the suite) that made it. */
-async function makeHome(cleanup: (fn: () => Promise<void>) => void): Promise<string> {
-  const home = await mkdtemp(path.join(os.tmpdir(), "baton-cli-partitions-test-"));
-  cleanup(() => rm(home, { recursive: true, force: true }));
-  return home;
-}
-
-function describeResult(r: CliResult): string {
-  return `exit ${r.code}${r.signal ? ` (${r.signal})` : ""}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
-}
-
-/** Exit code with the whole output in the failure message. */
-function expectExit(r: CliResult, code: number) {
-  expect(r.code, describeResult(r)).toBe(code);
-}
-
+const { startCli, baton, makeHome } = cliHarness({
+  defaultCwd: PARTITIONED,
+  tempPrefix: "baton-cli-partitions-test-",
+});
 function parseJson<T>(r: CliResult): T {
   try {
     return JSON.parse(r.stdout) as T;
@@ -152,14 +45,6 @@ function parseJson<T>(r: CliResult): T {
 }
 
 /** Common shape of a usage/definitions/config/store error: exit 2, short message, no stack. */
-function expectUsageError(r: CliResult) {
-  expectExit(r, 2);
-  expect(r.stdout).toBe("");
-  expect(r.stderr).toMatch(/^error: /);
-  expect(r.stderr).not.toMatch(STACK_LINE);
-  expect(r.stderr).not.toContain("looks like a bug");
-  expect(r.stderr.trimEnd().split("\n").length, r.stderr).toBeLessThanOrEqual(4);
-}
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
