@@ -31,7 +31,10 @@ function stopSignal(ctx: CliContext, what: string) {
   process.on("SIGTERM", handler);
   return {
     signal: controller.signal,
-    dispose: () => (process.off("SIGINT", handler), process.off("SIGTERM", handler)),
+    dispose: () => {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    },
   };
 }
 
