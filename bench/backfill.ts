@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { asset, defineDefinitions, hourlyPartitions, openInstance, singleRunBackfill } from "@baton/core";
-import { createTestDatabase, dropTestDatabase, startTestPostgres } from "../tests/support/postgres.js";
+import { onStores } from "./stores.js";
 
 const N = Number(process.env.BENCH_PARTITIONS ?? 10_000);
 const RUNS_AT_ONCE = Number(process.env.BENCH_RUNS_AT_ONCE ?? 8);
@@ -60,18 +60,4 @@ async function runCase(store: "sqlite" | "postgres", databaseUrl?: string) {
   }
 }
 
-const stores = (process.env.BENCH_STORES ?? "sqlite,postgres").split(",");
-if (stores.includes("sqlite")) await runCase("sqlite");
-if (stores.includes("postgres")) {
-  const server = await startTestPostgres();
-  if (!server) console.error("bench:backfill: no Postgres available; skipping it");
-  else {
-    try {
-      const url = await createTestDatabase(server.url);
-      await runCase("postgres", url);
-      await dropTestDatabase(url);
-    } finally {
-      await server.stop();
-    }
-  }
-}
+await onStores("backfill", runCase);

@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { loadKeySpaces } from "../packages/core/dist/instance/run-partitions-request.js";
 import { countRanges } from "../packages/core/dist/storage/partition-ranges.js";
-import { createTestDatabase, dropTestDatabase, startTestPostgres } from "../tests/support/postgres.js";
+import { onStores } from "./stores.js";
 
 const TOTAL = 1_000_000;
 const START = Date.UTC(2000, 0, 1);
@@ -170,18 +170,4 @@ async function rowFloor(store: "sqlite" | "postgres", home: string, url?: string
   return ms;
 }
 
-const stores = (process.env.BENCH_STORES ?? "sqlite,postgres").split(",");
-if (stores.includes("sqlite")) await runCase("sqlite");
-if (stores.includes("postgres")) {
-  const server = await startTestPostgres();
-  if (!server) console.error("bench:partitions: no Postgres available; skipping it");
-  else {
-    try {
-      const url = await createTestDatabase(server.url);
-      await runCase("postgres", url);
-      await dropTestDatabase(url);
-    } finally {
-      await server.stop();
-    }
-  }
-}
+await onStores("partitions", runCase);

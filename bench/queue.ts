@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openInstance } from "@baton/core";
 import { loadDefinitions } from "../packages/core/dist/cli/load-definitions.js";
-import { createTestDatabase, dropTestDatabase, startTestPostgres } from "../tests/support/postgres.js";
+import { onStores } from "./stores.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2000);
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 50);
@@ -100,19 +100,5 @@ async function runCase(store: "sqlite" | "postgres", databaseUrl?: string) {
   }
 }
 
-const stores = (process.env.BENCH_STORES ?? "sqlite,postgres").split(",");
-if (stores.includes("sqlite")) await runCase("sqlite");
-if (stores.includes("postgres")) {
-  const server = await startTestPostgres();
-  if (!server) console.error("bench:queue: no Postgres available; skipping it");
-  else {
-    try {
-      const url = await createTestDatabase(server.url);
-      await runCase("postgres", url);
-      await dropTestDatabase(url);
-    } finally {
-      await server.stop();
-    }
-  }
-}
+await onStores("queue", runCase);
 process.exit(0);
