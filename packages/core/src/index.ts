@@ -2,6 +2,11 @@
  * @baton/core: the public API. A hand-picked list; anything not exported here is private.
  */
 
+export { cronTicksBetween } from "./daemon/cron-ticks.js";
+export { createDaemon, type Daemon, type DaemonOptions } from "./daemon/daemon.js";
+export { requestReload } from "./daemon/reload.js";
+export { evaluateSchedule, schedulePartitionKeys } from "./daemon/schedules.js";
+export { evaluateSensor } from "./daemon/sensors.js";
 // Definitions
 // Partitions
 export {
@@ -26,6 +31,12 @@ export {
   type CheckResult,
   type CheckSeverity,
 } from "./definitions/asset-check.js";
+// Schedules, sensors, alerts, declarative automation, the daemon
+export {
+  type AutomationCondition,
+  eager,
+  onCron,
+} from "./definitions/automation-condition.js";
 export type {
   AssetContext,
   BaseContext,
@@ -84,6 +95,22 @@ export {
 } from "./definitions/refs.js";
 export { type ResourceContext, type ResourceDefinition, resource } from "./definitions/resource.js";
 export type { RetryPolicy } from "./definitions/retry-policy.js";
+export {
+  type RunTarget,
+  type ScheduleDefinition,
+  type ScheduleOptions,
+  type ScheduleTickContext,
+  schedule,
+} from "./definitions/schedule.js";
+export {
+  type RunRequest,
+  type SensorContext,
+  type SensorDefinition,
+  type SensorOptions,
+  type SensorResult,
+  type SensorStore,
+  sensor,
+} from "./definitions/sensor.js";
 // Errors
 export {
   BatonError,
@@ -117,18 +144,37 @@ export type { BackfillProgress, BackfillRequest, RunBackfillOptions } from "./in
 // Instance and storage
 export {
   type BatonInstance,
+  createInstance,
   type InstanceOptions,
+  type LaunchedRun,
   type MaterializeRequest,
   openInstance,
   type ReexecuteOptions,
 } from "./instance/instance.js";
+export {
+  type Alert,
+  type AlertPayload,
+  discordAlert,
+  runLink,
+  slackAlert,
+  type WebhookAlertOptions,
+  webhookAlert,
+} from "./sensors/alerts.js";
+export { type AssetSensorOptions, assetSensor, type MaterializationEvent } from "./sensors/asset-sensor.js";
+export { type FileSensorOptions, fileSensor, type SensedFile } from "./sensors/file-sensor.js";
+export { type EndStatus, type RunStatusSensorOptions, runStatusSensor } from "./sensors/run-status-sensor.js";
 export { evaluateFreshness, type Freshness } from "./status/freshness.js";
 export { type AssetPartitionStatus, partitionStatus } from "./status/partition-status.js";
 export { createStalenessResolver, type Staleness, type StaleReason } from "./status/staleness.js";
 export type {
   AssetStatusRecord,
+  AutomationEvaluation,
   CheckResultRecord,
+  InstigatorState,
   RunRecord,
   RunsPage,
   Storage,
+  TickRecord,
+  TickStatus,
 } from "./storage/storage.js";
+export { type RunWorkerOptions, runWorker } from "./worker/run-worker.js";

@@ -49,7 +49,7 @@ let tsxRegistered = false;
  * Import the user's definitions (TypeScript through tsx, or JavaScript) and return the
  * `Definitions` it exports (default export, or a named export `definitions`/`defs`).
  */
-export async function loadDefinitions(file: string): Promise<Definitions> {
+export async function loadDefinitions(file: string, options: { fresh?: boolean } = {}): Promise<Definitions> {
   if (!existsSync(file)) {
     throw new DefinitionsLoadError(
       file,
@@ -63,7 +63,12 @@ export async function loadDefinitions(file: string): Promise<Definitions> {
   }
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    if (options.fresh) {
+      // A reload: tsx imports the file and its local imports in a new namespace (a fresh module
+      // graph), so edited files are read again; packages stay shared.
+      const { tsImport } = await import("tsx/esm/api");
+      mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+    } else mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
     if (isBatonError(error)) throw error;
     const message = (error as Error)?.message ?? String(error);

@@ -3,7 +3,9 @@ import { BatonError, isBatonError } from "../errors.js";
 import { type BatonInstance, openInstance } from "../instance/instance.js";
 import { type CliContext, EXIT } from "./cli-context.js";
 import { registerAssetCommands } from "./commands/asset.js";
+import { registerAutomationCommands } from "./commands/automation.js";
 import { registerBackfillCommands } from "./commands/backfill.js";
+import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerMaterializeCommands } from "./commands/materialize.js";
 import { registerPartitionsCommands } from "./commands/partitions.js";
 import { registerRunsCommands } from "./commands/runs.js";
@@ -58,6 +60,8 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   registerBackfillCommands(program, ctx);
   registerPartitionsCommands(program, ctx);
   registerWorkerCommands(program, ctx);
+  registerDaemonCommands(program, ctx);
+  registerAutomationCommands(program, ctx);
   program
     .command("migrate")
     .description("apply pending store migrations (they also run automatically)")

@@ -1,5 +1,6 @@
 import type { output as ZodOutput, ZodType } from "zod";
 import { type AssetKeyInput, normalizeAssetKey } from "./asset-key.js";
+import type { AutomationCondition } from "./automation-condition.js";
 import type { AssetContext, BaseContext, PartitionFields } from "./context.js";
 import { DEFAULT_IO_MANAGER } from "./io-manager.js";
 import { type MetadataInputMap, type MetadataMap, normalizeMetadata } from "./metadata.js";
@@ -38,6 +39,8 @@ export interface AssetSpecOptions {
   readonly deps?: readonly AssetDepInput[];
   /** When this asset counts as overdue (see `baton why`). */
   readonly freshness?: FreshnessPolicy;
+  /** Declarative automation evaluated by the daemon: `eager()` or `onCron(cron)`. */
+  readonly automation?: AutomationCondition;
 }
 
 /**
@@ -111,6 +114,7 @@ export interface AssetSpec {
   /** Ordering-only upstream keys of this asset. */
   readonly deps: readonly string[];
   readonly freshness: FreshnessPolicy | undefined;
+  readonly automation: AutomationCondition | undefined;
 }
 
 /** The context the engine builds for a computation; bodies see the typed views of it. */
@@ -188,6 +192,7 @@ export function buildSpec(options: AssetSpecOptions, extraDeps: readonly AssetDe
     codeVersion: options.codeVersion,
     deps: [...new Set([...(options.deps ?? []), ...extraDeps].map(depKey))],
     freshness: options.freshness,
+    automation: options.automation,
   };
 }
 

@@ -15,6 +15,8 @@ import { DEFAULT_IO_MANAGER } from "./io-manager.js";
 import type { AssetJobDefinition } from "./job.js";
 import { defaultMapping, type PartitionMapping } from "./partitions/mappings.js";
 import { retryPolicyProblem } from "./retry-policy.js";
+import { isScheduleDefinition, type RunTarget, type ScheduleDefinition } from "./schedule.js";
+import { isSensorDefinition, type SensorDefinition } from "./sensor.js";
 
 export const DEFINITIONS_BRAND = Symbol.for("baton.definitions");
 
@@ -25,6 +27,8 @@ export interface DefinitionsInput {
   /** Resources by name: `resource({ setup, teardown })` definitions or plain values. */
   readonly resources?: Readonly<Record<string, unknown>>;
   readonly jobs?: readonly AssetJobDefinition[];
+  readonly schedules?: readonly ScheduleDefinition[];
+  readonly sensors?: readonly SensorDefinition[];
 }
 
 /** Validated definitions: the one object the engine, CLI and daemon work from. */
@@ -34,11 +38,15 @@ export interface Definitions {
   readonly checks: readonly CheckDefinition[];
   readonly resources: Readonly<Record<string, unknown>>;
   readonly jobs: readonly AssetJobDefinition[];
+  readonly schedules: readonly ScheduleDefinition[];
+  readonly sensors: readonly SensorDefinition[];
   readonly graph: AssetGraph;
   /** The computation producing `assetKey` (throws for unknown keys). */
   computationOf(assetKey: string): Computation;
   checksFor(assetKey: string): readonly CheckDefinition[];
   job(name: string): AssetJobDefinition | undefined;
+  /** The selection string a schedule/sensor target (or a run request) stands for. */
+  selectionOf(target: RunTarget): string;
   /**
    * The partition mapping a computation reads `upstreamKey` through, or undefined when the
    * upstream is not partitioned.
@@ -195,6 +203,14 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
           add(spec.key, `freshness.cron "${f.cron}" is invalid: ${(error as Error).message}`);
         }
       }
+      const a = spec.automation;
+      if (a?.kind === "on_cron") {
+        try {
+          CronExpressionParser.parse(a.cron, { tz: a.timezone });
+        } catch (error) {
+          add(spec.key, `automation onCron("${a.cron}") is invalid: ${(error as Error).message}`);
+        }
+      }
     }
   }
 
@@ -237,6 +253,71 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
     }
   }
 
+  // Schedules and sensors: one namespace (ticks and state are stored by name).
+  const instigatorNames = new Set<string>();
+  const targetProblem = (target: RunTarget): string | undefined => {
+    if (target.job !== undefined && target.selection !== undefined)
+      return "give a job or a selection, not both";
+    if (target.job !== undefined && !jobNames.has(target.job))
+      return `targets unknown job "${target.job}"${suggest(target.job, jobNames)}`;
+    if (target.selection !== undefined) {
+      try {
+        resolveSelection(target.selection, graph);
+      } catch (error) {
+        return isBatonError(error) ? error.message : String(error);
+      }
+    }
+    return undefined;
+  };
+  const checkName = (where: string, name: unknown) => {
+    if (typeof name !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name))
+      add(where, `invalid name ${JSON.stringify(name)}: use letters, digits, _ . -`);
+    else if (instigatorNames.has(name))
+      add(where, "duplicate name: schedules and sensors share one namespace");
+    else instigatorNames.add(name);
+  };
+  const schedules: ScheduleDefinition[] = [];
+  (input.schedules ?? []).forEach((sch, i) => {
+    if (!isScheduleDefinition(sch)) {
+      add(`schedules[${i}]`, "is not a schedule: build it with schedule()");
+      return;
+    }
+    const where = `schedule ${sch.name}`;
+    checkName(where, sch.name);
+    try {
+      CronExpressionParser.parse(sch.cron, { tz: sch.timezone });
+    } catch (error) {
+      add(where, `cron "${sch.cron}" (timezone ${sch.timezone}) is invalid: ${(error as Error).message}`);
+    }
+    if (sch.target.job === undefined && sch.target.selection === undefined)
+      add(where, "needs a job or a selection to launch");
+    const t = targetProblem(sch.target);
+    if (t) add(where, t);
+    if (!Number.isInteger(sch.catchUp) || sch.catchUp < 0)
+      add(where, `catchUp must be a whole number >= 0 (got ${String(sch.catchUp)})`);
+    schedules.push(sch);
+  });
+  const sensors: SensorDefinition[] = [];
+  (input.sensors ?? []).forEach((sen, i) => {
+    if (!isSensorDefinition(sen)) {
+      add(
+        `sensors[${i}]`,
+        "is not a sensor: build it with sensor(), fileSensor(), assetSensor() or runStatusSensor()",
+      );
+      return;
+    }
+    const where = `sensor ${sen.name}`;
+    checkName(where, sen.name);
+    const t = targetProblem(sen.target);
+    if (t) add(where, t);
+    if (!(sen.minimumIntervalSeconds > 0))
+      add(where, `minimumIntervalSeconds must be > 0 (got ${String(sen.minimumIntervalSeconds)})`);
+    if (!(sen.timeoutSeconds > 0))
+      add(where, `timeoutSeconds must be > 0 (got ${String(sen.timeoutSeconds)})`);
+    if (typeof sen.evaluate !== "function") add(where, "evaluate must be a function");
+    sensors.push(sen);
+  });
+
   if (problems.length > 0) throw new InvalidDefinitionError(problems);
 
   const noChecks: readonly CheckDefinition[] = [];
@@ -246,7 +327,21 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
     checks,
     resources,
     jobs,
+    schedules,
+    sensors,
     graph,
+    selectionOf(target) {
+      if (target.selection !== undefined) return target.selection;
+      if (target.job !== undefined) {
+        const job = jobs.find((j) => j.name === target.job);
+        if (!job)
+          throw new InvalidDefinitionError([
+            { where: `job ${target.job}`, message: `unknown job${suggest(target.job, jobNames)}` },
+          ]);
+        return job.selection;
+      }
+      return "*";
+    },
     computationOf(assetKey) {
       const c = owner.get(assetKey);
       if (!c) throw new InvalidDefinitionError([{ where: assetKey, message: "unknown asset" }]);

@@ -31,6 +31,10 @@ export interface BackfillRequest {
   readonly parentBackfillId?: string;
   /** Re-run partitions that succeeded in the parent backfill(s) too. */
   readonly force?: boolean;
+  /** Driven by `baton daemon` (runs queued for workers) instead of the creating process. */
+  readonly daemon?: boolean;
+  /** A caller-chosen id: creating the same id again returns the stored backfill (idempotent). */
+  readonly backfillId?: string;
 }
 
 export interface BackfillProgress {
@@ -71,7 +75,14 @@ export interface BackfillHost {
   ): Promise<RunSummary>;
 }
 
-const ZERO: BackfillCounts = { targeted: 0, materialized: 0, failed: 0, skipped: 0, canceled: 0, runs: 0 };
+export const ZERO_COUNTS: BackfillCounts = {
+  targeted: 0,
+  materialized: 0,
+  failed: 0,
+  skipped: 0,
+  canceled: 0,
+  runs: 0,
+};
 
 function anchorOf(definitions: Definitions, assetKeys: readonly string[]): PartitionsDefinition | undefined {
   const selected = new Set(assetKeys);
@@ -89,6 +100,10 @@ export async function createBackfill(
   definitions: Definitions,
   request: BackfillRequest,
 ): Promise<BackfillRecord> {
+  if (request.backfillId) {
+    const existing = await storage.getBackfill(request.backfillId);
+    if (existing) return existing;
+  }
   const assetKeys = [...resolveSelection(request.selection, definitions.graph)];
   planRun(definitions, { assetKeys }); // subsetting and unknown-key errors, before anything is stored
   const anchor = anchorOf(definitions, assetKeys);
@@ -133,7 +148,7 @@ export async function createBackfill(
   // Plan now too, so impossible selections fail before anything is stored.
   const plan = planBackfill(definitions, assetKeys, spaces, { definition: anchor, indices }, request);
   const record: Omit<BackfillRecord, "updatedAt" | "endedAt" | "error"> = {
-    backfillId: randomUUID(),
+    backfillId: request.backfillId ?? randomUUID(),
     status: "REQUESTED",
     selection: request.selection,
     assetKeys,
@@ -145,8 +160,9 @@ export async function createBackfill(
       tags: request.tags ?? {},
       ...(request.parentBackfillId ? { parentBackfillId: request.parentBackfillId } : {}),
       ...(request.force ? { force: true } : {}),
+      ...(request.daemon ? { daemon: true } : {}),
     },
-    counts: { ...ZERO, targeted: plan.targeted },
+    counts: { ...ZERO_COUNTS, targeted: plan.targeted },
     createdAt: Date.now(),
   };
   await storage.createBackfill(record);
@@ -225,6 +241,49 @@ async function doneUnits(
   return out;
 }
 
+export interface BackfillOptions {
+  chunkSize?: number;
+  singleRun?: boolean;
+  config?: Record<string, unknown>;
+  tags?: Record<string, string>;
+  force?: boolean;
+  daemon?: boolean;
+}
+
+/**
+ * Everything needed to drive a stored backfill: its plan of units against today's key spaces
+ * (stored partition indices synced), and the units already done in it or the backfills it retries.
+ */
+export async function prepareBackfill(
+  storage: Storage,
+  definitions: Definitions,
+  record: BackfillRecord,
+  now: number,
+  forceOverride?: boolean,
+): Promise<{ plan: BackfillPlan; spaces: KeySpaces; opts: BackfillOptions; skipDone: Set<number> }> {
+  const backfillId = record.backfillId;
+  const spaces = await loadKeySpaces(definitions, storage, now);
+  const anchor = anchorOf(definitions, record.assetKeys);
+  if (!anchor)
+    throw new BatonError(
+      "INVALID_SELECTION",
+      `Backfill ${backfillId}: its assets are no longer partitioned.`,
+    );
+  const anchorKey = definitions.graph
+    .topologicalOrder()
+    .find((k) => record.assetKeys.includes(k) && definitions.computationOf(k).partitions === anchor)!;
+  const space = spaces.of(anchor);
+  const indices = record.partitionKeys.map((k) => validateKey(`"${anchorKey}"`, anchor, space, k));
+  const opts = record.options as BackfillOptions;
+  const plan = planBackfill(definitions, record.assetKeys, spaces, { definition: anchor, indices }, opts);
+  for (const key of record.assetKeys) await syncAssetPartitions(definitions, storage, spaces, key);
+  const force = forceOverride ?? opts.force ?? false;
+  const skipDone = force
+    ? new Set<number>()
+    : await doneUnits(storage, await lineage(storage, backfillId), plan);
+  return { plan, spaces, opts, skipDone };
+}
+
 /**
  * Drive a stored backfill to the end in this process: launch ready units as runs (bounded),
  * skip dependents of failed units, stop on cancel (from the signal or `cancelBackfill` in
@@ -248,30 +307,13 @@ export async function runBackfill(
       "USAGE_ERROR",
       `Backfill ${backfillId} was canceled; retry it with \`baton backfill retry ${backfillId}\`.`,
     );
-  const spaces = await loadKeySpaces(definitions, storage, options.now ?? Date.now());
-  const anchor = anchorOf(definitions, record.assetKeys);
-  if (!anchor)
-    throw new BatonError(
-      "INVALID_SELECTION",
-      `Backfill ${backfillId}: its assets are no longer partitioned.`,
-    );
-  const anchorKey = definitions.graph
-    .topologicalOrder()
-    .find((k) => record.assetKeys.includes(k) && definitions.computationOf(k).partitions === anchor)!;
-  const space = spaces.of(anchor);
-  const indices = record.partitionKeys.map((k) => validateKey(`"${anchorKey}"`, anchor, space, k));
-  const opts = record.options as {
-    chunkSize?: number;
-    singleRun?: boolean;
-    config?: Record<string, unknown>;
-    tags?: Record<string, string>;
-  };
-  const plan = planBackfill(definitions, record.assetKeys, spaces, { definition: anchor, indices }, opts);
-  for (const key of record.assetKeys) await syncAssetPartitions(definitions, storage, spaces, key);
-  const force = options.force ?? (record.options as { force?: boolean }).force ?? false;
-  const skipDone = force
-    ? new Set<number>()
-    : await doneUnits(storage, await lineage(storage, backfillId), plan);
+  const { plan, spaces, opts, skipDone } = await prepareBackfill(
+    storage,
+    definitions,
+    record,
+    options.now ?? Date.now(),
+    options.force,
+  );
 
   // Runs launched by earlier calls (a resumed backfill) still count.
   let runsBefore = 0;
@@ -285,7 +327,7 @@ export async function runBackfill(
     runsBefore += page.runs.length;
     pageCursor = page.nextCursor ?? undefined;
   } while (pageCursor);
-  const counts = { ...ZERO, targeted: plan.targeted, runs: runsBefore };
+  const counts = { ...ZERO_COUNTS, targeted: plan.targeted, runs: runsBefore };
   const weight = (u: BackfillUnit) => u.assetKeys.length * Math.max(1, u.keys.length);
   const state = new Map<number, "done" | "failed" | "skipped" | "canceled">();
   for (const id of skipDone) {
@@ -430,7 +472,7 @@ export async function runBackfill(
   return (await storage.getBackfill(backfillId))!;
 }
 
-function describeUnit(unit: BackfillUnit): string {
+export function describeUnit(unit: BackfillUnit): string {
   const keys =
     unit.keys.length === 0
       ? ""
@@ -441,7 +483,7 @@ function describeUnit(unit: BackfillUnit): string {
 }
 
 /** What went wrong in a unit's run, naming a failed blocking check when there is one. */
-function describeFailure(summary: RunSummary | undefined): string {
+export function describeFailure(summary: RunSummary | undefined): string {
   if (!summary) return "could not start its run";
   const failedCheck = summary.steps.find((s) => s.kind === "check" && s.status === "failed");
   const where = `(run ${summary.runId})`;
@@ -453,7 +495,11 @@ function describeFailure(summary: RunSummary | undefined): string {
 }
 
 /** Run config of the backfill, narrowed to the steps of one unit's run. */
-function configFor(definitions: Definitions, unit: BackfillUnit, config: Readonly<Record<string, unknown>>) {
+export function configFor(
+  definitions: Definitions,
+  unit: BackfillUnit,
+  config: Readonly<Record<string, unknown>>,
+) {
   const steps = new Set<string>();
   for (const key of unit.assetKeys) {
     steps.add(definitions.computationOf(key).name);
@@ -470,7 +516,9 @@ export async function cancelBackfill(storage: Storage, backfillId: string): Prom
     throw new BatonError("USAGE_ERROR", `Backfill ${backfillId} already ended (${record.status}).`);
   // Nobody drives a REQUESTED backfill, and a RUNNING one whose driver stopped updating it for a
   // while is orphaned: cancel those at once; otherwise the driver sees CANCELING and stops.
-  const orphaned = record.status === "REQUESTED" || Date.now() - record.updatedAt > 30_000;
+  // A daemon-driven backfill always has a driver (the daemon's leader): let it cancel the runs.
+  const daemon = (record.options as BackfillOptions).daemon === true;
+  const orphaned = record.status === "REQUESTED" || (!daemon && Date.now() - record.updatedAt > 30_000);
   await storage.updateBackfill(
     backfillId,
     orphaned ? { status: "CANCELED", endedAt: Date.now() } : { status: "CANCELING" },
@@ -508,12 +556,7 @@ export async function retryBackfill(
       "USAGE_ERROR",
       `Backfill ${backfillId} is ${record.status}; wait for it to end or cancel it first.`,
     );
-  const opts = record.options as {
-    chunkSize?: number;
-    singleRun?: boolean;
-    config?: Record<string, unknown>;
-    tags?: Record<string, string>;
-  };
+  const opts = record.options as BackfillOptions;
   if (!options.force) {
     const anchor = anchorOf(definitions, record.assetKeys)!;
     const spaces = await loadKeySpaces(definitions, storage, options.now ?? Date.now());
@@ -535,5 +578,6 @@ export async function retryBackfill(
     ...(opts.tags ? { tags: opts.tags } : {}),
     parentBackfillId: backfillId,
     ...(options.force ? { force: true } : {}),
+    ...(opts.daemon ? { daemon: true } : {}),
   });
 }

@@ -68,7 +68,12 @@ export interface MaterializeRequest {
    * caller then also keeps stored partition indices in sync.
    */
   readonly keySpaces?: KeySpaces;
+  /** Queued runs: launch at most once per (owner, key), ever (sensors, schedules, backfills). */
+  readonly runKey?: { readonly owner: string; readonly key: string };
 }
+
+/** A launched run; `created: false` when its run key was already used (the earlier run). */
+export type LaunchedRun = RunRecord & { readonly created: boolean };
 
 export interface ReexecuteOptions
   extends Omit<MaterializeRequest, "selection" | "assetKeys" | "checkKeys" | "config"> {
@@ -90,7 +95,7 @@ export interface BatonInstance {
   launchRun(
     definitions: Definitions,
     request?: MaterializeRequest & { priority?: number },
-  ): Promise<RunRecord>;
+  ): Promise<LaunchedRun>;
   /** Execute a queued run claimed by this process (what a run worker does). */
   executeQueuedRun(
     definitions: Definitions,
@@ -271,6 +276,13 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
     },
 
     async launchRun(definitions, request = {}) {
+      if (request.runKey) {
+        // Already launched with this key: no need to validate again.
+        const used = await storage.getRunKeys(request.runKey.owner, [request.runKey.key]);
+        const earlier = used.get(request.runKey.key);
+        const run = earlier ? await storage.getRun(earlier) : undefined;
+        if (run) return { ...run, created: false };
+      }
       const { plan, selection } = planOf(definitions, request);
       const prepared = await prepare(definitions, plan, request);
       const run: NewRun = {
@@ -282,9 +294,10 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
           ...(prepared.partitions ? { partitionKeys: prepared.partitions.keys } : {}),
           ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
         },
+        runKey: request.runKey ?? null,
       };
-      await storage.createRun(run);
-      return (await storage.getRun(run.runId))!;
+      const result = await storage.createRun(run);
+      return { ...(await storage.getRun(result.runId))!, created: result.created };
     },
 
     async executeQueuedRun(definitions, runId, options = {}) {

@@ -136,6 +136,7 @@ export function createBackfillStore(
           throw new StorageError(`Invalid backfills cursor "${query.cursor}"`);
         q = q.where("id", "<", before);
       }
+      if (query.statuses && query.statuses.length > 0) q = q.where("status", "in", [...query.statuses]);
       const rows = await q.execute();
       const page = rows.slice(0, limit);
       return {

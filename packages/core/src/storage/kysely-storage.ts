@@ -10,6 +10,7 @@ import {
   type StoredRunEvent,
 } from "../execution/events.js";
 import type { DialectAdapter, Executor } from "./dialects/dialect-adapter.js";
+import { createAutomationStore } from "./kysely-automation.js";
 import { createBackfillStore, createDynamicPartitionsStore } from "./kysely-backfills.js";
 import {
   applyPartitionChanges,
@@ -141,8 +142,31 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
     location: adapter.location,
 
     async createRun(run: NewRun) {
-      await adapter.writeTransaction((trx) =>
-        trx
+      return adapter.writeTransaction(async (trx) => {
+        if (run.runKey) {
+          // Claim the key first: a concurrent or repeated launch (a daemon that crashed after
+          // launching, before saving its cursor) finds the earlier run instead of making another.
+          const inserted = await trx
+            .insertInto("run_keys")
+            .values({
+              owner: run.runKey.owner,
+              run_key: run.runKey.key,
+              run_id: run.runId,
+              created_at: run.createdAt,
+            })
+            .onConflict((oc) => oc.columns(["owner", "run_key"]).doNothing())
+            .executeTakeFirst();
+          if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
+            const existing = await trx
+              .selectFrom("run_keys")
+              .select("run_id")
+              .where("owner", "=", run.runKey.owner)
+              .where("run_key", "=", run.runKey.key)
+              .executeTakeFirstOrThrow();
+            return { created: false, runId: existing.run_id };
+          }
+        }
+        await trx
           .insertInto("runs")
           .values({
             run_id: run.runId,
@@ -166,8 +190,66 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
             heartbeat_at: null,
             cancel_requested: 0,
           })
-          .execute(),
-      );
+          .execute();
+        return { created: true, runId: run.runId };
+      });
+    },
+
+    async listEndedRuns(query = {}) {
+      const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
+      let q = db
+        .selectFrom("runs")
+        .selectAll()
+        .where("ended_at", "is not", null)
+        .orderBy("ended_at", "asc")
+        .orderBy("id", "asc")
+        .limit(limit);
+      if (query.statuses && query.statuses.length > 0) q = q.where("status", "in", [...query.statuses]);
+      if (query.after !== undefined) {
+        const m = /^(\d+):(\d+)$/.exec(query.after);
+        if (!m) throw new StorageError(`Invalid ended-runs cursor "${query.after}" (expected ENDED_AT:ID)`);
+        const endedAt = Number(m[1]);
+        const id = Number(m[2]);
+        q = q.where((eb) =>
+          eb.or([eb("ended_at", ">", endedAt), eb.and([eb("ended_at", "=", endedAt), eb("id", ">", id)])]),
+        );
+      }
+      const rows = (await q.execute()) as RunRow[];
+      const last = rows[rows.length - 1];
+      return {
+        runs: rows.map(toRunRecord),
+        cursor: last ? `${last.ended_at}:${last.id}` : (query.after ?? null),
+      };
+    },
+
+    async getRunKeys(owner, keys) {
+      const out = new Map<string, string>();
+      for (let i = 0; i < keys.length; i += 500) {
+        const rows = await db
+          .selectFrom("run_keys")
+          .select(["run_key", "run_id"])
+          .where("owner", "=", owner)
+          .where("run_key", "in", keys.slice(i, i + 500))
+          .execute();
+        for (const r of rows) out.set(r.run_key, r.run_id);
+      }
+      return out;
+    },
+
+    async listRunKeys(owner, query = {}) {
+      let q = db
+        .selectFrom("run_keys")
+        .innerJoin("runs", "runs.run_id", "run_keys.run_id")
+        .select(["run_keys.run_key", "run_keys.run_id", "runs.status", "runs.updated_at"])
+        .where("run_keys.owner", "=", owner);
+      if (query.updatedSince !== undefined) q = q.where("runs.updated_at", ">=", query.updatedSince);
+      const rows = await q.execute();
+      return rows.map((r) => ({
+        key: r.run_key,
+        runId: r.run_id,
+        status: r.status as RunStatus,
+        updatedAt: r.updated_at,
+      }));
     },
 
     async getRun(runId) {
@@ -366,6 +448,8 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
         .orderBy("id", "desc")
         .limit(Math.min(query.limit ?? 100, 10_000));
       if (query.beforeId !== undefined) q = q.where("id", "<", query.beforeId);
+      if (query.afterId !== undefined)
+        q = q.where("id", ">", query.afterId).clearOrderBy().orderBy("id", "asc");
       const rows = await q.execute();
       return rows.map((r) => ({ ...(JSON.parse(r.body) as RunEvent), id: r.id }) as StoredRunEvent);
     },
@@ -397,6 +481,7 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
     ...createQueueStore(adapter, toRunRecord, (events) => storage.appendEvents(events)),
     ...createDynamicPartitionsStore(adapter),
     ...createBackfillStore(adapter),
+    ...createAutomationStore(adapter),
 
     close: () => adapter.close(),
   };

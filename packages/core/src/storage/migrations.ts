@@ -192,6 +192,71 @@ export function migrationProvider(dialect: "sqlite" | "postgres"): MigrationProv
           .execute();
       },
     },
+    "0004_automation": {
+      async up(db: Kysely<any>) {
+        // Schedules' and sensors' stored state: started/stopped (null: the definition's default) and cursor.
+        await db.schema
+          .createTable("instigator_state")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("status", "text")
+          .addColumn("cursor", "text")
+          .addColumn("last_tick_at", big)
+          .addColumn("updated_at", big, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("ticks")
+          .addColumn("id", idColumn, (c) =>
+            dialect === "sqlite" ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn("name", "text", (c) => c.notNull())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("timestamp", big, (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("run_ids", "text", (c) => c.notNull())
+          .addColumn("skip_reason", "text")
+          .addColumn("error", "text")
+          .addColumn("cursor", "text")
+          .addColumn("duration_ms", big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex("ticks_name_id").on("ticks").columns(["name", "id"]).execute();
+        // A run key launches at most once per owner (sensor, schedule, backfill), ever: the row is
+        // written in the same transaction as the run.
+        await db.schema
+          .createTable("run_keys")
+          .addColumn("owner", "text", (c) => c.notNull())
+          .addColumn("run_key", "text", (c) => c.notNull())
+          .addColumn("run_id", "text", (c) => c.notNull())
+          .addColumn("created_at", big, (c) => c.notNull())
+          .addPrimaryKeyConstraint("run_keys_pk", ["owner", "run_key"])
+          .execute();
+        await db.schema
+          .createTable("automation_evaluations")
+          .addColumn("id", idColumn, (c) =>
+            dialect === "sqlite" ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn("asset_key", "text", (c) => c.notNull())
+          .addColumn("timestamp", big, (c) => c.notNull())
+          .addColumn("condition", "text", (c) => c.notNull())
+          .addColumn("launched", "integer", (c) => c.notNull())
+          .addColumn("reason", "text", (c) => c.notNull())
+          .addColumn("partition_keys", "text")
+          .addColumn("run_id", "text")
+          .execute();
+        await db.schema
+          .createIndex("automation_evaluations_asset")
+          .on("automation_evaluations")
+          .columns(["asset_key", "id"])
+          .execute();
+        await db.schema
+          .createTable("kv")
+          .addColumn("key", "text", (c) => c.primaryKey())
+          .addColumn("value", "text", (c) => c.notNull())
+          .addColumn("updated_at", big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex("runs_ended").on("runs").columns(["ended_at", "id"]).execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

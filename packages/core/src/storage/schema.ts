@@ -114,4 +114,45 @@ export interface BatonDatabase {
     holder: string;
     expires_at: number;
   };
+  instigator_state: {
+    name: string;
+    kind: string;
+    status: string | null;
+    cursor: string | null;
+    last_tick_at: number | null;
+    updated_at: number;
+  };
+  ticks: {
+    id: Generated<number>;
+    name: string;
+    kind: string;
+    timestamp: number;
+    status: string;
+    run_ids: string;
+    skip_reason: string | null;
+    error: string | null;
+    cursor: string | null;
+    duration_ms: number;
+  };
+  run_keys: {
+    owner: string;
+    run_key: string;
+    run_id: string;
+    created_at: number;
+  };
+  automation_evaluations: {
+    id: Generated<number>;
+    asset_key: string;
+    timestamp: number;
+    condition: string;
+    launched: number;
+    reason: string;
+    partition_keys: string | null;
+    run_id: string | null;
+  };
+  kv: {
+    key: string;
+    value: string;
+    updated_at: number;
+  };
 }

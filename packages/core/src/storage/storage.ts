@@ -79,6 +79,68 @@ export interface NewRun {
   /** For queued runs: what to execute, and how urgent. */
   readonly request?: QueuedRunRequest | null;
   readonly priority?: number;
+  /**
+   * Idempotency: at most one run per (owner, key), ever (a sensor's run key, a schedule tick, a
+   * backfill unit). Stored in the same transaction as the run.
+   */
+  readonly runKey?: { readonly owner: string; readonly key: string } | null;
+}
+
+/** `created: false` when the run key was already used; `runId` is then the earlier run. */
+export interface CreateRunResult {
+  readonly created: boolean;
+  readonly runId: string;
+}
+
+export type InstigatorKind = "schedule" | "sensor";
+export type InstigatorStatus = "RUNNING" | "STOPPED";
+
+/** Stored state of a schedule or sensor (status null: the definition's default applies). */
+export interface InstigatorState {
+  readonly name: string;
+  readonly kind: InstigatorKind;
+  readonly status: InstigatorStatus | null;
+  readonly cursor: string | null;
+  readonly lastTickAt: number | null;
+  readonly updatedAt: number;
+}
+
+export type TickStatus = "SUCCESS" | "SKIPPED" | "FAILURE";
+
+/** One evaluation of a schedule or sensor. */
+export interface TickRecord {
+  readonly id: number;
+  readonly name: string;
+  readonly kind: InstigatorKind;
+  /** When it was evaluated (schedules: the scheduled time). */
+  readonly timestamp: number;
+  readonly status: TickStatus;
+  readonly runIds: readonly string[];
+  readonly skipReason: string | null;
+  readonly error: string | null;
+  /** The cursor after the tick. */
+  readonly cursor: string | null;
+  readonly durationMs: number;
+}
+
+/** One declarative-automation decision for an asset. */
+export interface AutomationEvaluation {
+  readonly id: number;
+  readonly assetKey: string;
+  readonly timestamp: number;
+  /** `eager` or `on_cron(…)`. */
+  readonly condition: string;
+  readonly launched: boolean;
+  readonly reason: string;
+  readonly partitionKeys: readonly string[] | null;
+  readonly runId: string | null;
+}
+
+export interface EndedRunsQuery {
+  /** Runs that ended after this cursor (`endedAt:id` from a previous page). */
+  readonly after?: string;
+  readonly statuses?: readonly RunStatus[];
+  readonly limit?: number;
 }
 
 export interface RunsQuery {
@@ -188,7 +250,7 @@ export interface Storage {
   readonly dialect: "sqlite" | "postgres";
   /** Where the data lives, with any password hidden. */
   readonly location: string;
-  createRun(run: NewRun): Promise<void>;
+  createRun(run: NewRun): Promise<CreateRunResult>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   listRuns(query?: RunsQuery): Promise<RunsPage>;
   /** Append events atomically, updating run status and per-asset indexes on the way. */
@@ -197,10 +259,20 @@ export interface Storage {
   /** Latest materialization/failure per asset (all assets when `assetKeys` is omitted). */
   getAssetStatuses(assetKeys?: readonly string[]): Promise<AssetStatusRecord[]>;
   /** Materialization events of one asset, newest first. */
+  /** Materialization events of one asset: newest first, or oldest first after `afterId`. */
   getMaterializations(
     assetKey: string,
-    query?: { limit?: number; beforeId?: number },
+    query?: { limit?: number; beforeId?: number; afterId?: number },
   ): Promise<StoredRunEvent[]>;
+  /** Runs that ended (any terminal status) in the order they ended, for run-status sensors. */
+  listEndedRuns(query?: EndedRunsQuery): Promise<{ runs: RunRecord[]; cursor: string | null }>;
+  /** Which of `keys` were used by `owner`, and for which run. */
+  getRunKeys(owner: string, keys: readonly string[]): Promise<Map<string, string>>;
+  /** Every run key of an owner with its run's status (backfills follow their units this way). */
+  listRunKeys(
+    owner: string,
+    query?: { updatedSince?: number },
+  ): Promise<{ key: string; runId: string; status: RunStatus; updatedAt: number }[]>;
   getLatestCheckResults(assetKey?: string): Promise<CheckResultRecord[]>;
 
   /** Status ranges of an asset's partitions (one indexed query; missing = not covered). */
@@ -226,6 +298,7 @@ export interface Storage {
   listBackfills(query?: {
     limit?: number;
     cursor?: string;
+    statuses?: readonly BackfillStatus[];
   }): Promise<{ backfills: BackfillRecord[]; nextCursor: string | null }>;
   updateBackfill(
     backfillId: string,
@@ -257,5 +330,23 @@ export interface Storage {
   /** Hold `name` for `ttlMs` (renewable by the same holder); false while another holds it. */
   acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
+
+  getInstigatorState(name: string): Promise<InstigatorState | undefined>;
+  listInstigatorStates(): Promise<InstigatorState[]>;
+  /** Create or update; fields left undefined keep their value. */
+  setInstigatorState(
+    name: string,
+    kind: InstigatorKind,
+    patch: { status?: InstigatorStatus | null; cursor?: string | null; lastTickAt?: number | null },
+    now: number,
+  ): Promise<void>;
+  addTick(tick: Omit<TickRecord, "id">): Promise<number>;
+  /** Newest first. */
+  listTicks(name: string, query?: { limit?: number; beforeId?: number }): Promise<TickRecord[]>;
+  addAutomationEvaluations(evaluations: readonly Omit<AutomationEvaluation, "id">[]): Promise<void>;
+  /** Newest first. */
+  listAutomationEvaluations(query?: { assetKey?: string; limit?: number }): Promise<AutomationEvaluation[]>;
+  getValue(key: string): Promise<string | undefined>;
+  setValue(key: string, value: string, now: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -38,6 +38,7 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
     void p.finally(() => pending.delete(p));
   };
   let stopping = false;
+  const respawns = new Set<NodeJS.Timeout>();
   let stopped: () => void = () => {};
   const allStopped = new Promise<void>((resolve) => {
     stopped = resolve;
@@ -52,7 +53,11 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
     options.log(`run ${runId} failed: ${reason}`);
   };
 
+  // A child that dies right after starting (e.g. definitions that fail to load) is restarted with
+  // a growing delay, not in a tight loop.
+  let quickDeaths = 0;
   const spawnChild = () => {
+    const bornAt = Date.now();
     const child = fork(options.script, [...options.args], {
       env: options.env ?? process.env,
       stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -75,8 +80,16 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
         if (running.size === 0) stopped();
         return;
       }
-      options.log(`worker ${child.pid} exited (${how}); starting a replacement`);
-      spawnChild();
+      quickDeaths = Date.now() - bornAt < 2000 ? quickDeaths + 1 : 0;
+      const delay = quickDeaths === 0 ? 0 : Math.min(30_000, 250 * 2 ** Math.min(quickDeaths, 7));
+      options.log(
+        `worker ${child.pid} exited (${how}); starting a replacement${delay ? ` in ${(delay / 1000).toFixed(1)} s` : ""}`,
+      );
+      const respawn = setTimeout(() => {
+        respawns.delete(respawn);
+        if (!stopping) spawnChild();
+      }, delay);
+      respawns.add(respawn);
     });
     return child;
   };
@@ -91,6 +104,8 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
         for (const child of running.keys()) child.kill("SIGKILL");
       } else {
         stopping = true;
+        for (const t of respawns) clearTimeout(t);
+        respawns.clear();
         for (const child of running.keys()) child.kill("SIGTERM");
       }
       if (running.size > 0) await allStopped;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { BatonError } from "../../errors.js";
+import { BatonError, UsageError } from "../../errors.js";
 import type { CliContext } from "../cli-context.js";
 import { parsePositiveInt } from "../cli-context.js";
 import { describeTime, table } from "../format.js";
@@ -121,6 +121,11 @@ export function registerBackfillCommands(program: Command, ctx: CliContext) {
         const instance = await ctx.instance();
         const record = await instance.retryBackfill(definitions, backfillId, { force: Boolean(opts.force) });
         ctx.stderr.write(`retrying ${backfillId} as backfill ${record.backfillId}\n`);
+        if ((record.options as { daemon?: boolean }).daemon) {
+          ctx.print(record.backfillId);
+          ctx.stderr.write("the daemon drives it (baton daemon); follow it with `baton backfill show`\n");
+          return;
+        }
         await driveBackfill(ctx, definitions, record.backfillId, opts, Boolean(opts.json));
       },
     );
@@ -133,6 +138,12 @@ export function registerBackfillCommands(program: Command, ctx: CliContext) {
     .option("--json", "print the result as JSON on stdout")
     .action(async (backfillId: string, opts: { runs?: number; json?: boolean }, cmd: Command) => {
       const definitions = await defsOf(ctx, cmd);
+      const instance = await ctx.instance();
+      const record = await instance.storage.getBackfill(backfillId);
+      if ((record?.options as { daemon?: boolean } | undefined)?.daemon)
+        throw new UsageError(
+          `Backfill ${backfillId} is driven by the daemon (it resumes it after a restart); start \`baton daemon\` or \`baton dev\`.`,
+        );
       await driveBackfill(ctx, definitions, backfillId, opts, Boolean(opts.json));
     });
 }

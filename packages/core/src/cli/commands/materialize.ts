@@ -79,6 +79,7 @@ interface MaterializeOptions {
   singleRun?: boolean;
   chunk?: number;
   runs?: number;
+  queue?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -164,6 +165,7 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
     .option("--single-run", "backfill: one run for the whole range (the body gets ctx.partitionKeys)")
     .option("--chunk <n>", "backfill: partitions per run", parsePositiveInt("--chunk"))
     .option("--runs <n>", "backfill: runs at once (default 4)", parsePositiveInt("--runs"))
+    .option("--queue", "backfill: hand it to the daemon (runs queued for workers) and print its id")
     .action(async (opts: MaterializeOptions, cmd: Command) => {
       // Checked here rather than with requiredOption, so an unknown flag is reported first.
       if (opts.select === undefined)
@@ -177,6 +179,8 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
       const config = parseConfigFlag(opts.config, ctx.cwd);
       const backfill = opts.partition.length > 1 || opts.from !== undefined || opts.partitions !== undefined;
       if (!backfill) {
+        if (opts.queue)
+          throw new UsageError("--queue applies to backfills; queue a single run with `baton launch`");
         if (opts.singleRun || opts.chunk !== undefined || opts.runs !== undefined)
           throw new UsageError(
             "--single-run, --chunk and --runs apply to backfills (--from/--to, --partitions, several --partition)",
@@ -207,7 +211,16 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
         ...(opts.singleRun ? { singleRun: true } : {}),
         ...(opts.chunk !== undefined ? { chunkSize: opts.chunk } : {}),
         ...(config !== undefined ? { config: config as Record<string, unknown> } : {}),
+        ...(opts.queue ? { daemon: true } : {}),
       });
+      if (opts.queue) {
+        if (opts.json) ctx.printJson(record);
+        else ctx.print(record.backfillId);
+        ctx.stderr.write(
+          `backfill ${record.backfillId} queued: ${record.partitionKeys.length} partition(s); the daemon drives it (baton daemon, baton worker)\n`,
+        );
+        return;
+      }
       await driveBackfill(ctx, definitions, record.backfillId, opts, Boolean(opts.json));
     });
 
@@ -223,6 +236,11 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
       return n;
     })
     .option("--tag <key=value>", "run tag (repeatable), e.g. for --tag-limit on workers", collect, [])
+    .option(
+      "--max-retries <n>",
+      "the daemon re-executes it from failure up to N times",
+      parsePositiveInt("--max-retries"),
+    )
     .option("--json", "print the queued run as JSON on stdout")
     .action(
       async (
@@ -232,6 +250,7 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
           config?: string;
           priority?: number;
           tag: string[];
+          maxRetries?: number;
           json?: boolean;
         },
         cmd: Command,
@@ -243,6 +262,7 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
           if (i <= 0) throw new UsageError(`--tag must look like key=value (got "${t}")`);
           tags[t.slice(0, i)] = t.slice(i + 1);
         }
+        if (opts.maxRetries !== undefined) tags["baton/max-retries"] = String(opts.maxRetries);
         const config = parseConfigFlag(opts.config, ctx.cwd);
         const definitions = await loadDefinitions(
           resolveDefinitionsPath((cmd.optsWithGlobals() as { defs?: string }).defs, ctx.cwd, ctx.env),

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
+import { CODE_GENERATION_KEY } from "../../daemon/reload.js";
 import { UsageError } from "../../errors.js";
 import type { TagLimit } from "../../storage/storage.js";
-import { failStaleRuns } from "../../worker/run-monitor.js";
 import { runWorker } from "../../worker/run-worker.js";
 import { startWorkerPool, type WorkerMessage } from "../../worker/worker-pool.js";
 import { type CliContext, parsePositiveInt } from "../cli-context.js";
@@ -18,7 +18,10 @@ export function parseTagLimit(text: string): TagLimit {
 }
 
 /** Resolves when the process is asked to stop (SIGINT/SIGTERM); a second signal exits at once. */
-function stopSignal(ctx: CliContext, what: string) {
+export function stopSignal(
+  ctx: CliContext,
+  what: string,
+): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   let count = 0;
   const handler = (sig: NodeJS.Signals) => {
@@ -89,6 +92,17 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
           if (process.connected) process.send?.(m);
         };
         const workerId = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
+        // `baton reload` (or a file change in `baton dev`) bumps the code generation: finish the
+        // runs in flight and exit; the supervisor starts a replacement that loads the new code.
+        const generation = await instance.storage.getValue(CODE_GENERATION_KEY).catch(() => undefined);
+        const reloadPoll = setInterval(() => {
+          void instance.storage
+            .getValue(CODE_GENERATION_KEY)
+            .then((g) => {
+              if (g !== generation) onStop("the code was reloaded")();
+            })
+            .catch(() => undefined);
+        }, 1000);
         try {
           send({ type: "ready", workerId });
           await runWorker({
@@ -103,6 +117,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
             onRunEnd: (runId) => send({ type: "run-end", runId }),
           });
         } finally {
+          clearInterval(reloadPoll);
           process.off("SIGINT", onSigint);
           process.off("SIGTERM", onSigterm);
           process.off("disconnect", onDisconnect);
@@ -158,54 +173,5 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
         process.on("SIGINT", handler);
         process.on("SIGTERM", handler);
       });
-    });
-
-  program
-    .command("daemon")
-    .description(
-      "background services: run monitoring (more to come: schedules, sensors, backfills); one leader per store",
-    )
-    .option(
-      "--heartbeat-timeout-ms <ms>",
-      "fail runs whose worker is silent this long (default 3000)",
-      parsePositiveInt("--heartbeat-timeout-ms"),
-    )
-    .option("--interval-ms <ms>", "how often each loop runs (default 500)", parsePositiveInt("--interval-ms"))
-    .action(async (opts: { heartbeatTimeoutMs?: number; intervalMs?: number }) => {
-      const instance = await ctx.instance();
-      const id = `daemon-${process.pid}-${randomUUID().slice(0, 8)}`;
-      const interval = opts.intervalMs ?? 500;
-      const timeout = opts.heartbeatTimeoutMs ?? 3000;
-      const ttl = Math.max(3 * interval, 2000);
-      const stop = stopSignal(ctx, "daemon");
-      let leader: boolean | undefined;
-      while (!stop.signal.aborted) {
-        const now = Date.now();
-        const held = await instance.storage.acquireLease("daemon", id, ttl, now).catch(() => false);
-        if (held !== leader) {
-          leader = held;
-          ctx.stderr.write(
-            leader
-              ? `daemon ${id} is the leader\n`
-              : `daemon ${id} is waiting as standby (another daemon leads)\n`,
-          );
-        }
-        if (leader) {
-          const failed = await failStaleRuns(instance.storage, now, timeout).catch(() => []);
-          for (const runId of failed)
-            ctx.stderr.write(`run ${runId} failed: its worker stopped heartbeating\n`);
-        }
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(t);
-            stop.signal.removeEventListener("abort", done);
-            resolve();
-          };
-          const t = setTimeout(done, interval);
-          stop.signal.addEventListener("abort", done, { once: true });
-        });
-      }
-      if (leader) await instance.storage.releaseLease("daemon", id).catch(() => undefined);
-      stop.dispose();
     });
 }

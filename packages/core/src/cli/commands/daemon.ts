@@ -1,0 +1,187 @@
+import path from "node:path";
+import type { Command } from "commander";
+import { createDaemon, type Daemon } from "../../daemon/daemon.js";
+import { CODE_GENERATION_KEY, requestReload } from "../../daemon/reload.js";
+import type { Definitions } from "../../definitions/definitions.js";
+import { describeError } from "../../errors.js";
+import type { BatonInstance } from "../../instance/instance.js";
+import { startWorkerPool } from "../../worker/worker-pool.js";
+import { type CliContext, parsePositiveInt } from "../cli-context.js";
+import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
+import { stopSignal } from "./worker.js";
+
+interface DaemonFlags {
+  heartbeatTimeoutMs?: number;
+  intervalMs?: number;
+}
+
+/** Definitions that can be swapped for a freshly imported version (a reload). */
+function reloadable(ctx: CliContext, file: string, initial: Definitions) {
+  let current = initial;
+  return {
+    get: () => current,
+    /** Import the file again; a broken edit keeps the previous definitions (and says why). */
+    async reload(): Promise<boolean> {
+      try {
+        current = await loadDefinitions(file, { fresh: true });
+        return true;
+      } catch (error) {
+        ctx.stderr.write(`reload failed, keeping the previous definitions: ${describeError(error)}\n`);
+        return false;
+      }
+    },
+  };
+}
+
+function startDaemon(
+  ctx: CliContext,
+  instance: BatonInstance,
+  defs: ReturnType<typeof reloadable>,
+  flags: DaemonFlags,
+  signal: AbortSignal,
+) {
+  const daemon: Daemon = createDaemon({
+    instance,
+    definitions: defs.get,
+    log: (line) => ctx.stderr.write(`${line}\n`),
+    ...(flags.intervalMs !== undefined ? { intervalMs: flags.intervalMs } : {}),
+    ...(flags.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: flags.heartbeatTimeoutMs } : {}),
+  });
+  // Follow `baton reload` (from any machine: the generation is in the store).
+  let generation: string | undefined;
+  let polling = false;
+  const poll = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    void instance.storage
+      .getValue(CODE_GENERATION_KEY)
+      .then(async (g) => {
+        if (generation === undefined) generation = g ?? "";
+        else if ((g ?? "") !== generation) {
+          generation = g ?? "";
+          if (await defs.reload()) {
+            daemon.reloaded();
+            ctx.stderr.write("daemon: definitions reloaded\n");
+          }
+        }
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        polling = false;
+      });
+  }, 1000);
+  const done = daemon.run(signal).finally(() => clearInterval(poll));
+  return {
+    daemon,
+    done,
+    /** This process reloaded already and published `g`: do not reload again for it. */
+    acknowledge: (g: string) => {
+      generation = g;
+    },
+  };
+}
+
+export function registerDaemonCommands(program: Command, ctx: CliContext) {
+  const defsPathOf = (cmd: Command) =>
+    resolveDefinitionsPath((cmd.optsWithGlobals() as { defs?: string }).defs, ctx.cwd, ctx.env);
+
+  program
+    .command("daemon")
+    .description(
+      "background services: schedules, sensors, automation, daemon backfills, run monitoring and retries; one leader per store",
+    )
+    .option(
+      "--heartbeat-timeout-ms <ms>",
+      "fail runs whose worker is silent this long (default 3000)",
+      parsePositiveInt("--heartbeat-timeout-ms"),
+    )
+    .option("--interval-ms <ms>", "how often each loop runs (default 500)", parsePositiveInt("--interval-ms"))
+    .action(async (flags: DaemonFlags, cmd: Command) => {
+      const file = defsPathOf(cmd);
+      const defs = reloadable(ctx, file, await loadDefinitions(file));
+      const instance = await ctx.instance();
+      const stop = stopSignal(ctx, "daemon");
+      const onHup = () => void requestReload(instance.storage, Date.now());
+      process.on("SIGHUP", onHup);
+      try {
+        await startDaemon(ctx, instance, defs, flags, stop.signal).done;
+      } finally {
+        process.off("SIGHUP", onHup);
+        stop.dispose();
+      }
+    });
+
+  program
+    .command("reload")
+    .description("make workers and the daemon load the definitions again (runs in flight finish first)")
+    .action(async () => {
+      const instance = await ctx.instance();
+      const generation = await requestReload(instance.storage, Date.now());
+      ctx.print(`reload requested (generation ${generation})`);
+    });
+
+  program
+    .command("dev")
+    .description("daemon + run workers on one machine, reloading when the definitions change")
+    .option("--workers <n>", "worker processes (default 2)", parsePositiveInt("--workers"))
+    .option("--no-watch", "do not reload on file changes")
+    .option("--interval-ms <ms>", "daemon loop period (default 500)", parsePositiveInt("--interval-ms"))
+    .option(
+      "--heartbeat-timeout-ms <ms>",
+      "fail runs whose worker is silent this long (default 3000)",
+      parsePositiveInt("--heartbeat-timeout-ms"),
+    )
+    .action(async (opts: DaemonFlags & { workers?: number; watch: boolean }, cmd: Command) => {
+      const file = defsPathOf(cmd);
+      const defs = reloadable(ctx, file, await loadDefinitions(file));
+      const instance = await ctx.instance();
+      const size = opts.workers ?? 2;
+      const pool = startWorkerPool({
+        storage: instance.storage,
+        size,
+        script: process.argv[1]!,
+        args: ["worker", "--child", "--defs", file],
+        env: { ...process.env, ...ctx.env },
+        log: (line) => ctx.stderr.write(`${line}\n`),
+      });
+      const stop = stopSignal(ctx, "baton dev");
+      const { daemon, done, acknowledge } = startDaemon(ctx, instance, defs, opts, stop.signal);
+      const dir = path.dirname(file);
+      let watcher: import("chokidar").FSWatcher | undefined;
+      if (opts.watch) {
+        const { watch } = await import("chokidar");
+        const source = /\.(?:[cm]?[jt]sx?|json)$/;
+        watcher = watch(dir, {
+          ignoreInitial: true,
+          ignored: (p: string) => /(?:^|[/\\])(?:node_modules|\.baton|\.git|dist)(?:[/\\]|$)/.test(p),
+        });
+        let timer: NodeJS.Timeout | undefined;
+        const changed = (p: string) => {
+          if (!source.test(p)) return;
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            void (async () => {
+              ctx.stderr.write(`baton dev: ${path.relative(ctx.cwd, p) || p} changed, reloading\n`);
+              // Validate first: broken code keeps the running daemon and workers as they are.
+              if (!(await defs.reload())) return;
+              daemon.reloaded();
+              acknowledge(await requestReload(instance.storage, Date.now()));
+              ctx.stderr.write("baton dev: reloaded (workers pick up the new code after their runs)\n");
+            })();
+          }, 200);
+        };
+        watcher.on("add", changed).on("change", changed);
+      }
+      ctx.stderr.write(
+        `baton dev: daemon + ${size} worker${size === 1 ? "" : "s"} on ${instance.storage.location}` +
+          `${opts.watch ? `, reloading on changes in ${dir}` : ""} (Ctrl-C to stop)\n`,
+      );
+      try {
+        await done;
+      } finally {
+        await watcher?.close();
+        await pool.stop();
+        stop.dispose();
+      }
+    });
+}
