@@ -195,9 +195,11 @@ export function createDaemon(options: DaemonOptions): Daemon {
             await sleep(every, signal, setWake);
           }
         })();
+      let role: boolean | undefined;
       while (!signal.aborted) {
         const held = await storage.acquireLease("daemon", id, ttl, clock()).catch(() => false);
-        if (held !== leader) {
+        if (held !== role) {
+          role = held;
           leader = held;
           log(
             leader
