@@ -5,15 +5,20 @@
  *   data/*.csv       ─► taxi/zones, taxi/payment_types ───────────────┘        └► taxi/zone_stats (month)
  *                                                     taxi/clean_trips (all) ─► taxi/monthly_summary + taxi/payment_summary
  */
+import path from "node:path";
 import {
   asset,
   assetCheck,
   assetJob,
   defineDefinitions,
+  fileSensor,
   monthlyPartitions,
   multiAsset,
   multiPartitions,
+  runStatusSensor,
+  schedule,
   staticPartitions,
+  webhookAlert,
 } from "@baton/core";
 import {
   type DuckDBTable,
@@ -25,7 +30,7 @@ import {
 } from "@baton/core/duckdb";
 import { z } from "zod";
 import { ingestQuery, landingFile } from "./src/ingest.js";
-import { TAXI_TYPES } from "./src/layout.js";
+import { partitionOfFile, TAXI_TYPES } from "./src/layout.js";
 import { LANDING_DIR, PAYMENT_TYPES_CSV, WAREHOUSE, ZONES_CSV } from "./src/paths.js";
 
 declare module "@baton/core" {
@@ -243,6 +248,45 @@ export const pickupBeforeDropoff = assetCheck(
   },
 );
 
+const monthly = assetJob({ name: "monthly", selection: "group:ingest* or taxi/raw_trips*" });
+
+/**
+ * A trip file landing in `landing/` (e.g. `yellow_tripdata_2019-03.csv.gz`) materializes its
+ * `month|taxi` partition and everything downstream of it (with the two small lookups it reads, so
+ * a fresh warehouse works too): the target spans the month × taxi and
+ * the monthly assets, so each file becomes a small daemon backfill, keyed by the file's identity
+ * (path + size + mtime), so the same file never runs twice and a re-delivered file runs again.
+ */
+export const landingSensor = fileSensor({
+  name: "taxi_landing",
+  dir: LANDING_DIR,
+  selection: "taxi/raw_trips* or taxi/zones or taxi/payment_types",
+  pattern: /(?:^|\/)(?:yellow|green)_tripdata_\d{4}-\d{2}\.csv(?:\.gz)?$/,
+  partitionKey: (file) => partitionOfFile(path.basename(file.relativePath)) ?? null,
+  defaultStatus: "RUNNING",
+});
+
+/**
+ * On the 2nd of each month, materialize the month that just closed (both taxi types and the
+ * monthly assets). The partitions here end at 2021-08 (the public files), so it is off by default:
+ * start it with `baton schedule start monthly_refresh` on a definition without `end`.
+ */
+export const monthlyRefresh = schedule({
+  name: "monthly_refresh",
+  cron: "0 6 2 * *",
+  timezone: "America/New_York",
+  job: monthly,
+  description: "materialize the month that just closed",
+});
+
+/** Failed runs are posted to `$TAXI_ALERT_WEBHOOK` (any URL accepting JSON; unset: no alert). */
+export const failureAlerts = runStatusSensor({
+  name: "failure_alerts",
+  status: "FAILURE",
+  alerts: [webhookAlert({ url: () => process.env.TAXI_ALERT_WEBHOOK || undefined })],
+  defaultStatus: "RUNNING",
+});
+
 export default defineDefinitions({
   assets: [rawTrips, zones, paymentTypes, cleanTrips, dailyRevenue, zoneStats, summaries],
   checks: [nonEmpty, rowCountDrift, noNegativeFares, pickupBeforeDropoff],
@@ -250,5 +294,7 @@ export default defineDefinitions({
     warehouse: duckdb({ path: WAREHOUSE }),
     io_manager: duckdbIOManager({ path: WAREHOUSE }),
   },
-  jobs: [assetJob({ name: "monthly", selection: "group:ingest* or taxi/raw_trips*" })],
+  jobs: [monthly],
+  schedules: [monthlyRefresh],
+  sensors: [landingSensor, failureAlerts],
 });

@@ -69,9 +69,14 @@ export async function schedulePartitionKeys(
     );
   const timeSpace = time.resolve(spaces.context);
   const index = timeSpace.indexContaining(scheduledTime) - 1;
-  if (index < 0 || index >= timeSpace.count())
+  const at = new Date(scheduledTime).toISOString();
+  if (index < 0)
+    throw new Error(`no ${time.describeFormat()} window closed before ${at}: the partitions start later`);
+  if (index >= timeSpace.count())
     throw new Error(
-      `no ${time.describeFormat()} window closed before ${new Date(scheduledTime).toISOString()} (the partitions start later)`,
+      `the window that closed before ${at} is past the partitions' end (last: ${
+        timeSpace.count() > 0 ? timeSpace.keyAt(timeSpace.count() - 1) : "none"
+      })`,
     );
   const windowKey = timeSpace.keyAt(index);
   const multi = anchor;

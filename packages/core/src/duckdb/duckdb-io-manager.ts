@@ -9,7 +9,7 @@ import { type ResourceDefinition, resource } from "../definitions/resource.js";
 import { BatonError } from "../errors.js";
 import { createKeyedQueue } from "../util/keyed-queue.js";
 import { ident, inlineAs, isSqlQuery, literal, raw, type SqlInline, type SqlQuery, sql } from "./sql.js";
-import { inTransaction, openDuckDBInstance, type Row } from "./warehouse.js";
+import { acquireDuckDBInstance, inTransaction, type Row } from "./warehouse.js";
 
 /** Column holding the partition key in tables of partitioned assets. */
 export const PARTITION_COLUMN = "_partition";
@@ -122,12 +122,13 @@ export interface DuckDBIOManagerOptions {
 export function duckdbIOManager(options: DuckDBIOManagerOptions): ResourceDefinition<IOManager> {
   const file = options.path === ":memory:" ? options.path : path.resolve(options.path);
   const previewRows = options.previewRows ?? 5;
+  const releases = new WeakMap<IOManager, () => void>();
   return resource({
     description: `DuckDB tables in ${file}`,
     async setup(): Promise<IOManager> {
       if (file !== ":memory:") await mkdir(path.dirname(file), { recursive: true });
-      const instance = await openDuckDBInstance(file, false);
-      return {
+      const { instance, release } = await acquireDuckDBInstance(file, false);
+      const manager: IOManager = {
         reuseInRun: false,
         async handleOutput(ctx, value): Promise<OutputResult | undefined> {
           if (value === undefined) return undefined;
@@ -214,6 +215,12 @@ export function duckdbIOManager(options: DuckDBIOManagerOptions): ResourceDefini
           return tableHandle(instance, ctx.assetKey, ctx.partitionKey);
         },
       };
+      releases.set(manager, release);
+      return manager;
+    },
+    // The run is over: this process stops holding the file (another worker process may need it).
+    teardown(manager) {
+      releases.get(manager)?.();
     },
   });
 }

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { type ResourceDefinition, resource } from "../definitions/resource.js";
-import { createWarehouse, type DuckDBWarehouse, openDuckDBInstance } from "./warehouse.js";
+import { createWarehouse, type DuckDBWarehouse, acquireDuckDBInstance } from "./warehouse.js";
 
 export interface DuckDBOptions {
   /** Database file; relative paths are relative to the process's working directory. ":memory:" works too. */
@@ -16,20 +16,27 @@ export interface DuckDBOptions {
  */
 export function duckdb(options: DuckDBOptions): ResourceDefinition<DuckDBWarehouse> {
   const file = options.path === ":memory:" ? options.path : path.resolve(options.path);
-  const connections = new WeakMap<DuckDBWarehouse, DuckDBConnection>();
+  const opened = new WeakMap<DuckDBWarehouse, { connection: DuckDBConnection; release: () => void }>();
   return resource({
     description: `DuckDB at ${file}${options.readOnly ? " (read-only)" : ""}`,
     async setup() {
       if (file !== ":memory:")
         await import("node:fs/promises").then((fs) => fs.mkdir(path.dirname(file), { recursive: true }));
-      const instance = await openDuckDBInstance(file, Boolean(options.readOnly));
-      const connection = await instance.connect();
-      const warehouse = createWarehouse(file, instance, connection);
-      connections.set(warehouse, connection);
-      return warehouse;
+      const { instance, release } = await acquireDuckDBInstance(file, Boolean(options.readOnly));
+      try {
+        const connection = await instance.connect();
+        const warehouse = createWarehouse(file, instance, connection);
+        opened.set(warehouse, { connection, release });
+        return warehouse;
+      } catch (error) {
+        release();
+        throw error;
+      }
     },
     teardown(warehouse) {
-      connections.get(warehouse)?.closeSync();
+      const o = opened.get(warehouse);
+      o?.connection.closeSync();
+      o?.release();
     },
   });
 }

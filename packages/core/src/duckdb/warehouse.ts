@@ -39,17 +39,93 @@ export interface DuckDBWarehouse {
   exclusive<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
 }
 
-/** The process's in-memory database, shared like a file (the client's cache does not keep ":memory:"). */
+/** The process's in-memory database, shared like a file (kept for the process's life). */
 let memory: Promise<DuckDBInstance> | undefined;
 
-export async function openDuckDBInstance(path: string, readOnly: boolean): Promise<DuckDBInstance> {
-  const options: Record<string, string> = readOnly ? { access_mode: "READ_ONLY" } : {};
+interface Shared {
+  readonly instance: Promise<DuckDBInstance>;
+  users: number;
+}
+/** Open file instances of this process, by path and mode, with how many runs use each. */
+const open = new Map<string, Shared>();
+
+const LOCK_CONFLICT = /Could not set lock|Conflicting lock/i;
+
+/**
+ * Open a DuckDB file, waiting while another process holds its lock (DuckDB allows one writer
+ * process per file: run workers in other processes take turns, run by run) up to `lockTimeoutMs`.
+ */
+async function openWaiting(path: string, options: Record<string, string>, lockTimeoutMs: number) {
+  const deadline = Date.now() + lockTimeoutMs;
+  for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
+    try {
+      // Through the client's cache: every user of this file in the process gets the same database.
+      return await DuckDBInstance.fromCache(path, options);
+    } catch (error) {
+      const message = (error as Error).message ?? "";
+      if (!LOCK_CONFLICT.test(message)) throw error;
+      if (Date.now() + delay > deadline)
+        throw new Error(
+          `DuckDB file ${path} stayed locked by another process for ${Math.round(lockTimeoutMs / 1000)} s (${message.split("\n")[0]}). ` +
+            "DuckDB allows one writer process per file: runs in other processes wait for each other; " +
+            "a process holding it for long (e.g. a DuckDB CLI session) blocks them.",
+          { cause: error },
+        );
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** Set in run worker processes (by their supervisor): see `acquireDuckDBInstance`. */
+export const RELEASE_IDLE_ENV = "BATON_DUCKDB_RELEASE_IDLE";
+
+/**
+ * Use a DuckDB database for a while (a run): one instance per file per process, shared by the
+ * runs in flight. In run worker processes (`BATON_DUCKDB_RELEASE_IDLE=1`) it is closed when the
+ * last run releases it, so the file lock is held only while that worker runs something on it and
+ * workers take turns; other processes keep it open (cheaper, and nothing else competes).
+ */
+export async function acquireDuckDBInstance(
+  path: string,
+  readOnly: boolean,
+  lockTimeoutMs = 120_000,
+): Promise<{ instance: DuckDBInstance; release: () => void }> {
   if (path === ":memory:") {
     memory ??= DuckDBInstance.create(path);
-    return memory;
+    return { instance: await memory, release: () => {} };
   }
-  // One instance per file per process (DuckDB allows one writer process per file); cached.
-  return DuckDBInstance.fromCache(path, options);
+  const key = `${readOnly ? "ro" : "rw"}:${path}`;
+  let shared = open.get(key);
+  if (!shared) {
+    shared = {
+      instance: openWaiting(path, readOnly ? { access_mode: "READ_ONLY" } : {}, lockTimeoutMs),
+      users: 0,
+    };
+    open.set(key, shared);
+  }
+  shared.users++;
+  const entry = shared;
+  let instance: DuckDBInstance;
+  try {
+    instance = await entry.instance;
+  } catch (error) {
+    entry.users--;
+    if (open.get(key) === entry) open.delete(key);
+    throw error;
+  }
+  let released = false;
+  return {
+    instance,
+    release: () => {
+      if (released) return;
+      released = true;
+      entry.users--;
+      if (entry.users === 0 && open.get(key) === entry && process.env[RELEASE_IDLE_ENV] === "1") {
+        open.delete(key);
+        instance.closeSync();
+      }
+    },
+  };
 }
 
 function ops(connection: DuckDBConnection) {

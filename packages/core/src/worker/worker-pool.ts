@@ -59,7 +59,8 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const spawnChild = () => {
     const bornAt = Date.now();
     const child = fork(options.script, [...options.args], {
-      env: options.env ?? process.env,
+      // DuckDB files are locked per process: a worker lets go of them between runs.
+      env: { ...(options.env ?? process.env), BATON_DUCKDB_RELEASE_IDLE: "1" },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     running.set(child, undefined);
