@@ -33,6 +33,7 @@ interface Tracked {
   lastSaved: string;
   /** Next unit id to consider launching (units are in dependency order). */
   scanFrom: number;
+  refreshes: number;
 }
 
 export interface BackfillDriverOptions {
@@ -76,6 +77,7 @@ export function createBackfillDriver(options: BackfillDriverOptions) {
       watermark: 0,
       lastSaved: "",
       scanFrom: 0,
+      refreshes: 0,
     };
     for (const u of plan.units)
       for (const d of u.dependsOn) t.dependents.set(d, [...(t.dependents.get(d) ?? []), u.id]);
@@ -99,9 +101,18 @@ export function createBackfillDriver(options: BackfillDriverOptions) {
     }
   }
 
-  /** Read the runs of the backfill that changed since the last step. */
+  /**
+   * Read the runs of the backfill that changed since the last step. `updated_at` comes from the
+   * workers' event timestamps (their clocks, batched writes), so the window reaches back 10 s, and
+   * every 30th step reads everything: a run's end is never missed.
+   */
   async function refresh(t: Tracked) {
-    const rows = await storage.listRunKeys(backfillOwner(t.id), { updatedSince: t.watermark });
+    t.refreshes++;
+    const full = t.refreshes % 30 === 0;
+    const rows = await storage.listRunKeys(
+      backfillOwner(t.id),
+      full ? {} : { updatedSince: Math.max(0, t.watermark - 10_000) },
+    );
     let newest = t.watermark;
     for (const row of rows) {
       newest = Math.max(newest, row.updatedAt);
@@ -140,7 +151,6 @@ export function createBackfillDriver(options: BackfillDriverOptions) {
         t.counts[row.status === "CANCELED" ? "canceled" : "failed"] += weight(unit);
       skipDependents(t, unitId, `upstream ${describeUnit(unit)} ${describeFailure(summary)}`);
     }
-    // Updates within the same millisecond as the newest seen are read again next time.
     t.watermark = newest;
   }
 

@@ -65,6 +65,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
   /** Per sensor: when it is next due (in-memory; a restarted daemon evaluates every sensor once). */
   const nextDue = new Map<string, number>();
   const evaluating = new Set<string>();
+  /** Sensors whose watched files changed while they were evaluating: due again at once. */
+  const retrigger = new Set<string>();
   let wakeSensors: () => void = () => {};
   let leader = false;
 
@@ -87,6 +89,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
 
   async function runSensor(sensor: SensorDefinition, now: number) {
     evaluating.add(sensor.name);
+    retrigger.delete(sensor.name);
     try {
       const outcome = await evaluateSensor(sensor, {
         instance,
@@ -104,6 +107,10 @@ export function createDaemon(options: DaemonOptions): Daemon {
       nextDue.set(sensor.name, clock() + sensor.minimumIntervalSeconds * 1000);
     } finally {
       evaluating.delete(sensor.name);
+      if (retrigger.delete(sensor.name)) {
+        nextDue.set(sensor.name, 0);
+        wakeSensors();
+      }
     }
   }
 
@@ -137,7 +144,10 @@ export function createDaemon(options: DaemonOptions): Daemon {
       const watcher = watch(dir, { ignoreInitial: true, persistent: true });
       const trigger = () => {
         for (const sensor of options.definitions().sensors)
-          if (sensor.watchPaths.includes(dir)) nextDue.set(sensor.name, 0);
+          if (sensor.watchPaths.includes(dir)) {
+            nextDue.set(sensor.name, 0);
+            if (evaluating.has(sensor.name)) retrigger.add(sensor.name);
+          }
         wakeSensors();
       };
       watcher.on("add", trigger).on("change", trigger).on("unlink", trigger);

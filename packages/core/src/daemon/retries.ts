@@ -28,7 +28,7 @@ export async function retryFailedRuns(
       if (page.runs.length === 0) break;
       after = page.cursor;
     }
-    await storage.setValue(CURSOR_KEY, after ?? "0:0", now);
+    await storage.setValue(CURSOR_KEY, after ?? "0", now);
     return [];
   }
   const launched: string[] = [];

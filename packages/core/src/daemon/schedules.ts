@@ -6,7 +6,7 @@ import { resolveSelection } from "../graph/selection.js";
 import type { BatonInstance } from "../instance/instance.js";
 import { loadKeySpaces } from "../instance/run-partitions-request.js";
 import type { InstigatorStatus, TickStatus } from "../storage/storage.js";
-import { cronTicksBetween } from "./cron-ticks.js";
+import { cronTicksBetween, recentCronTicks } from "./cron-ticks.js";
 import { type Launched, launchRequest } from "./launcher.js";
 
 export interface ScheduleEvalOptions {
@@ -113,12 +113,21 @@ export async function evaluateSchedule(
   }
   if (cursor >= now) return [];
   const tolerance = options.lateToleranceMs ?? 60_000;
-  const { ticks, truncated } = cronTicksBetween(schedule.cron, schedule.timezone, cursor, now, 100_000);
-  if (ticks.length === 0) return [];
-  const late = ticks.filter((t) => now - t > tolerance);
-  const onTime = ticks.filter((t) => now - t <= tolerance);
-  const caughtUp = late.slice(Math.max(0, late.length - schedule.catchUp));
-  const missed = late.slice(0, late.length - caughtUp.length);
+  // On-time ticks and up to `catchUp` late ones are launched; anything older is missed (only
+  // counted, up to 10,000, so a long downtime costs a bounded pass, not one launch per tick).
+  const recent = recentCronTicks(schedule.cron, schedule.timezone, cursor, now, tolerance, schedule.catchUp);
+  if (recent.ticks.length === 0 && recent.olderMissed === undefined) return [];
+  const onTime = recent.ticks.filter((t) => now - t <= tolerance);
+  const caughtUp = recent.ticks.filter((t) => now - t > tolerance);
+  const missed: number[] = [];
+  let truncated = false;
+  if (recent.olderMissed !== undefined) {
+    const older = cronTicksBetween(schedule.cron, schedule.timezone, cursor, recent.olderMissed, 10_000);
+    missed.push(...older.ticks);
+    truncated = older.truncated;
+    if (missed[missed.length - 1] !== recent.olderMissed) missed.push(recent.olderMissed);
+  }
+  const ticks = [...missed, ...caughtUp, ...onTime];
   const outcomes: ScheduleTickOutcome[] = [];
   const record = async (o: ScheduleTickOutcome, started: number) => {
     outcomes.push(o);
@@ -142,7 +151,7 @@ export async function evaluateSchedule(
         scheduledTime: missed[missed.length - 1]!,
         status: "SKIPPED",
         launched: [],
-        skipReason: `${missed.length}${truncated ? "+" : ""} tick(s) missed while the daemon was not running (${first} … ${last}); catchUp is ${schedule.catchUp}`,
+        skipReason: `${truncated ? "more than " : ""}${missed.length} tick(s) missed while the daemon was not running (${first} … ${last}); catchUp is ${schedule.catchUp}`,
         error: null,
       },
       Date.now(),

@@ -62,6 +62,16 @@ export function isDefinitions(value: unknown): value is Definitions {
   );
 }
 
+/** Why a time zone name is unusable (cron-parser only fails later, when computing a tick). */
+export function timezoneProblem(timezone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+    return undefined;
+  } catch {
+    return `unknown time zone "${timezone}" (use an IANA name such as "UTC" or "America/New_York")`;
+  }
+}
+
 /** Resource names Baton provides when the user does not (the filesystem IO manager). */
 const BUILTIN_RESOURCES = new Set([DEFAULT_IO_MANAGER]);
 
@@ -196,7 +206,9 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
       const f = spec.freshness;
       if (f && (!Number.isFinite(f.maxLagMinutes) || f.maxLagMinutes <= 0))
         add(spec.key, `freshness.maxLagMinutes must be a number > 0 (got ${String(f.maxLagMinutes)})`);
-      if (f?.cron !== undefined) {
+      if (f?.cron !== undefined && f.timezone !== undefined && timezoneProblem(f.timezone))
+        add(spec.key, `freshness: ${timezoneProblem(f.timezone)}`);
+      else if (f?.cron !== undefined) {
         try {
           CronExpressionParser.parse(f.cron, { tz: f.timezone ?? "UTC" });
         } catch (error) {
@@ -204,7 +216,9 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
         }
       }
       const a = spec.automation;
-      if (a?.kind === "on_cron") {
+      if (a?.kind === "on_cron" && timezoneProblem(a.timezone))
+        add(spec.key, `automation onCron: ${timezoneProblem(a.timezone)}`);
+      else if (a?.kind === "on_cron") {
         try {
           CronExpressionParser.parse(a.cron, { tz: a.timezone });
         } catch (error) {
@@ -284,11 +298,14 @@ export function defineDefinitions(input: DefinitionsInput): Definitions {
     }
     const where = `schedule ${sch.name}`;
     checkName(where, sch.name);
-    try {
-      CronExpressionParser.parse(sch.cron, { tz: sch.timezone });
-    } catch (error) {
-      add(where, `cron "${sch.cron}" (timezone ${sch.timezone}) is invalid: ${(error as Error).message}`);
-    }
+    const tzProblem = timezoneProblem(sch.timezone);
+    if (tzProblem) add(where, tzProblem);
+    else
+      try {
+        CronExpressionParser.parse(sch.cron, { tz: sch.timezone });
+      } catch (error) {
+        add(where, `cron "${sch.cron}" is invalid: ${(error as Error).message}`);
+      }
     if (sch.target.job === undefined && sch.target.selection === undefined)
       add(where, "needs a job or a selection to launch");
     const t = targetProblem(sch.target);

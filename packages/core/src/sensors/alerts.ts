@@ -91,7 +91,9 @@ function summaryLine(p: AlertPayload): string {
 
 /** POST the payload as JSON to any URL. */
 export function webhookAlert(options: WebhookAlertOptions): Alert {
-  return makeAlert("webhook", options.url, options.headers ?? {}, (p) => p);
+  return makeAlert("webhook", options.url, options.headers ?? {}, (p) =>
+    options.baseUrl ? { ...p, url: runLink(p.runId, options.baseUrl) } : p,
+  );
 }
 
 /** Slack incoming webhook (`{ text }`). */

@@ -81,7 +81,7 @@ export function runStatusSensor(options: RunStatusSensorOptions): SensorDefiniti
             if (page.runs.length === 0) break;
             cursor = page.cursor;
           }
-          return { cursor: cursor ?? "0:0", skipReason: "first evaluation: watching runs from now on" };
+          return { cursor: cursor ?? "0", skipReason: "first evaluation: watching runs from now on" };
         }
         const monitored = monitoredAssets(ctx);
         const page = await ctx.store.listEndedRuns({

@@ -189,6 +189,7 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
             worker_id: null,
             heartbeat_at: null,
             cancel_requested: 0,
+            end_event_id: null,
           })
           .execute();
         return { created: true, runId: run.runId };
@@ -200,25 +201,21 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
       let q = db
         .selectFrom("runs")
         .selectAll()
-        .where("ended_at", "is not", null)
-        .orderBy("ended_at", "asc")
-        .orderBy("id", "asc")
+        .where("end_event_id", "is not", null)
+        .orderBy("end_event_id", "asc")
         .limit(limit);
       if (query.statuses && query.statuses.length > 0) q = q.where("status", "in", [...query.statuses]);
       if (query.after !== undefined) {
-        const m = /^(\d+):(\d+)$/.exec(query.after);
-        if (!m) throw new StorageError(`Invalid ended-runs cursor "${query.after}" (expected ENDED_AT:ID)`);
-        const endedAt = Number(m[1]);
-        const id = Number(m[2]);
-        q = q.where((eb) =>
-          eb.or([eb("ended_at", ">", endedAt), eb.and([eb("ended_at", "=", endedAt), eb("id", ">", id)])]),
-        );
+        const after = Number(query.after);
+        if (!/^\d+$/.test(query.after) || !Number.isSafeInteger(after))
+          throw new StorageError(`Invalid ended-runs cursor "${query.after}" (expected a number from a previous page)`);
+        q = q.where("end_event_id", ">", after);
       }
       const rows = (await q.execute()) as RunRow[];
       const last = rows[rows.length - 1];
       return {
         runs: rows.map(toRunRecord),
-        cursor: last ? `${last.ended_at}:${last.id}` : (query.after ?? null),
+        cursor: last ? String(last.end_event_id) : (query.after ?? null),
       };
     },
 
@@ -333,6 +330,7 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
                 status: transition.status,
                 [transition.column]: event.timestamp,
                 updated_at: event.timestamp,
+                ...(transition.column === "ended_at" ? { end_event_id: ids[i]! } : {}),
               })
               .where("run_id", "=", event.runId);
             // Starting must not undo a cancel requested meanwhile (CANCELING stays until the end).

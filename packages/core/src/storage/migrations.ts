@@ -254,7 +254,10 @@ export function migrationProvider(dialect: "sqlite" | "postgres"): MigrationProv
           .addColumn("value", "text", (c) => c.notNull())
           .addColumn("updated_at", big, (c) => c.notNull())
           .execute();
-        await db.schema.createIndex("runs_ended").on("runs").columns(["ended_at", "id"]).execute();
+        // The log id of a run's terminal event: runs in the order their ends were stored (a worker's
+        // clock or batching cannot hide a run from run-status sensors, as ended_at order could).
+        await db.schema.alterTable("runs").addColumn("end_event_id", big).execute();
+        await db.schema.createIndex("runs_end_event").on("runs").columns(["end_event_id"]).execute();
       },
     },
   };

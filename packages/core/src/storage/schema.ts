@@ -24,6 +24,7 @@ export interface BatonDatabase {
     worker_id: string | null;
     heartbeat_at: number | null;
     cancel_requested: number;
+    end_event_id: number | null;
   };
   event_logs: {
     id: Generated<number>;

@@ -137,7 +137,7 @@ export interface AutomationEvaluation {
 }
 
 export interface EndedRunsQuery {
-  /** Runs that ended after this cursor (`endedAt:id` from a previous page). */
+  /** Runs whose end was stored after this cursor (from a previous page). */
   readonly after?: string;
   readonly statuses?: readonly RunStatus[];
   readonly limit?: number;
@@ -264,7 +264,7 @@ export interface Storage {
     assetKey: string,
     query?: { limit?: number; beforeId?: number; afterId?: number },
   ): Promise<StoredRunEvent[]>;
-  /** Runs that ended (any terminal status) in the order they ended, for run-status sensors. */
+  /** Runs that ended (any terminal status) in the order their ends were stored, for run-status sensors. */
   listEndedRuns(query?: EndedRunsQuery): Promise<{ runs: RunRecord[]; cursor: string | null }>;
   /** Which of `keys` were used by `owner`, and for which run. */
   getRunKeys(owner: string, keys: readonly string[]): Promise<Map<string, string>>;
