@@ -8,7 +8,9 @@
  * the way the daemon's backfill loop does. Queued runs are executed between steps by this file's
  * `work()`, which does what a run worker does (claimRuns, then instance.executeQueuedRun) but at
  * moments the test chooses, so in-flight limits can be checked after every step; the cancel test uses
- * a real in-process `runWorker` (its heartbeat is what turns a cancel request into an abort).
+ * a real in-process `runWorker` (its heartbeat is what turns a cancel request into an abort), and the
+ * late-end tests a second instance over the same store whose event writes for one run are held back (as
+ * a slow write or the event writer's batching would).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -457,7 +459,7 @@ function daemonBackfillSuite(backend: StorageBackend): void {
     expect(seen.raw).toEqual(hoursOf("2024-01-05"));
   });
 
-  it("a unit that cannot be launched any more (definitions changed under a cached plan): FAILED, dependents skipped", async () => {
+  it("a unit that cannot be launched any more (definitions changed under a cached plan): FAILED, each one named", async () => {
     const { defs, rawOnly, range } = hourlyDaily(3);
     const created = await instance.createBackfill(defs, {
       selection: "*",
@@ -698,13 +700,16 @@ function daemonBackfillSuite(backend: StorageBackend): void {
     expect(await backfillRuns(storage, created.backfillId)).toHaveLength(launched);
   });
 
-  // BUG (packages/core/src/daemon/backfills.ts, refresh): the driver reads only runs whose `updated_at`
-  // is >= the newest `updated_at` it has seen, but `updated_at` comes from event timestamps, stamped
-  // when a worker emits an event, not when the write commits: the event writer buffers a run's events
-  // (50 ms) before writing them. When another update with a later timestamp (a second worker slot
-  // claiming a run, the driver's own launches) commits and is read in between, the first run's end is
-  // written "in the past" and never read: its unit stays in flight forever and the backfill never ends.
-  it.fails("a run whose end is written after a later update was read is still noticed (BUG: the backfill never ends)", async () => {
+  /**
+   * A worker stamps a run's events when they happen, and writes them later (the event writer batches;
+   * a write can be slow), while other updates of the backfill's runs (a second worker claiming, the
+   * driver's own launches) commit meanwhile with later timestamps, possibly from clocks that are ahead.
+   * Here: run A is executed for real by "worker 1" (an instance over the same store whose writes of A's
+   * final batch are held back); "worker 2" claims run B at `claimBAt()`; the driver steps and reads both;
+   * only then does A's end reach the store, stamped before B's claim. Returns how many more steps the
+   * driver needed to end the backfill.
+   */
+  async function endStoredLate(claimBAt: () => number): Promise<number> {
     const one = asset({ key: "one", partitions: staticPartitions(["a", "b"]) }, (ctx) => ctx.partitionKey);
     const defs = defineDefinitions({ assets: [one] });
     const created = await instance.createBackfill(defs, {
@@ -717,7 +722,6 @@ function daemonBackfillSuite(backend: StorageBackend): void {
     const [runA, runB] = await backfillRuns(storage, created.backfillId);
     expect([runA?.partitionKeys, runB?.partitionKeys]).toEqual([["a"], ["b"]]);
 
-    // Worker 1 executes A for real; its last batch of events (run_succeeded included) is slow to commit.
     let heldArrived: () => void = () => {};
     const arrived = new Promise<void>((resolve) => {
       heldArrived = resolve;
@@ -743,21 +747,35 @@ function daemonBackfillSuite(backend: StorageBackend): void {
     const aDone = worker1.executeQueuedRun(defs, runA!.runId);
     await arrived; // A ended (its events are stamped) but its end is not stored yet
     await new Promise((resolve) => setTimeout(resolve, 5));
-    // Worker 2 claims B meanwhile; the daemon steps and reads both.
     expect(
-      (await storage.claimRuns({ workerId: "w2", limit: 1, now: Date.now() })).map((r) => r.runId),
+      (await storage.claimRuns({ workerId: "w2", limit: 1, now: claimBAt() })).map((r) => r.runId),
     ).toEqual([runB!.runId]);
-    await driver.step(NOW);
+    await driver.step(NOW); // reads A (STARTING) and B (STARTING, later)
     release();
     expect((await aDone).status).toBe("SUCCESS");
     expect((await instance.executeQueuedRun(defs, runB!.runId)).status).toBe("SUCCESS");
     expect((await storage.getRun(runA!.runId))?.status).toBe("SUCCESS");
 
-    for (let i = 0; i < 5; i++) await driver.step(NOW);
-    expect(await getBackfill(storage, created.backfillId)).toMatchObject({
-      status: "COMPLETED",
-      counts: counts({ targeted: 2, materialized: 2, runs: 2 }),
-    });
+    for (let steps = 1; steps <= 40; steps++) {
+      await driver.step(NOW);
+      const record = await getBackfill(storage, created.backfillId);
+      if (record.status !== "RUNNING") {
+        expect(record).toMatchObject({
+          status: "COMPLETED",
+          counts: counts({ targeted: 2, materialized: 2, runs: 2 }),
+        });
+        return steps;
+      }
+    }
+    throw new Error("the backfill never ended: the driver missed run A's end");
+  }
+
+  it("a run whose end is stored after a later update was read is still noticed, on the next step", async () => {
+    expect(await endStoredLate(() => Date.now())).toBe(1);
+  });
+
+  it("a run whose end is stored late with a timestamp far behind (another worker's clock 60 s ahead) is noticed within 30 steps", async () => {
+    expect(await endStoredLate(() => Date.now() + 60_000)).toBeLessThanOrEqual(30);
   });
 
   it("month × taxi raw feeding a monthly report: each month's report waits for both taxi types of its month", async () => {

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { type ResourceDefinition, resource } from "../definitions/resource.js";
-import { createWarehouse, type DuckDBWarehouse, acquireDuckDBInstance } from "./warehouse.js";
+import { acquireDuckDBInstance, createWarehouse, type DuckDBWarehouse } from "./warehouse.js";
 
 export interface DuckDBOptions {
   /** Database file; relative paths are relative to the process's working directory. ":memory:" works too. */

@@ -208,7 +208,9 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
       if (query.after !== undefined) {
         const after = Number(query.after);
         if (!/^\d+$/.test(query.after) || !Number.isSafeInteger(after))
-          throw new StorageError(`Invalid ended-runs cursor "${query.after}" (expected a number from a previous page)`);
+          throw new StorageError(
+            `Invalid ended-runs cursor "${query.after}" (expected a number from a previous page)`,
+          );
         q = q.where("end_event_id", ">", after);
       }
       const rows = (await q.execute()) as RunRow[];

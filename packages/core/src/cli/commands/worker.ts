@@ -18,10 +18,7 @@ export function parseTagLimit(text: string): TagLimit {
 }
 
 /** Resolves when the process is asked to stop (SIGINT/SIGTERM); a second signal exits at once. */
-export function stopSignal(
-  ctx: CliContext,
-  what: string,
-): { signal: AbortSignal; dispose: () => void } {
+export function stopSignal(ctx: CliContext, what: string): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   let count = 0;
   const handler = (sig: NodeJS.Signals) => {
