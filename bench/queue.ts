@@ -1,7 +1,9 @@
 // npm run bench:queue — runs through the queue to real worker processes (`baton worker
 // --concurrency 2`): launch→running latency with warm workers (sequential launches: median,
-// p95), then 2,000 no-op runs launched at once: runs/s to all SUCCESS.
-// Options: BENCH_RUNS=2000  BENCH_LATENCY_RUNS=50  BENCH_STORES=sqlite,postgres
+// p95), then 2,000 no-op runs launched at once: runs/s to all SUCCESS; then a 10,000-partition
+// backfill (one run per partition) driven by `baton daemon`: total seconds to COMPLETED.
+// Options: BENCH_RUNS=2000  BENCH_LATENCY_RUNS=50  BENCH_BACKFILL_PARTITIONS=10000
+//          BENCH_STORES=sqlite,postgres
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -13,6 +15,7 @@ import { onStores } from "./stores.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2000);
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 50);
+const BACKFILL_PARTITIONS = Number(process.env.BENCH_BACKFILL_PARTITIONS ?? 10_000);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const defsFile = path.join(root, "bench", "fixtures", "noop", "definitions.ts");
 const bin = path.join(root, "packages", "core", "bin", "baton.js");
@@ -30,6 +33,7 @@ async function runCase(store: "sqlite" | "postgres", databaseUrl?: string) {
   const definitions = await loadDefinitions(defsFile);
   const instance = await openInstance({ home, env: {}, ...(databaseUrl ? { databaseUrl } : {}) });
   let pool: ChildProcess | undefined;
+  let daemon: ChildProcess | undefined;
   try {
     pool = spawn(process.execPath, [bin, "worker", "--concurrency", "2", "--defs", defsFile], {
       env,
@@ -88,7 +92,45 @@ async function runCase(store: "sqlite" | "postgres", databaseUrl?: string) {
         dagsterQueuedStartSeconds: "3-6",
       }),
     );
+
+    // A backfill through the daemon: it queues the runs in chunks; the same two workers run them.
+    daemon = spawn(process.execPath, [bin, "daemon", "--defs", defsFile], { env, stdio: "ignore" });
+    const keys = Array.from({ length: BACKFILL_PARTITIONS }, (_, i) => `p${String(i).padStart(5, "0")}`);
+    const b0 = performance.now();
+    const created = await instance.createBackfill(definitions, {
+      selection: "noop_partitioned",
+      partitions: { range: { from: keys[0]!, to: keys[keys.length - 1]! } },
+      daemon: true,
+    });
+    let record = created;
+    for (;;) {
+      record = (await instance.storage.getBackfill(created.backfillId))!;
+      if (["COMPLETED", "FAILED", "CANCELED"].includes(record.status)) break;
+      await sleep(200);
+    }
+    const backfillSeconds = (performance.now() - b0) / 1000;
+    console.log(
+      JSON.stringify({
+        bench: "queue",
+        case: `${store}-daemon-backfill`,
+        store,
+        workers: 2,
+        partitions: BACKFILL_PARTITIONS,
+        status: record.status,
+        runs: record.counts.runs,
+        materialized: record.counts.materialized,
+        seconds: +backfillSeconds.toFixed(2),
+        runsPerSecond: +(record.counts.runs / backfillSeconds).toFixed(1),
+        targetSeconds: 60,
+        dagsterBackfillRunsPerSecond: "~1",
+      }),
+    );
   } finally {
+    if (daemon && daemon.exitCode === null) {
+      const exited = new Promise((resolve) => daemon!.once("exit", resolve));
+      daemon.kill("SIGTERM");
+      await exited;
+    }
     // Stop the pool the way an operator would: its children finish and exit with it.
     if (pool && pool.exitCode === null) {
       const exited = new Promise((resolve) => pool!.once("exit", resolve));

@@ -60,6 +60,8 @@ export function createBackfillDriver(options: BackfillDriverOptions) {
   const storage = instance.storage;
   const maxInFlight = Math.max(1, options.maxInFlight ?? 200);
   const tracked = new Map<string, Tracked>();
+  /** Whether the last step launched runs or saw runs end (there is probably more to do soon). */
+  let active = false;
 
   async function track(record: BackfillRecord, now: number): Promise<Tracked> {
     const definitions = options.definitions();
@@ -103,18 +105,19 @@ export function createBackfillDriver(options: BackfillDriverOptions) {
 
   /**
    * Read the runs of the backfill that changed since the last step. `updated_at` comes from the
-   * workers' event timestamps (their clocks, batched writes), so the window reaches back 10 s, and
-   * every 30th step reads everything: a run's end is never missed.
+   * workers' event timestamps (their clocks, batched writes), so the window reaches back 2 s, and
+   * every 100th step reads everything: a run's end is never missed.
    */
   async function refresh(t: Tracked) {
     t.refreshes++;
-    const full = t.refreshes % 30 === 0;
+    const full = t.refreshes % 100 === 0;
     const rows = await storage.listRunKeys(
       backfillOwner(t.id),
-      full ? {} : { updatedSince: Math.max(0, t.watermark - 10_000) },
+      full ? {} : { updatedSince: Math.max(0, t.watermark - 2_000) },
     );
     let newest = t.watermark;
     for (const row of rows) {
+      if (row.updatedAt > t.watermark) active = true;
       newest = Math.max(newest, row.updatedAt);
       const unitId = Number(row.key);
       const unit = t.plan.units[unitId];
@@ -162,33 +165,49 @@ export function createBackfillDriver(options: BackfillDriverOptions) {
     // Units are planned in dependency order: everything before `scanFrom` is already decided.
     while (t.scanFrom < units.length && t.state.has(t.scanFrom) && t.state.get(t.scanFrom) !== "running")
       t.scanFrom++;
-    for (let i = t.scanFrom; i < units.length && inFlight < maxInFlight; i++) {
+    const batch: BackfillUnit[] = [];
+    for (let i = t.scanFrom; i < units.length && inFlight + batch.length < maxInFlight; i++) {
       const unit = units[i]!;
       if (t.state.has(unit.id)) continue;
       if (!unit.dependsOn.every((d) => t.state.get(d) === "done")) continue;
-      try {
-        const run = await instance.launchRun(definitions, {
-          assetKeys: unit.assetKeys,
-          ...(unit.definition ? { partitions: { keys: unit.keys } } : {}),
-          backfillId: t.id,
-          keySpaces: t.spaces,
-          config: configFor(definitions, unit, t.opts.config ?? {}),
-          tags: { ...(t.opts.tags ?? {}), "baton/backfill": t.id },
-          runKey: { owner: backfillOwner(t.id), key: String(unit.id) },
-          now,
-        });
-        if (!t.runOf.has(unit.id)) {
-          t.runOf.set(unit.id, run.runId);
-          t.counts.runs++;
+      batch.push(unit);
+    }
+    const requestOf = (unit: BackfillUnit) => ({
+      assetKeys: unit.assetKeys,
+      ...(unit.definition ? { partitions: { keys: unit.keys } } : {}),
+      backfillId: t.id,
+      keySpaces: t.spaces,
+      config: configFor(definitions, unit, t.opts.config ?? {}),
+      tags: { ...(t.opts.tags ?? {}), "baton/backfill": t.id },
+      runKey: { owner: backfillOwner(t.id), key: String(unit.id) },
+      now,
+    });
+    const launched = (unit: BackfillUnit, runId: string) => {
+      if (!t.runOf.has(unit.id)) {
+        t.runOf.set(unit.id, runId);
+        t.counts.runs++;
+      }
+      t.state.set(unit.id, "running"); // its outcome is read by a later refresh
+      inFlight++;
+    };
+    const cannotLaunch = (unit: BackfillUnit, error: unknown) => {
+      t.state.set(unit.id, "failed");
+      t.counts.failed += weight(unit);
+      t.skipped.push(`${describeUnit(unit)} could not be launched: ${describeError(error)}`);
+      skipDependents(t, unit.id, `upstream ${describeUnit(unit)} could not be launched`);
+    };
+    // One store transaction for the whole chunk; if one unit is invalid, launch them one by one.
+    if (batch.length > 0) active = true;
+    try {
+      const results = await instance.launchRuns(definitions, batch.map(requestOf));
+      batch.forEach((unit, i) => launched(unit, results[i]!.runId));
+    } catch {
+      for (const unit of batch) {
+        try {
+          launched(unit, (await instance.launchRun(definitions, requestOf(unit))).runId);
+        } catch (error) {
+          cannotLaunch(unit, error);
         }
-        t.state.set(unit.id, "running"); // its outcome is read by the next refresh
-        inFlight++;
-      } catch (error) {
-        t.state.set(unit.id, "failed");
-        t.counts.failed += weight(unit);
-        const message = `${describeUnit(unit)} could not be launched: ${describeError(error)}`;
-        t.skipped.push(message);
-        skipDependents(t, unit.id, `upstream ${describeUnit(unit)} could not be launched`);
       }
     }
     return inFlight;
@@ -262,7 +281,8 @@ export function createBackfillDriver(options: BackfillDriverOptions) {
   return {
     /** One pass over every active daemon backfill. */
     async step(now: number) {
-      const active: BackfillRecord[] = [];
+      active = false;
+      const running: BackfillRecord[] = [];
       let cursor: string | undefined;
       do {
         const page = await storage.listBackfills({
@@ -270,18 +290,19 @@ export function createBackfillDriver(options: BackfillDriverOptions) {
           limit: 200,
           ...(cursor ? { cursor } : {}),
         });
-        active.push(...page.backfills.filter((b) => (b.options as BackfillOptions).daemon === true));
+        running.push(...page.backfills.filter((b) => (b.options as BackfillOptions).daemon === true));
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
       // A backfill canceled while REQUESTED/orphaned is CANCELED already: stop its runs too.
       for (const t of [...tracked.values()]) {
-        if (active.some((b) => b.backfillId === t.id)) continue;
+        if (running.some((b) => b.backfillId === t.id)) continue;
         const record = await storage.getBackfill(t.id);
         if (record) await advance(record, now);
         else tracked.delete(t.id);
       }
-      for (const record of active.reverse()) await advance(record, now);
+      for (const record of running.reverse()) await advance(record, now);
     },
+    busy: () => active,
     /** Forget cached plans (definitions reloaded). */
     reset() {
       tracked.clear();

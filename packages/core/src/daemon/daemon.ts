@@ -193,16 +193,18 @@ export function createDaemon(options: DaemonOptions): Daemon {
     async run(signal) {
       const ttl = Math.max(3 * interval, 2000);
       const loops: Promise<void>[] = [];
+      /** Run `body` every `every` ms (every 50 ms while `busy()` says there is more to do). */
       const loop = (
         name: string,
         every: number,
         body: (now: number) => Promise<void>,
         setWake?: (w: () => void) => void,
+        busy?: () => boolean,
       ) =>
         (async () => {
           while (!signal.aborted && leader) {
             await body(clock()).catch((error) => log(`${name}: ${describeError(error)}`));
-            await sleep(every, signal, setWake);
+            await sleep(busy?.() ? Math.min(every, 50) : every, signal, setWake);
           }
         })();
       let role: boolean | undefined;
@@ -217,6 +219,9 @@ export function createDaemon(options: DaemonOptions): Daemon {
               : `daemon ${id} is waiting as standby (another daemon leads)`,
           );
           if (leader) {
+            // A new term: what another leader did meanwhile is read from the store again.
+            backfills.reset();
+            automation.reset();
             await armWatchers().catch((error) => log(`watchers: ${describeError(error)}`));
             loops.push(
               loop("monitor", interval, monitor),
@@ -232,7 +237,13 @@ export function createDaemon(options: DaemonOptions): Daemon {
               loop("automation", options.automationIntervalMs ?? 2000, async (now) => {
                 await automation.step(now);
               }),
-              loop("backfills", interval, (now) => backfills.step(now)),
+              loop(
+                "backfills",
+                interval,
+                (now) => backfills.step(now),
+                undefined,
+                () => backfills.busy(),
+              ),
             );
           } else await closeWatchers();
         }

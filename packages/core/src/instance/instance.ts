@@ -96,6 +96,11 @@ export interface BatonInstance {
     definitions: Definitions,
     request?: MaterializeRequest & { priority?: number },
   ): Promise<LaunchedRun>;
+  /** Validate and queue several runs in one store transaction (daemon backfills); in order. */
+  launchRuns(
+    definitions: Definitions,
+    requests: readonly (MaterializeRequest & { priority?: number })[],
+  ): Promise<{ runId: string; created: boolean }[]>;
   /** Execute a queued run claimed by this process (what a run worker does). */
   executeQueuedRun(
     definitions: Definitions,
@@ -267,6 +272,26 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
     return { plan, selection: request.assetKeys ? assetKeys.join(",") : selection };
   }
 
+  /** Plan and validate a run for the queue: what a worker needs to execute it later. */
+  async function queuedRun(
+    definitions: Definitions,
+    request: MaterializeRequest & { priority?: number },
+  ): Promise<NewRun> {
+    const { plan, selection } = planOf(definitions, request);
+    const prepared = await prepare(definitions, plan, request);
+    return {
+      ...newRun(plan, selection, request, prepared.partitions),
+      priority: request.priority ?? 0,
+      request: {
+        assetKeys: plan.assetKeys,
+        checkKeys: plan.checkKeys,
+        ...(prepared.partitions ? { partitionKeys: prepared.partitions.keys } : {}),
+        ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+      },
+      runKey: request.runKey ?? null,
+    };
+  }
+
   const instance: BatonInstance = {
     home,
     storage,
@@ -283,21 +308,14 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
         const run = earlier ? await storage.getRun(earlier) : undefined;
         if (run) return { ...run, created: false };
       }
-      const { plan, selection } = planOf(definitions, request);
-      const prepared = await prepare(definitions, plan, request);
-      const run: NewRun = {
-        ...newRun(plan, selection, request, prepared.partitions),
-        priority: request.priority ?? 0,
-        request: {
-          assetKeys: plan.assetKeys,
-          checkKeys: plan.checkKeys,
-          ...(prepared.partitions ? { partitionKeys: prepared.partitions.keys } : {}),
-          ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-        },
-        runKey: request.runKey ?? null,
-      };
-      const result = await storage.createRun(run);
+      const result = await storage.createRun(await queuedRun(definitions, request));
       return { ...(await storage.getRun(result.runId))!, created: result.created };
+    },
+
+    async launchRuns(definitions, requests) {
+      const runs: NewRun[] = [];
+      for (const request of requests) runs.push(await queuedRun(definitions, request));
+      return storage.createRuns(runs);
     },
 
     async executeQueuedRun(definitions, runId, options = {}) {

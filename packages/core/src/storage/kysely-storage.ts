@@ -26,6 +26,7 @@ import type { BatonDatabase } from "./schema.js";
 import type {
   AssetStatusRecord,
   CheckResultRecord,
+  CreateRunResult,
   EventsQuery,
   NewRun,
   RunRecord,
@@ -35,6 +36,60 @@ import type {
 } from "./storage.js";
 
 export type RunRow = BatonDatabase["runs"] & { id: number };
+
+/** Insert a run (and its run key) in a write transaction; see `Storage.createRun`. */
+async function insertRun(trx: Executor, run: NewRun): Promise<CreateRunResult> {
+  if (run.runKey) {
+    // Claim the key first: a concurrent or repeated launch (a daemon that crashed after
+    // launching, before saving its cursor) finds the earlier run instead of making another.
+    const inserted = await trx
+      .insertInto("run_keys")
+      .values({
+        owner: run.runKey.owner,
+        run_key: run.runKey.key,
+        run_id: run.runId,
+        created_at: run.createdAt,
+      })
+      .onConflict((oc) => oc.columns(["owner", "run_key"]).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
+      const existing = await trx
+        .selectFrom("run_keys")
+        .select("run_id")
+        .where("owner", "=", run.runKey.owner)
+        .where("run_key", "=", run.runKey.key)
+        .executeTakeFirstOrThrow();
+      return { created: false, runId: existing.run_id };
+    }
+  }
+  await trx
+    .insertInto("runs")
+    .values({
+      run_id: run.runId,
+      status: run.status,
+      selection: run.selection,
+      asset_keys: JSON.stringify(run.assetKeys),
+      config: JSON.stringify(run.config === undefined ? {} : run.config),
+      tags: JSON.stringify(run.tags),
+      parent_run_id: run.parentRunId ?? null,
+      root_run_id: run.rootRunId ?? null,
+      created_at: run.createdAt,
+      started_at: null,
+      ended_at: null,
+      updated_at: run.createdAt,
+      partition_keys: run.partitions ? JSON.stringify(run.partitions.keys) : null,
+      partition_indices: run.partitions ? JSON.stringify(run.partitions.indices) : null,
+      backfill_id: run.backfillId ?? null,
+      priority: run.priority ?? 0,
+      request: run.request ? JSON.stringify(run.request) : null,
+      worker_id: null,
+      heartbeat_at: null,
+      cancel_requested: 0,
+      end_event_id: null,
+    })
+    .execute();
+  return { created: true, runId: run.runId };
+}
 
 function toRunRecord(row: RunRow): RunRecord {
   return {
@@ -141,58 +196,16 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
     dialect: adapter.name,
     location: adapter.location,
 
-    async createRun(run: NewRun) {
+    createRun(run: NewRun) {
+      return adapter.writeTransaction((trx) => insertRun(trx, run));
+    },
+
+    async createRuns(runs: readonly NewRun[]) {
+      if (runs.length === 0) return [];
       return adapter.writeTransaction(async (trx) => {
-        if (run.runKey) {
-          // Claim the key first: a concurrent or repeated launch (a daemon that crashed after
-          // launching, before saving its cursor) finds the earlier run instead of making another.
-          const inserted = await trx
-            .insertInto("run_keys")
-            .values({
-              owner: run.runKey.owner,
-              run_key: run.runKey.key,
-              run_id: run.runId,
-              created_at: run.createdAt,
-            })
-            .onConflict((oc) => oc.columns(["owner", "run_key"]).doNothing())
-            .executeTakeFirst();
-          if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
-            const existing = await trx
-              .selectFrom("run_keys")
-              .select("run_id")
-              .where("owner", "=", run.runKey.owner)
-              .where("run_key", "=", run.runKey.key)
-              .executeTakeFirstOrThrow();
-            return { created: false, runId: existing.run_id };
-          }
-        }
-        await trx
-          .insertInto("runs")
-          .values({
-            run_id: run.runId,
-            status: run.status,
-            selection: run.selection,
-            asset_keys: JSON.stringify(run.assetKeys),
-            config: JSON.stringify(run.config === undefined ? {} : run.config),
-            tags: JSON.stringify(run.tags),
-            parent_run_id: run.parentRunId ?? null,
-            root_run_id: run.rootRunId ?? null,
-            created_at: run.createdAt,
-            started_at: null,
-            ended_at: null,
-            updated_at: run.createdAt,
-            partition_keys: run.partitions ? JSON.stringify(run.partitions.keys) : null,
-            partition_indices: run.partitions ? JSON.stringify(run.partitions.indices) : null,
-            backfill_id: run.backfillId ?? null,
-            priority: run.priority ?? 0,
-            request: run.request ? JSON.stringify(run.request) : null,
-            worker_id: null,
-            heartbeat_at: null,
-            cancel_requested: 0,
-            end_event_id: null,
-          })
-          .execute();
-        return { created: true, runId: run.runId };
+        const out: CreateRunResult[] = [];
+        for (const run of runs) out.push(await insertRun(trx, run));
+        return out;
       });
     },
 

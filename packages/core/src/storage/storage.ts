@@ -251,6 +251,8 @@ export interface Storage {
   /** Where the data lives, with any password hidden. */
   readonly location: string;
   createRun(run: NewRun): Promise<CreateRunResult>;
+  /** Create several runs in one transaction (each with the semantics of `createRun`). */
+  createRuns(runs: readonly NewRun[]): Promise<CreateRunResult[]>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   listRuns(query?: RunsQuery): Promise<RunsPage>;
   /** Append events atomically, updating run status and per-asset indexes on the way. */
