@@ -200,7 +200,7 @@ export function createBackfillDriver(options: BackfillDriverOptions) {
     if (batch.length > 0) active = true;
     try {
       const results = await instance.launchRuns(definitions, batch.map(requestOf));
-      batch.forEach((unit, i) => launched(unit, results[i]!.runId));
+      for (const [i, unit] of batch.entries()) launched(unit, results[i]!.runId);
     } catch {
       for (const unit of batch) {
         try {
