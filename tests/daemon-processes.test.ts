@@ -888,9 +888,19 @@ for (const backend of storageBackends()) {
 
       // The daemon has looked past the last doomed failure (its cursor moved beyond it): no retry 3.
       const last = doomed[2]!;
-      await waitForState(t, "the retries cursor to pass the last failure", async () => {
-        const cursor = await t.instance.storage.getValue(RETRIES_CURSOR_KEY);
-        return cursor !== undefined && Number(cursor.split(":")[0]) >= last.endedAt!;
+      let cursor: string | undefined;
+      await waitForState(
+        t,
+        "the retries cursor to pass the last failure",
+        async () => {
+          cursor = await t.instance.storage.getValue(RETRIES_CURSOR_KEY);
+          return cursor !== undefined && Number(cursor.split(":")[0]) >= last.endedAt!;
+        },
+      ).catch(async (error: Error) => {
+        const ended = await t.instance.storage.listEndedRuns({ limit: 100 });
+        throw new Error(
+          `${error.message}\ncursor ${cursor}, last failure ended at ${last.endedAt}\nended runs: ${JSON.stringify(ended.runs.map((r) => [r.runId, r.status, r.endedAt]))}`,
+        );
       });
       expect((await allRuns(t)).filter((r) => r.parentRunId === last.runId)).toEqual([]);
       expect((await allRuns(t)).length).toBe(6);

@@ -63,7 +63,7 @@ export async function schedulePartitionKeys(
     return undefined;
   };
   const time = timeDimension(anchor);
-  if (!time || time.kind !== "time")
+  if (time?.kind !== "time")
     throw new Error(
       `the target is partitioned (${anchor.describeFormat()}) without a single time dimension: give the schedule partitionKeys`,
     );

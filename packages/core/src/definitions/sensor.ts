@@ -57,6 +57,8 @@ export interface SensorContext {
   readonly definitions: Definitions;
 }
 
+/** What `evaluate` may return; nothing at all (a body without `return`) means "no requests". */
+// biome-ignore lint/suspicious/noConfusingVoidType: lets `evaluate` bodies end without a return.
 export type SensorEvaluation = SensorResult | readonly RunRequest[] | undefined | null | void;
 
 export interface SensorOptions {
