@@ -8,7 +8,9 @@ import type { BatonInstance } from "../../instance/instance.js";
 import { startWorkerPool } from "../../worker/worker-pool.js";
 import { type CliContext, parsePositiveInt } from "../cli-context.js";
 import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
-import { stopSignal } from "./worker.js";
+import { parseTagLimit, stopSignal } from "./worker.js";
+
+const collectFlag = (value: string, previous: string[]) => [...previous, value];
 
 interface DaemonFlags {
   heartbeatTimeoutMs?: number;
@@ -124,6 +126,12 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
     .command("dev")
     .description("daemon + run workers on one machine, reloading when the definitions change")
     .option("--workers <n>", "worker processes (default 2)", parsePositiveInt("--workers"))
+    .option(
+      "--max-concurrent-runs <n>",
+      "runs in progress across all workers",
+      parsePositiveInt("--max-concurrent-runs"),
+    )
+    .option("--tag-limit <KEY=VALUE:N>", "at most N runs at once with this tag (repeatable)", collectFlag, [])
     .option("--no-watch", "do not reload on file changes")
     .option("--interval-ms <ms>", "daemon loop period (default 500)", parsePositiveInt("--interval-ms"))
     .option(
@@ -131,57 +139,77 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
       "fail runs whose worker is silent this long (default 3000)",
       parsePositiveInt("--heartbeat-timeout-ms"),
     )
-    .action(async (opts: DaemonFlags & { workers?: number; watch: boolean }, cmd: Command) => {
-      const file = defsPathOf(cmd);
-      const defs = reloadable(ctx, file, await loadDefinitions(file));
-      const instance = await ctx.instance();
-      const size = opts.workers ?? 2;
-      const pool = startWorkerPool({
-        storage: instance.storage,
-        size,
-        script: process.argv[1]!,
-        args: ["worker", "--child", "--defs", file],
-        env: { ...process.env, ...ctx.env },
-        log: (line) => ctx.stderr.write(`${line}\n`),
-      });
-      const stop = stopSignal(ctx, "baton dev");
-      const { daemon, done, acknowledge } = startDaemon(ctx, instance, defs, opts, stop.signal);
-      const dir = path.dirname(file);
-      let watcher: import("chokidar").FSWatcher | undefined;
-      if (opts.watch) {
-        const { watch } = await import("chokidar");
-        const source = /\.(?:[cm]?[jt]sx?|json)$/;
-        watcher = watch(dir, {
-          ignoreInitial: true,
-          ignored: (p: string) => /(?:^|[/\\])(?:node_modules|\.baton|\.git|dist)(?:[/\\]|$)/.test(p),
+    .action(
+      async (
+        opts: DaemonFlags & {
+          workers?: number;
+          watch: boolean;
+          maxConcurrentRuns?: number;
+          tagLimit: string[];
+        },
+        cmd: Command,
+      ) => {
+        const file = defsPathOf(cmd);
+        for (const t of opts.tagLimit) parseTagLimit(t); // a bad flag fails before anything starts
+        const defs = reloadable(ctx, file, await loadDefinitions(file));
+        const instance = await ctx.instance();
+        const size = opts.workers ?? 2;
+        const pool = startWorkerPool({
+          storage: instance.storage,
+          size,
+          script: process.argv[1]!,
+          args: [
+            "worker",
+            "--child",
+            "--defs",
+            file,
+            ...(opts.maxConcurrentRuns !== undefined
+              ? ["--max-concurrent-runs", String(opts.maxConcurrentRuns)]
+              : []),
+            ...opts.tagLimit.flatMap((t) => ["--tag-limit", t]),
+          ],
+          env: { ...process.env, ...ctx.env },
+          log: (line) => ctx.stderr.write(`${line}\n`),
         });
-        let timer: NodeJS.Timeout | undefined;
-        const changed = (p: string) => {
-          if (!source.test(p)) return;
-          clearTimeout(timer);
-          timer = setTimeout(() => {
-            void (async () => {
-              ctx.stderr.write(`baton dev: ${path.relative(ctx.cwd, p) || p} changed, reloading\n`);
-              // Validate first: broken code keeps the running daemon and workers as they are.
-              if (!(await defs.reload())) return;
-              daemon.reloaded();
-              acknowledge(await requestReload(instance.storage, Date.now()));
-              ctx.stderr.write("baton dev: reloaded (workers pick up the new code after their runs)\n");
-            })();
-          }, 200);
-        };
-        watcher.on("add", changed).on("change", changed);
-      }
-      ctx.stderr.write(
-        `baton dev: daemon + ${size} worker${size === 1 ? "" : "s"} on ${instance.storage.location}` +
-          `${opts.watch ? `, reloading on changes in ${dir}` : ""} (Ctrl-C to stop)\n`,
-      );
-      try {
-        await done;
-      } finally {
-        await watcher?.close();
-        await pool.stop();
-        stop.dispose();
-      }
-    });
+        const stop = stopSignal(ctx, "baton dev");
+        const { daemon, done, acknowledge } = startDaemon(ctx, instance, defs, opts, stop.signal);
+        const dir = path.dirname(file);
+        let watcher: import("chokidar").FSWatcher | undefined;
+        if (opts.watch) {
+          const { watch } = await import("chokidar");
+          const source = /\.(?:[cm]?[jt]sx?|json)$/;
+          watcher = watch(dir, {
+            ignoreInitial: true,
+            ignored: (p: string) => /(?:^|[/\\])(?:node_modules|\.baton|\.git|dist)(?:[/\\]|$)/.test(p),
+          });
+          let timer: NodeJS.Timeout | undefined;
+          const changed = (p: string) => {
+            if (!source.test(p)) return;
+            clearTimeout(timer);
+            timer = setTimeout(() => {
+              void (async () => {
+                ctx.stderr.write(`baton dev: ${path.relative(ctx.cwd, p) || p} changed, reloading\n`);
+                // Validate first: broken code keeps the running daemon and workers as they are.
+                if (!(await defs.reload())) return;
+                daemon.reloaded();
+                acknowledge(await requestReload(instance.storage, Date.now()));
+                ctx.stderr.write("baton dev: reloaded (workers pick up the new code after their runs)\n");
+              })();
+            }, 200);
+          };
+          watcher.on("add", changed).on("change", changed);
+        }
+        ctx.stderr.write(
+          `baton dev: daemon + ${size} worker${size === 1 ? "" : "s"} on ${instance.storage.location}` +
+            `${opts.watch ? `, reloading on changes in ${dir}` : ""} (Ctrl-C to stop)\n`,
+        );
+        try {
+          await done;
+        } finally {
+          await watcher?.close();
+          await pool.stop();
+          stop.dispose();
+        }
+      },
+    );
 }

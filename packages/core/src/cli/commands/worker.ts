@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
-import { CODE_GENERATION_KEY } from "../../daemon/reload.js";
+import { CODE_GENERATION_KEY, requestReload } from "../../daemon/reload.js";
 import { UsageError } from "../../errors.js";
 import type { TagLimit } from "../../storage/storage.js";
 import { runWorker } from "../../worker/run-worker.js";
@@ -150,6 +150,12 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
           .map((c) => c.pid)
           .join(", ")})\n`,
       );
+      // SIGHUP: reload (the children finish their runs and restart with the new code).
+      const onHup = () => {
+        ctx.stderr.write("worker pool: received SIGHUP, reloading the definitions\n");
+        void requestReload(instance.storage, Date.now());
+      };
+      process.on("SIGHUP", onHup);
       // First signal: children finish their runs. Second: children are killed (their runs fail).
       await new Promise<void>((resolve) => {
         let count = 0;
@@ -162,6 +168,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
           );
           if (count > 1) ctx.exitCode = 130;
           void pool.stop().then(() => {
+            process.off("SIGHUP", onHup);
             process.off("SIGINT", handler);
             process.off("SIGTERM", handler);
             resolve();
