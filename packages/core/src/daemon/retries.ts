@@ -6,6 +6,7 @@ import type { BatonInstance } from "../instance/instance.js";
 export const MAX_RETRIES_TAG = "baton/max-retries";
 export const RETRY_NUMBER_TAG = "baton/retry-number";
 const CURSOR_KEY = "daemon/retries-cursor";
+const HISTORY_MS = 3_600_000;
 
 /**
  * Automatic retries: a queued run that ended FAILURE with `baton/max-retries` N > its retry number
@@ -19,18 +20,9 @@ export async function retryFailedRuns(
   log: (line: string) => void,
 ): Promise<string[]> {
   const storage = instance.storage;
-  let cursor = await storage.getValue(CURSOR_KEY);
-  if (cursor === undefined) {
-    // First time: start from the runs ending now on.
-    let after: string | null = null;
-    for (;;) {
-      const page = await storage.listEndedRuns({ ...(after ? { after } : {}), limit: 1000 });
-      if (page.runs.length === 0) break;
-      after = page.cursor;
-    }
-    await storage.setValue(CURSOR_KEY, after ?? "0", now);
-    return [];
-  }
+  // From the first run ever on (a run that failed before any daemon ran is retried too), but a
+  // failure older than an hour when first seen is history, not something to retry now.
+  let cursor = (await storage.getValue(CURSOR_KEY)) ?? "0";
   const launched: string[] = [];
   for (;;) {
     const page = await storage.listEndedRuns({ after: cursor, statuses: ["FAILURE"], limit: 200 });
@@ -38,6 +30,7 @@ export async function retryFailedRuns(
       const max = Number(run.tags[MAX_RETRIES_TAG] ?? 0);
       const attempt = Number(run.tags[RETRY_NUMBER_TAG] ?? 0);
       if (!run.request || !(max > attempt)) continue;
+      if (run.endedAt !== null && now - run.endedAt > HISTORY_MS) continue;
       try {
         const summary = await instance.runSummary(run.runId);
         const materialized = new Set(

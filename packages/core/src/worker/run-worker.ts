@@ -22,6 +22,8 @@ export interface RunWorkerOptions {
   /** Stop claiming when aborted; runs in flight finish (abort them with `cancelInFlight`). */
   readonly signal: AbortSignal;
   readonly cancelInFlight?: AbortSignal;
+  /** Asked before each claim; false: stop claiming (e.g. the code was reloaded), finish, return. */
+  readonly mayClaim?: () => Promise<boolean>;
   onRunStart?(runId: string): void;
   onRunEnd?(runId: string, status: RunStatus): void;
 }
@@ -102,6 +104,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   try {
     while (!options.signal.aborted) {
       const free = slots - active.size;
+      if (free > 0 && options.mayClaim && !(await options.mayClaim().catch(() => true))) break;
       if (free > 0) {
         const claimed = await storage
           .claimRuns({

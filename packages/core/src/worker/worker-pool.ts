@@ -81,7 +81,9 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
         if (running.size === 0) stopped();
         return;
       }
-      quickDeaths = Date.now() - bornAt < 2000 ? quickDeaths + 1 : 0;
+      // A clean exit (code 0: a reload) is not a crash; a quick crash backs off.
+      const crashed = signal !== null || code !== 0;
+      quickDeaths = crashed && Date.now() - bornAt < 2000 ? quickDeaths + 1 : 0;
       const delay = quickDeaths === 0 ? 0 : Math.min(30_000, 250 * 2 ** Math.min(quickDeaths, 7));
       options.log(
         `worker ${child.pid} exited (${how}); starting a replacement${delay ? ` in ${(delay / 1000).toFixed(1)} s` : ""}`,

@@ -17,6 +17,11 @@ interface DaemonFlags {
   intervalMs?: number;
 }
 
+/** The code generation now (read before loading the definitions, so no reload is missed). */
+async function currentGeneration(instance: BatonInstance): Promise<string> {
+  return (await instance.storage.getValue(CODE_GENERATION_KEY)) ?? "";
+}
+
 /** Definitions that can be swapped for a freshly imported version (a reload). */
 function reloadable(ctx: CliContext, file: string, initial: Definitions) {
   let current = initial;
@@ -41,6 +46,8 @@ function startDaemon(
   defs: ReturnType<typeof reloadable>,
   flags: DaemonFlags,
   signal: AbortSignal,
+  /** The code generation read before the definitions were loaded. */
+  loadedGeneration: string,
 ) {
   const daemon: Daemon = createDaemon({
     instance,
@@ -50,7 +57,7 @@ function startDaemon(
     ...(flags.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: flags.heartbeatTimeoutMs } : {}),
   });
   // Follow `baton reload` (from any machine: the generation is in the store).
-  let generation: string | undefined;
+  let generation = loadedGeneration;
   let polling = false;
   const poll = setInterval(() => {
     if (polling) return;
@@ -58,8 +65,7 @@ function startDaemon(
     void instance.storage
       .getValue(CODE_GENERATION_KEY)
       .then(async (g) => {
-        if (generation === undefined) generation = g ?? "";
-        else if ((g ?? "") !== generation) {
+        if ((g ?? "") !== generation) {
           generation = g ?? "";
           if (await defs.reload()) {
             daemon.reloaded();
@@ -100,13 +106,14 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
     .option("--interval-ms <ms>", "how often each loop runs (default 500)", parsePositiveInt("--interval-ms"))
     .action(async (flags: DaemonFlags, cmd: Command) => {
       const file = defsPathOf(cmd);
-      const defs = reloadable(ctx, file, await loadDefinitions(file));
       const instance = await ctx.instance();
+      const generation = await currentGeneration(instance);
+      const defs = reloadable(ctx, file, await loadDefinitions(file));
       const stop = stopSignal(ctx, "daemon");
       const onHup = () => void requestReload(instance.storage, Date.now());
       process.on("SIGHUP", onHup);
       try {
-        await startDaemon(ctx, instance, defs, flags, stop.signal).done;
+        await startDaemon(ctx, instance, defs, flags, stop.signal, generation).done;
       } finally {
         process.off("SIGHUP", onHup);
         stop.dispose();
@@ -151,8 +158,9 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
       ) => {
         const file = defsPathOf(cmd);
         for (const t of opts.tagLimit) parseTagLimit(t); // a bad flag fails before anything starts
-        const defs = reloadable(ctx, file, await loadDefinitions(file));
         const instance = await ctx.instance();
+        const generation = await currentGeneration(instance);
+        const defs = reloadable(ctx, file, await loadDefinitions(file));
         const size = opts.workers ?? 2;
         const pool = startWorkerPool({
           storage: instance.storage,
@@ -172,7 +180,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           log: (line) => ctx.stderr.write(`${line}\n`),
         });
         const stop = stopSignal(ctx, "baton dev");
-        const { daemon, done, acknowledge } = startDaemon(ctx, instance, defs, opts, stop.signal);
+        const { daemon, done, acknowledge } = startDaemon(ctx, instance, defs, opts, stop.signal, generation);
         const dir = path.dirname(file);
         let watcher: import("chokidar").FSWatcher | undefined;
         if (opts.watch) {

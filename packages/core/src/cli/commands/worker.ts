@@ -68,8 +68,11 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
       const globals = cmd.optsWithGlobals() as { defs?: string };
       const defsPath = resolveDefinitionsPath(globals.defs, ctx.cwd, ctx.env);
       if (opts.child) {
-        const definitions = await loadDefinitions(defsPath);
         const instance = await ctx.instance();
+        // The code generation this process runs: read before loading, so a reload requested
+        // while it loads is not missed.
+        const generation = await instance.storage.getValue(CODE_GENERATION_KEY).catch(() => undefined);
+        const definitions = await loadDefinitions(defsPath);
         // The supervisor coordinates stopping: Ctrl-C reaches the whole process group, so a child
         // ignores SIGINT and finishes its run on the supervisor's SIGTERM (once); it also stops
         // when the supervisor is gone (the IPC channel closes).
@@ -91,15 +94,15 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
         const workerId = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
         // `baton reload` (or a file change in `baton dev`) bumps the code generation: finish the
         // runs in flight and exit; the supervisor starts a replacement that loads the new code.
-        const generation = await instance.storage.getValue(CODE_GENERATION_KEY).catch(() => undefined);
-        const reloadPoll = setInterval(() => {
-          void instance.storage
-            .getValue(CODE_GENERATION_KEY)
-            .then((g) => {
-              if (g !== generation) onStop("the code was reloaded")();
-            })
-            .catch(() => undefined);
-        }, 1000);
+        // Checked before every claim (no run starts on old code after a reload is requested) and
+        // every second while busy.
+        const current = async () => {
+          const g = await instance.storage.getValue(CODE_GENERATION_KEY);
+          if (g === generation) return true;
+          onStop("the code was reloaded")();
+          return false;
+        };
+        const reloadPoll = setInterval(() => void current().catch(() => undefined), 1000);
         try {
           send({ type: "ready", workerId });
           await runWorker({
@@ -110,6 +113,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
             ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
             ...(opts.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: opts.maxConcurrentRuns } : {}),
             tagLimits,
+            mayClaim: current,
             onRunStart: (runId) => send({ type: "run-start", runId }),
             onRunEnd: (runId) => send({ type: "run-end", runId }),
           });
