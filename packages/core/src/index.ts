@@ -178,3 +178,13 @@ export type {
   TickStatus,
 } from "./storage/storage.js";
 export { type RunWorkerOptions, runWorker } from "./worker/run-worker.js";
+export {
+  type AssetSnapshot,
+  type DefinitionsSnapshot,
+  publishSnapshot,
+  readSnapshot,
+  SNAPSHOT_KEY,
+  snapshotOf,
+} from "./snapshot/snapshot.js";
+export { type PartitionsSpec, partitionsFromSpec, partitionsSpec } from "./snapshot/partitions-spec.js";
+export { CODE_GENERATION_KEY } from "./daemon/reload.js";

@@ -4,6 +4,7 @@ import { createDaemon, type Daemon } from "../../daemon/daemon.js";
 import { CODE_GENERATION_KEY, requestReload } from "../../daemon/reload.js";
 import type { Definitions } from "../../definitions/definitions.js";
 import { describeError } from "../../errors.js";
+import { publishSnapshot } from "../../snapshot/snapshot.js";
 import type { BatonInstance } from "../../instance/instance.js";
 import { startWorkerPool } from "../../worker/worker-pool.js";
 import { type CliContext, parsePositiveInt } from "../cli-context.js";
@@ -69,6 +70,7 @@ function startDaemon(
           generation = g ?? "";
           if (await defs.reload()) {
             daemon.reloaded();
+            await publishSnapshot(instance.storage, defs.get()).catch(() => undefined);
             ctx.stderr.write("daemon: definitions reloaded\n");
           }
         }
@@ -78,6 +80,7 @@ function startDaemon(
         polling = false;
       });
   }, 1000);
+  void publishSnapshot(instance.storage, defs.get()).catch(() => undefined);
   const done = daemon.run(signal).finally(() => clearInterval(poll));
   return {
     daemon,
@@ -200,6 +203,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
                 // Validate first: broken code keeps the running daemon and workers as they are.
                 if (!(await defs.reload())) return;
                 daemon.reloaded();
+                await publishSnapshot(instance.storage, defs.get()).catch(() => undefined);
                 acknowledge(await requestReload(instance.storage, Date.now()));
                 ctx.stderr.write("baton dev: reloaded (workers pick up the new code after their runs)\n");
               })();

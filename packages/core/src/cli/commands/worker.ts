@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
 import { CODE_GENERATION_KEY, requestReload } from "../../daemon/reload.js";
+import { publishSnapshot } from "../../snapshot/snapshot.js";
 import { UsageError } from "../../errors.js";
 import type { TagLimit } from "../../storage/storage.js";
 import { runWorker } from "../../worker/run-worker.js";
@@ -73,6 +74,8 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
         // while it loads is not missed.
         const generation = await instance.storage.getValue(CODE_GENERATION_KEY).catch(() => undefined);
         const definitions = await loadDefinitions(defsPath);
+        // What the webserver shows comes from here (it never loads user code).
+        await publishSnapshot(instance.storage, definitions).catch(() => undefined);
         // The supervisor coordinates stopping: Ctrl-C reaches the whole process group, so a child
         // ignores SIGINT and finishes its run on the supervisor's SIGTERM (once); it also stops
         // when the supervisor is gone (the IPC channel closes).

@@ -73,6 +73,8 @@ export interface TimeWindowPartitionsDefinition<G extends TimeUnit | "cron" = Ti
   readonly end: number | undefined;
   /** Extra windows after the last complete one (1 = include the window in progress). */
   readonly endOffset: number;
+  /** The boundary offsets it was built with (`hourOffset`, `minuteOffset`, `dayOffset`). */
+  readonly offsets: Readonly<Record<string, number>>;
   resolve(ctx: PartitionsContext): TimeWindowKeySpace;
 }
 

@@ -138,6 +138,8 @@ class TimeWindowPartitions<G extends TimeUnit | "cron"> implements TimeWindowPar
   readonly end: number | undefined;
   readonly endOffset: number;
   readonly fingerprint: string;
+  /** The boundary offsets it was built with (`hourOffset`, `minuteOffset`, `dayOffset`). */
+  readonly offsets: Readonly<Record<string, number>>;
   readonly #engine: WindowEngine;
   readonly #label: string;
 
@@ -157,6 +159,7 @@ class TimeWindowPartitions<G extends TimeUnit | "cron"> implements TimeWindowPar
     this.endOffset = common.endOffset;
     this.#engine = engine;
     this.#label = label;
+    this.offsets = Object.fromEntries(extra);
     const kind = unit ?? `cron(${cron})`;
     // With `end`, endOffset has no effect on the keys, so it does not split fingerprints.
     const offset = common.end === undefined ? common.endOffset : 0;

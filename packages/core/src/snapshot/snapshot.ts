@@ -1,0 +1,168 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { describeCondition } from "../definitions/automation-condition.js";
+import type { Definitions } from "../definitions/definitions.js";
+import { isResourceDefinition } from "../definitions/resource.js";
+import type { Storage } from "../storage/storage.js";
+import { type PartitionsSpec, partitionsSpec } from "./partitions-spec.js";
+
+export const SNAPSHOT_KEY = "definitions/snapshot";
+
+/** What the webserver knows of the definitions: plain JSON published by workers and the daemon. */
+export interface DefinitionsSnapshot {
+  readonly version: 1;
+  /** sha256 of the rest: unchanged definitions publish the same hash. */
+  readonly hash: string;
+  readonly publishedAt: number;
+  readonly assets: readonly AssetSnapshot[];
+  readonly jobs: readonly { name: string; selection: string; description: string | null }[];
+  readonly schedules: readonly {
+    name: string;
+    cron: string;
+    timezone: string;
+    target: { job?: string; selection?: string };
+    defaultStatus: "RUNNING" | "STOPPED";
+    catchUp: number;
+    description: string | null;
+  }[];
+  readonly sensors: readonly {
+    name: string;
+    type: string;
+    target: { job?: string; selection?: string };
+    minimumIntervalSeconds: number;
+    defaultStatus: "RUNNING" | "STOPPED";
+    description: string | null;
+  }[];
+  /** Names and descriptions only: resource values (credentials) never leave the worker. */
+  readonly resources: readonly { name: string; description: string | null }[];
+}
+
+export interface AssetSnapshot {
+  readonly key: string;
+  readonly description: string | null;
+  readonly group: string;
+  readonly owners: readonly string[];
+  readonly tags: Readonly<Record<string, string>>;
+  readonly kinds: readonly string[];
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly codeVersion: string | null;
+  /** Every direct upstream key (deps and ins). */
+  readonly parents: readonly string[];
+  /** The step producing it: its name, kind, sibling assets (multi-assets) and subsetting. */
+  readonly computation: { name: string; kind: string; assetKeys: readonly string[]; canSubset: boolean };
+  readonly partitions: PartitionsSpec | null;
+  /** The run config's JSON Schema (from the zod schema), or null when it takes none. */
+  readonly configSchema: unknown;
+  readonly checks: readonly {
+    name: string;
+    blocking: boolean;
+    severity: string;
+    description: string | null;
+  }[];
+  readonly freshness: { maxLagMinutes: number; cron: string | null; timezone: string | null } | null;
+  readonly automation: string | null;
+}
+
+function jsonSchemaOf(schema: z.ZodType | undefined): unknown {
+  if (!schema) return null;
+  try {
+    return z.toJSONSchema(schema, { unrepresentable: "any" });
+  } catch {
+    return { description: "this config schema cannot be expressed as JSON Schema" };
+  }
+}
+
+/** The snapshot of `definitions` (deterministic: same definitions, same hash). */
+export function snapshotOf(definitions: Definitions, now = Date.now()): DefinitionsSnapshot {
+  const assets: AssetSnapshot[] = definitions.graph.topologicalOrder().map((key) => {
+    const node = definitions.graph.asset(key)!;
+    const c = node.computation;
+    return {
+      key,
+      description: node.description ?? null,
+      group: node.group,
+      owners: node.owners,
+      tags: node.tags,
+      kinds: node.kinds,
+      metadata: node.metadata,
+      codeVersion: node.codeVersion ?? null,
+      parents: node.parents,
+      computation: {
+        name: c.name,
+        kind: c.kind,
+        assetKeys: c.specs.map((s) => s.key),
+        canSubset: c.canSubset,
+      },
+      partitions: c.partitions ? partitionsSpec(c.partitions) : null,
+      configSchema: jsonSchemaOf(c.config),
+      checks: definitions.checksFor(key).map((ch) => ({
+        name: ch.name,
+        blocking: ch.blocking,
+        severity: ch.severity,
+        description: ch.description ?? null,
+      })),
+      freshness: node.freshness
+        ? {
+            maxLagMinutes: node.freshness.maxLagMinutes,
+            cron: node.freshness.cron ?? null,
+            timezone: node.freshness.timezone ?? null,
+          }
+        : null,
+      automation: node.automation ? describeCondition(node.automation) : null,
+    };
+  });
+  const body = {
+    version: 1 as const,
+    assets,
+    jobs: definitions.jobs.map((j) => ({
+      name: j.name,
+      selection: j.selection,
+      description: j.description ?? null,
+    })),
+    schedules: definitions.schedules.map((s) => ({
+      name: s.name,
+      cron: s.cron,
+      timezone: s.timezone,
+      target: { ...s.target },
+      defaultStatus: s.defaultStatus,
+      catchUp: s.catchUp,
+      description: s.description ?? null,
+    })),
+    sensors: definitions.sensors.map((s) => ({
+      name: s.name,
+      type: s.type,
+      target: { ...s.target },
+      minimumIntervalSeconds: s.minimumIntervalSeconds,
+      defaultStatus: s.defaultStatus,
+      description: s.description ?? null,
+    })),
+    resources: Object.entries(definitions.resources).map(([name, value]) => ({
+      name,
+      description: isResourceDefinition(value) ? (value.description ?? null) : null,
+    })),
+  };
+  const hash = createHash("sha256").update(JSON.stringify(body)).digest("hex");
+  return { ...body, hash, publishedAt: now };
+}
+
+/** Publish the snapshot for the webserver (skipped when the stored one has the same hash). */
+export async function publishSnapshot(storage: Storage, definitions: Definitions, now = Date.now()) {
+  const snapshot = snapshotOf(definitions, now);
+  const stored = await storage.getValue(SNAPSHOT_KEY);
+  if (stored) {
+    try {
+      if ((JSON.parse(stored) as DefinitionsSnapshot).hash === snapshot.hash) return snapshot;
+    } catch {
+      // a broken stored value is replaced below
+    }
+  }
+  await storage.setValue(SNAPSHOT_KEY, JSON.stringify(snapshot), now);
+  return snapshot;
+}
+
+export async function readSnapshot(storage: Storage): Promise<DefinitionsSnapshot | undefined> {
+  const stored = await storage.getValue(SNAPSHOT_KEY);
+  if (!stored) return undefined;
+  const parsed = JSON.parse(stored) as DefinitionsSnapshot;
+  return parsed.version === 1 ? parsed : undefined;
+}
