@@ -4,7 +4,7 @@
 
 export { cronTicksBetween } from "./daemon/cron-ticks.js";
 export { createDaemon, type Daemon, type DaemonOptions } from "./daemon/daemon.js";
-export { requestReload } from "./daemon/reload.js";
+export { CODE_GENERATION_KEY, requestReload } from "./daemon/reload.js";
 export { evaluateSchedule, schedulePartitionKeys } from "./daemon/schedules.js";
 export { evaluateSensor } from "./daemon/sensors.js";
 // Definitions
@@ -163,6 +163,16 @@ export {
 export { type AssetSensorOptions, assetSensor, type MaterializationEvent } from "./sensors/asset-sensor.js";
 export { type FileSensorOptions, fileSensor, type SensedFile } from "./sensors/file-sensor.js";
 export { type EndStatus, type RunStatusSensorOptions, runStatusSensor } from "./sensors/run-status-sensor.js";
+export { definitionsFromSnapshot } from "./snapshot/from-snapshot.js";
+export { type PartitionsSpec, partitionsFromSpec, partitionsSpec } from "./snapshot/partitions-spec.js";
+export {
+  type AssetSnapshot,
+  type DefinitionsSnapshot,
+  publishSnapshot,
+  readSnapshot,
+  SNAPSHOT_KEY,
+  snapshotOf,
+} from "./snapshot/snapshot.js";
 export { evaluateFreshness, type Freshness } from "./status/freshness.js";
 export { type AssetPartitionStatus, partitionStatus } from "./status/partition-status.js";
 export { createStalenessResolver, type Staleness, type StaleReason } from "./status/staleness.js";
@@ -178,13 +188,3 @@ export type {
   TickStatus,
 } from "./storage/storage.js";
 export { type RunWorkerOptions, runWorker } from "./worker/run-worker.js";
-export {
-  type AssetSnapshot,
-  type DefinitionsSnapshot,
-  publishSnapshot,
-  readSnapshot,
-  SNAPSHOT_KEY,
-  snapshotOf,
-} from "./snapshot/snapshot.js";
-export { type PartitionsSpec, partitionsFromSpec, partitionsSpec } from "./snapshot/partitions-spec.js";
-export { CODE_GENERATION_KEY } from "./daemon/reload.js";

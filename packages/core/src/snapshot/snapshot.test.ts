@@ -8,6 +8,7 @@ import { assetCheck } from "../definitions/asset-check.js";
 import { eager } from "../definitions/automation-condition.js";
 import { defineDefinitions } from "../definitions/definitions.js";
 import { assetJob } from "../definitions/job.js";
+import { multiAsset } from "../definitions/multi-asset.js";
 import { multiPartitions } from "../definitions/partitions/multi-partitions.js";
 import type { PartitionsDefinition } from "../definitions/partitions/partitions.js";
 import { dynamicPartitions, staticPartitions } from "../definitions/partitions/static-partitions.js";
@@ -21,7 +22,9 @@ import {
 import { resource } from "../definitions/resource.js";
 import { schedule } from "../definitions/schedule.js";
 import { sensor } from "../definitions/sensor.js";
+import { resolveSelection } from "../graph/selection.js";
 import { openInstance } from "../instance/instance.js";
+import { definitionsFromSnapshot } from "./from-snapshot.js";
 import { partitionsFromSpec, partitionsSpec } from "./partitions-spec.js";
 import { publishSnapshot, readSnapshot, SNAPSHOT_KEY, snapshotOf } from "./snapshot.js";
 
@@ -170,6 +173,86 @@ describe("definitions snapshot", () => {
       await instance.storage.setValue(SNAPSHOT_KEY, "{not json", 4000);
       await publishSnapshot(instance.storage, defs, 5000);
       expect((await readSnapshot(instance.storage))?.hash).toBe(first?.hash);
+    } finally {
+      await instance.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("definitions rebuilt from a snapshot", () => {
+  const months = monthlyPartitions({ start: "2019-01", end: "2019-07" });
+  const trips = multiPartitions({ month: months, taxi: staticPartitions(["yellow", "green"]) });
+  const raw = asset(
+    { key: "taxi/raw", partitions: trips, config: z.object({ landing: z.string().default("landing") }) },
+    async () => 1,
+  );
+  const revenue = asset({ key: "taxi/revenue", ins: { raw }, partitions: months }, async () => 2);
+  const summaries = multiAsset(
+    {
+      name: "summaries",
+      outs: { a: { key: "taxi/summary_a", deps: ["taxi/revenue"] }, b: { key: "taxi/summary_b" } },
+      canSubset: true,
+    },
+    async () => ({ a: 1, b: 2 }),
+  );
+  const original = defineDefinitions({
+    assets: [raw, revenue, summaries],
+    checks: [assetCheck({ asset: raw, name: "non_empty" }, async () => ({ passed: true }))],
+    jobs: [assetJob({ name: "monthly", selection: "taxi/raw*" })],
+  });
+  const rebuilt = definitionsFromSnapshot(JSON.parse(JSON.stringify(snapshotOf(original))));
+
+  it("has the same graph, partitions, checks, jobs and selections", () => {
+    expect([...rebuilt.graph.keys].sort()).toEqual([...original.graph.keys].sort());
+    for (const key of original.graph.keys) {
+      expect(rebuilt.graph.parents(key)).toEqual(original.graph.parents(key));
+      expect(rebuilt.computationOf(key).name).toBe(original.computationOf(key).name);
+      expect(rebuilt.computationOf(key).partitions?.fingerprint).toBe(
+        original.computationOf(key).partitions?.fingerprint,
+      );
+      expect(rebuilt.checksFor(key).map((c) => c.key)).toEqual(original.checksFor(key).map((c) => c.key));
+    }
+    expect([...resolveSelection("taxi/raw*", rebuilt.graph)].sort()).toEqual(
+      [...resolveSelection("taxi/raw*", original.graph)].sort(),
+    );
+    expect(rebuilt.job("monthly")?.selection).toBe("taxi/raw*");
+  });
+
+  it("validates and queues runs like the original: partition keys, config, subsetting", async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), "baton-snapshot-launch-"));
+    const instance = await openInstance({ home, env: {} });
+    try {
+      const run = await instance.launchRun(rebuilt, {
+        selection: "taxi/raw",
+        partitions: { keys: ["2019-02|green"] },
+        config: { "taxi/raw": { landing: "/data" } },
+      });
+      expect(run).toMatchObject({
+        status: "QUEUED",
+        partitionKeys: ["2019-02|green"],
+        assetKeys: ["taxi/raw"],
+      });
+      expect(run.request?.checkKeys).toEqual(["taxi/raw:non_empty"]);
+      await expect(
+        instance.launchRun(rebuilt, { selection: "taxi/raw", partitions: { keys: ["2019-13|green"] } }),
+      ).rejects.toThrow(/2019-13\|green/);
+      await expect(
+        instance.launchRun(rebuilt, {
+          selection: "taxi/raw",
+          partitions: { keys: ["2019-02|green"] },
+          config: { "taxi/raw": { landing: 5 } },
+        }),
+      ).rejects.toThrow(/landing/);
+      const sub = await instance.launchRun(rebuilt, { selection: "taxi/summary_b" });
+      expect(sub.assetKeys).toEqual(["taxi/summary_b"]);
+      const backfill = await instance.createBackfill(rebuilt, {
+        selection: "taxi/raw*",
+        partitions: { range: { from: "2019-01|yellow", to: "2019-02|green" } },
+        daemon: true,
+      });
+      expect(backfill).toMatchObject({ status: "REQUESTED", options: { daemon: true } });
+      expect(backfill.partitionKeys.length).toBeGreaterThan(1);
     } finally {
       await instance.close();
       await rm(home, { recursive: true, force: true });

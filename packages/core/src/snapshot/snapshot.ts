@@ -51,6 +51,8 @@ export interface AssetSnapshot {
   /** The step producing it: its name, kind, sibling assets (multi-assets) and subsetting. */
   readonly computation: { name: string; kind: string; assetKeys: readonly string[]; canSubset: boolean };
   readonly partitions: PartitionsSpec | null;
+  /** Partition mappings declared with `mapped(...)`, by upstream key: their kind. */
+  readonly mappings: Readonly<Record<string, string>>;
   /** The run config's JSON Schema (from the zod schema), or null when it takes none. */
   readonly configSchema: unknown;
   readonly checks: readonly {
@@ -94,6 +96,7 @@ export function snapshotOf(definitions: Definitions, now = Date.now()): Definiti
         canSubset: c.canSubset,
       },
       partitions: c.partitions ? partitionsSpec(c.partitions) : null,
+      mappings: Object.fromEntries(Object.entries(c.mappings).map(([up, m]) => [up, m.kind])),
       configSchema: jsonSchemaOf(c.config),
       checks: definitions.checksFor(key).map((ch) => ({
         name: ch.name,

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
 import { CODE_GENERATION_KEY, requestReload } from "../../daemon/reload.js";
-import { publishSnapshot } from "../../snapshot/snapshot.js";
 import { UsageError } from "../../errors.js";
+import { publishSnapshot } from "../../snapshot/snapshot.js";
 import type { TagLimit } from "../../storage/storage.js";
 import { runWorker } from "../../worker/run-worker.js";
 import { startWorkerPool, type WorkerMessage } from "../../worker/worker-pool.js";
