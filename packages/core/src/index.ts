@@ -5,6 +5,7 @@
 export { cronTicksBetween } from "./daemon/cron-ticks.js";
 export { createDaemon, type Daemon, type DaemonOptions } from "./daemon/daemon.js";
 export { CODE_GENERATION_KEY, requestReload } from "./daemon/reload.js";
+export { MAX_RETRIES_TAG } from "./daemon/retries.js";
 export { evaluateSchedule, schedulePartitionKeys } from "./daemon/schedules.js";
 export { evaluateSensor } from "./daemon/sensors.js";
 // Definitions
@@ -117,9 +118,11 @@ export {
   type BatonErrorCode,
   type DefinitionProblem,
   DefinitionsLoadError,
+  describeError,
   InvalidConfigError,
   InvalidDefinitionError,
   InvalidPartitionKeyError,
+  isBatonError,
   RunNotFoundError,
   SelectionError,
   type SerializedError,
@@ -136,6 +139,7 @@ export type {
   StoredRunEvent,
 } from "./execution/events.js";
 export { createFsIOManager, fsIOManager } from "./execution/fs-io-manager.js";
+export type { KeySpaces } from "./execution/run-partitions.js";
 export type { RunSummary, StepSummary } from "./execution/run-summary.js";
 // Graph and selection
 export type { AssetGraph, AssetNode } from "./graph/asset-graph.js";
@@ -151,6 +155,7 @@ export {
   openInstance,
   type ReexecuteOptions,
 } from "./instance/instance.js";
+export { loadKeySpaces } from "./instance/run-partitions-request.js";
 export {
   type Alert,
   type AlertPayload,
@@ -179,12 +184,16 @@ export { createStalenessResolver, type Staleness, type StaleReason } from "./sta
 export type {
   AssetStatusRecord,
   AutomationEvaluation,
+  BackfillRecord,
+  BackfillStatus,
   CheckResultRecord,
   InstigatorState,
+  InstigatorStatus,
   RunRecord,
   RunsPage,
   Storage,
   TickRecord,
   TickStatus,
+  WorkerRecord,
 } from "./storage/storage.js";
 export { type RunWorkerOptions, runWorker } from "./worker/run-worker.js";

@@ -70,7 +70,13 @@ export function createDaemon(options: DaemonOptions): Daemon {
   let wakeSensors: () => void = () => {};
   let leader = false;
 
+  let beatAt = 0;
   async function monitor(now: number) {
+    // For `/api/health`: which daemon leads, and when it last did its rounds.
+    if (Date.now() - beatAt >= 2000) {
+      beatAt = Date.now();
+      await storage.setValue("daemon/heartbeat", JSON.stringify({ id, at: beatAt }), beatAt);
+    }
     const failed = await failStaleRuns(storage, now, heartbeatTimeout);
     for (const runId of failed) log(`run ${runId} failed: its worker stopped heartbeating`);
     await retryFailedRuns(instance, options.definitions(), now, log);

@@ -547,7 +547,7 @@ export async function retryBackfill(
   storage: Storage,
   definitions: Definitions,
   backfillId: string,
-  options: { force?: boolean; now?: number } = {},
+  options: { force?: boolean; now?: number; daemon?: boolean } = {},
 ): Promise<BackfillRecord> {
   const record = await storage.getBackfill(backfillId);
   if (!record) throw new BatonError("RUN_NOT_FOUND", `Backfill ${backfillId} was not found.`);
@@ -578,6 +578,6 @@ export async function retryBackfill(
     ...(opts.tags ? { tags: opts.tags } : {}),
     parentBackfillId: backfillId,
     ...(options.force ? { force: true } : {}),
-    ...(opts.daemon ? { daemon: true } : {}),
+    ...((options.daemon ?? opts.daemon) ? { daemon: true } : {}),
   });
 }

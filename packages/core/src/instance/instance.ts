@@ -122,7 +122,7 @@ export interface BatonInstance {
   retryBackfill(
     definitions: Definitions,
     backfillId: string,
-    options?: { force?: boolean },
+    options?: { force?: boolean; daemon?: boolean },
   ): Promise<BackfillRecord>;
   close(): Promise<void>;
 }

@@ -424,6 +424,27 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
       return rows.map((r) => ({ ...(JSON.parse(r.body) as RunEvent), id: r.id }) as StoredRunEvent);
     },
 
+    async getEventsAfter(afterId, query = {}) {
+      let q = db
+        .selectFrom("event_logs")
+        .select(["id", "body"])
+        .where("id", ">", afterId)
+        .orderBy("id", "asc")
+        .limit(Math.min(Math.max(query.limit ?? 500, 1), 5000));
+      if (query.runId !== undefined) q = q.where("run_id", "=", query.runId);
+      if (query.types && query.types.length > 0) q = q.where("type", "in", [...query.types]);
+      const rows = await q.execute();
+      return rows.map((r) => ({ ...(JSON.parse(r.body) as RunEvent), id: r.id }) as StoredRunEvent);
+    },
+
+    async latestEventId() {
+      const row = await db
+        .selectFrom("event_logs")
+        .select((eb) => eb.fn.max("id").as("max"))
+        .executeTakeFirst();
+      return Number(row?.max ?? 0);
+    },
+
     async getAssetStatuses(assetKeys) {
       let q = db.selectFrom("asset_status").selectAll().orderBy("asset_key");
       if (assetKeys) {

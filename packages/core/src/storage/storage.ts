@@ -258,6 +258,13 @@ export interface Storage {
   /** Append events atomically, updating run status and per-asset indexes on the way. */
   appendEvents(events: readonly RunEvent[]): Promise<void>;
   getEvents(runId: string, query?: EventsQuery): Promise<StoredRunEvent[]>;
+  /** Events of every run (or one) stored after `afterId`, in log order: the live event stream. */
+  getEventsAfter(
+    afterId: number,
+    query?: { runId?: string; types?: readonly RunEventType[]; limit?: number },
+  ): Promise<StoredRunEvent[]>;
+  /** The newest event log id (0 when empty). */
+  latestEventId(): Promise<number>;
   /** Latest materialization/failure per asset (all assets when `assetKeys` is omitted). */
   getAssetStatuses(assetKeys?: readonly string[]): Promise<AssetStatusRecord[]>;
   /** Materialization events of one asset, newest first. */

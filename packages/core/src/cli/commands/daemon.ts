@@ -3,15 +3,23 @@ import type { Command } from "commander";
 import { createDaemon, type Daemon } from "../../daemon/daemon.js";
 import { CODE_GENERATION_KEY, requestReload } from "../../daemon/reload.js";
 import type { Definitions } from "../../definitions/definitions.js";
-import { describeError } from "../../errors.js";
+import { describeError, UsageError } from "../../errors.js";
 import type { BatonInstance } from "../../instance/instance.js";
 import { publishSnapshot } from "../../snapshot/snapshot.js";
 import { startWorkerPool } from "../../worker/worker-pool.js";
 import { type CliContext, parsePositiveInt } from "../cli-context.js";
 import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
+import { importWebserver } from "../webserver-module.js";
 import { parseTagLimit, stopSignal } from "./worker.js";
 
 const collectFlag = (value: string, previous: string[]) => [...previous, value];
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--port must be a whole number from 0 to 65535 (got "${value}")`);
+  return n;
+}
 
 interface DaemonFlags {
   heartbeatTimeoutMs?: number;
@@ -133,6 +141,34 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
     });
 
   program
+    .command("webserver")
+    .description("the JSON API and live events (it reads what workers publish; it never loads your code)")
+    .option("--host <host>", "address to listen on (default 127.0.0.1; others need BATON_API_TOKENS)")
+    .option("--port <port>", "port (default 3000)", parsePort)
+    .option("--read-only", "refuse every mutation")
+    .action(async (opts: { host?: string; port?: number; readOnly?: boolean }) => {
+      const web = await importWebserver();
+      const auth = web.authFromEnv(ctx.env);
+      const instance = await ctx.instance();
+      const server = await web.startWebserver({
+        instance,
+        auth,
+        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        ...(opts.port !== undefined ? { port: opts.port } : {}),
+        ...(opts.readOnly ? { readOnly: true } : {}),
+      });
+      ctx.stderr.write(
+        `baton webserver: ${server.url} (${auth.tokens.length > 0 ? `${auth.tokens.length} API token(s)` : "no auth: loopback only"}${opts.readOnly ? ", read-only" : ""}; Ctrl-C to stop)\n`,
+      );
+      const stop = stopSignal(ctx, "webserver");
+      await new Promise<void>((resolve) =>
+        stop.signal.addEventListener("abort", () => resolve(), { once: true }),
+      );
+      await server.close();
+      stop.dispose();
+    });
+
+  program
     .command("dev")
     .description("daemon + run workers on one machine, reloading when the definitions change")
     .option("--workers <n>", "worker processes (default 2)", parsePositiveInt("--workers"))
@@ -143,6 +179,8 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
     )
     .option("--tag-limit <KEY=VALUE:N>", "at most N runs at once with this tag (repeatable)", collectFlag, [])
     .option("--no-watch", "do not reload on file changes")
+    .option("--port <port>", "webserver port (default 3000; 0 picks one)", parsePort)
+    .option("--no-webserver", "do not start the webserver")
     .option("--interval-ms <ms>", "daemon loop period (default 500)", parsePositiveInt("--interval-ms"))
     .option(
       "--heartbeat-timeout-ms <ms>",
@@ -156,6 +194,8 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           watch: boolean;
           maxConcurrentRuns?: number;
           tagLimit: string[];
+          port?: number;
+          webserver: boolean;
         },
         cmd: Command,
       ) => {
@@ -211,6 +251,15 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           };
           watcher.on("add", changed).on("change", changed);
         }
+        // The webserver reads the snapshot: publish it now rather than when the first worker is up.
+        await publishSnapshot(instance.storage, defs.get()).catch(() => undefined);
+        const server = opts.webserver
+          ? await (await importWebserver()).startWebserver({
+              instance,
+              ...(opts.port !== undefined ? { port: opts.port } : {}),
+            })
+          : undefined;
+        if (server) ctx.stderr.write(`baton dev: webserver on ${server.url}\n`);
         ctx.stderr.write(
           `baton dev: daemon + ${size} worker${size === 1 ? "" : "s"} on ${instance.storage.location}` +
             `${opts.watch ? `, reloading on changes in ${dir}` : ""} (Ctrl-C to stop)\n`,
@@ -219,6 +268,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           await done;
         } finally {
           await watcher?.close();
+          await server?.close();
           await pool.stop();
           stop.dispose();
         }

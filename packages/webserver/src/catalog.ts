@@ -1,0 +1,55 @@
+import {
+  type BatonInstance,
+  type Definitions,
+  type DefinitionsSnapshot,
+  definitionsFromSnapshot,
+  readSnapshot,
+} from "@baton/core";
+import { ApiError } from "./errors.js";
+
+export interface Catalog {
+  readonly snapshot: DefinitionsSnapshot;
+  /** Rebuilt from the snapshot: what launches and backfills are validated against. */
+  readonly definitions: Definitions;
+}
+
+/**
+ * The definitions as the webserver knows them: the snapshot run workers and the daemon publish
+ * (the webserver never loads user code). Re-read from the store at most every `ttlMs`, rebuilt only
+ * when its hash changes.
+ */
+export function createCatalog(instance: BatonInstance, ttlMs = 1000) {
+  let cached: Catalog | undefined;
+  let checkedAt = 0;
+  let loading: Promise<Catalog | undefined> | undefined;
+  const load = async () => {
+    const snapshot = await readSnapshot(instance.storage);
+    checkedAt = Date.now();
+    if (!snapshot) return (cached = undefined);
+    if (cached?.snapshot.hash !== snapshot.hash)
+      cached = { snapshot, definitions: definitionsFromSnapshot(snapshot) };
+    return cached;
+  };
+  return {
+    /** The current catalog, or undefined before any worker or daemon published one. */
+    async current(): Promise<Catalog | undefined> {
+      if (cached && Date.now() - checkedAt < ttlMs) return cached;
+      loading ??= load().finally(() => {
+        loading = undefined;
+      });
+      return loading;
+    },
+    async require(): Promise<Catalog> {
+      const c = await this.current();
+      if (!c)
+        throw new ApiError(
+          503,
+          "no_definitions",
+          "No definitions published yet: start `baton worker`, `baton daemon` or `baton dev` (they publish them for the webserver).",
+        );
+      return c;
+    },
+  };
+}
+
+export type CatalogSource = ReturnType<typeof createCatalog>;

@@ -1,0 +1,50 @@
+import type { Storage } from "@baton/core";
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { ApiError } from "./errors.js";
+
+/**
+ * `GET /api/events/stream[?runId=ID][&after=ID]`: run events as Server-Sent Events, in log order,
+ * each with its log id as the SSE id. Resumable: a reconnecting client sends `Last-Event-ID` and
+ * receives exactly what came after. Without either, it starts from now.
+ */
+export async function eventStream(
+  c: Context,
+  storage: Storage,
+  options: { pollMs: number; signal?: AbortSignal },
+) {
+  const runId = c.req.query("runId");
+  if (runId !== undefined && (runId.length === 0 || runId.length > 200))
+    throw new ApiError(400, "invalid_request", "query.runId: must be a run id", "query.runId");
+  const lastEventId = c.req.header("last-event-id") ?? c.req.query("after");
+  let after: number;
+  if (lastEventId !== undefined) {
+    if (!/^\d{1,15}$/.test(lastEventId))
+      throw new ApiError(
+        400,
+        "invalid_request",
+        "Last-Event-ID: must be an event id from this stream",
+        "header.last-event-id",
+      );
+    after = Number(lastEventId);
+  } else after = await storage.latestEventId();
+  if (runId !== undefined && !(await storage.getRun(runId)))
+    throw new ApiError(404, "not_found", `No run "${runId}".`);
+  return streamSSE(c, async (stream) => {
+    let lastPing = Date.now();
+    const aborted = () => stream.aborted || stream.closed || options.signal?.aborted === true;
+    while (!aborted()) {
+      const events = await storage.getEventsAfter(after, { ...(runId ? { runId } : {}), limit: 500 });
+      for (const e of events) {
+        await stream.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify(e) });
+        after = e.id;
+      }
+      if (events.length === 500) continue;
+      if (Date.now() - lastPing > 15_000) {
+        await stream.write(": ping\n\n");
+        lastPing = Date.now();
+      }
+      await stream.sleep(options.pollMs);
+    }
+  });
+}

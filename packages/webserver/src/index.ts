@@ -1,0 +1,4 @@
+export { type AppOptions, createApp } from "./app.js";
+export { type ApiToken, type AuthConfig, authFromEnv, makeToken, type Role } from "./auth.js";
+export { ApiError, type ErrorBody } from "./errors.js";
+export { startWebserver, type WebserverOptions } from "./server.js";
