@@ -175,6 +175,8 @@ export {
   type DefinitionsSnapshot,
   publishSnapshot,
   readSnapshot,
+  readSnapshotHash,
+  SNAPSHOT_HASH_KEY,
   SNAPSHOT_KEY,
   snapshotOf,
 } from "./snapshot/snapshot.js";
@@ -189,6 +191,7 @@ export type {
   CheckResultRecord,
   InstigatorState,
   InstigatorStatus,
+  NewRun,
   RunRecord,
   RunsPage,
   Storage,

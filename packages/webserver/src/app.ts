@@ -153,35 +153,54 @@ export function createApp(options: AppOptions) {
 
   // --- definitions --------------------------------------------------------------------------
   app.openapi(
-    createRoute({ method: "get", path: "/api/assets", responses: ok("the asset graph") }),
+    createRoute({
+      method: "get",
+      path: "/api/assets",
+      responses: {
+        ...ok("the asset graph (ETag: the definitions hash)"),
+        304: { description: "unchanged since If-None-Match" },
+      },
+    }),
     async (c) => {
-      const { snapshot } = await catalog.require();
-      const statuses = new Map((await storage.getAssetStatuses()).map((s) => [s.assetKey, s]));
-      return c.json(
-        {
-          hash: snapshot.hash,
-          assets: snapshot.assets.map((a) => {
-            const s = statuses.get(a.key);
-            return {
-              key: a.key,
-              group: a.group,
-              kinds: a.kinds,
-              owners: a.owners,
-              tags: a.tags,
-              description: a.description,
-              deps: a.parents,
-              computation: a.computation.name,
-              partitions: a.partitions ? { kind: a.partitions.kind } : null,
-              checks: a.checks.map((ch) => ch.name),
-              automation: a.automation,
-              lastMaterializedAt: s?.lastMaterialization?.timestamp ?? null,
-              lastFailedAt: s?.lastFailure?.timestamp ?? null,
-            };
-          }),
-        },
-        200,
-      );
+      const cat = await catalog.require();
+      // Depends only on the snapshot: encoded once per definitions version.
+      let body = cat.memo.get("graph");
+      if (body === undefined) {
+        const graph = {
+          hash: cat.snapshot.hash,
+          assets: cat.snapshot.assets.map((a) => ({
+            key: a.key,
+            group: a.group,
+            kinds: a.kinds,
+            owners: a.owners,
+            tags: a.tags,
+            description: a.description,
+            deps: a.parents,
+            computation: a.computation.name,
+            partitions: a.partitions ? { kind: a.partitions.kind } : null,
+            checks: a.checks.map((ch) => ch.name),
+            automation: a.automation,
+          })),
+        };
+        body = new TextEncoder().encode(JSON.stringify(graph));
+        cat.memo.set("graph", body);
+      }
+      const etag = `"${cat.snapshot.hash}"`;
+      if (c.req.header("if-none-match") === etag) return c.body(null, 304) as never;
+      return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": "application/json",
+        etag,
+      }) as never;
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/status",
+      responses: ok("latest materialization and failure of every asset"),
+    }),
+    async (c) => c.json({ assets: await storage.getAssetStatuses() }, 200),
   );
 
   const assetOf = async (key: string) => {

@@ -4,6 +4,7 @@ import {
   type DefinitionsSnapshot,
   definitionsFromSnapshot,
   readSnapshot,
+  readSnapshotHash,
 } from "@baton/core";
 import { ApiError } from "./errors.js";
 
@@ -11,6 +12,8 @@ export interface Catalog {
   readonly snapshot: DefinitionsSnapshot;
   /** Rebuilt from the snapshot: what launches and backfills are validated against. */
   readonly definitions: Definitions;
+  /** Serialized answers that only depend on the snapshot (the asset graph), built once. */
+  readonly memo: Map<string, Uint8Array>;
 }
 
 /**
@@ -23,11 +26,14 @@ export function createCatalog(instance: BatonInstance, ttlMs = 1000) {
   let checkedAt = 0;
   let loading: Promise<Catalog | undefined> | undefined;
   const load = async () => {
-    const snapshot = await readSnapshot(instance.storage);
+    // Poll the small hash; read and rebuild the (large) snapshot only when it changed.
+    const hash = await readSnapshotHash(instance.storage);
     checkedAt = Date.now();
+    if (hash !== undefined && cached?.snapshot.hash === hash) return cached;
+    const snapshot = await readSnapshot(instance.storage);
     if (!snapshot) return (cached = undefined);
     if (cached?.snapshot.hash !== snapshot.hash)
-      cached = { snapshot, definitions: definitionsFromSnapshot(snapshot) };
+      cached = { snapshot, definitions: definitionsFromSnapshot(snapshot), memo: new Map() };
     return cached;
   };
   return {

@@ -7,6 +7,8 @@ import type { Storage } from "../storage/storage.js";
 import { type PartitionsSpec, partitionsSpec } from "./partitions-spec.js";
 
 export const SNAPSHOT_KEY = "definitions/snapshot";
+/** The snapshot's hash alone: readers poll this small value and re-read the snapshot on change. */
+export const SNAPSHOT_HASH_KEY = "definitions/snapshot-hash";
 
 /** What the webserver knows of the definitions: plain JSON published by workers and the daemon. */
 export interface DefinitionsSnapshot {
@@ -160,7 +162,12 @@ export async function publishSnapshot(storage: Storage, definitions: Definitions
     }
   }
   await storage.setValue(SNAPSHOT_KEY, JSON.stringify(snapshot), now);
+  await storage.setValue(SNAPSHOT_HASH_KEY, snapshot.hash, now);
   return snapshot;
+}
+
+export async function readSnapshotHash(storage: Storage): Promise<string | undefined> {
+  return storage.getValue(SNAPSHOT_HASH_KEY);
 }
 
 export async function readSnapshot(storage: Storage): Promise<DefinitionsSnapshot | undefined> {
