@@ -300,16 +300,26 @@ export function createApp(options: AppOptions) {
     createRoute({
       method: "get",
       path: "/api/assets/{key}/materializations",
-      request: { params: KeyParam, query: z.object({ limit: Limit(1000, 50), cursor: Cursor }).strict() },
-      responses: ok("materializations, newest first"),
+      request: {
+        params: KeyParam,
+        query: z
+          .object({
+            limit: Limit(1000, 50),
+            cursor: Cursor,
+            partition: z.string().min(1).max(1000).optional(),
+          })
+          .strict(),
+      },
+      responses: ok("materializations, newest first (optionally of one partition)"),
     }),
     async (c) => {
       const { key } = c.req.valid("param");
-      const { limit, cursor } = c.req.valid("query");
+      const { limit, cursor, partition } = c.req.valid("query");
       await assetOf(key);
       const rows = await storage.getMaterializations(key, {
         limit: limit + 1,
         ...(cursor ? { beforeId: Number(cursor) } : {}),
+        ...(partition !== undefined ? { partition } : {}),
       });
       const page = rows.slice(0, limit);
       return c.json(
@@ -319,6 +329,75 @@ export function createApp(options: AppOptions) {
         },
         200,
       );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/assets/{key}/checks",
+      request: {
+        params: KeyParam,
+        query: z
+          .object({ limit: Limit(1000, 50), cursor: Cursor, check: z.string().min(1).max(200).optional() })
+          .strict(),
+      },
+      responses: ok("latest result of each check, and the history of evaluations (newest first)"),
+    }),
+    async (c) => {
+      const { key } = c.req.valid("param");
+      const { limit, cursor, check } = c.req.valid("query");
+      const { a } = await assetOf(key);
+      if (check !== undefined && !a.checks.some((x) => x.name === check))
+        throw new ApiError(404, "not_found", `Asset "${key}" has no check "${check}".`);
+      const rows = await storage.getCheckEvaluations(key, {
+        limit: limit + 1,
+        ...(cursor ? { beforeId: Number(cursor) } : {}),
+        ...(check !== undefined ? { checkName: check } : {}),
+      });
+      const page = rows.slice(0, limit);
+      return c.json(
+        {
+          latest: await storage.getLatestCheckResults(key),
+          history: page,
+          nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/assets/{key}/metadata/{name}",
+      request: {
+        params: KeyParam.extend({ name: z.string().min(1).max(200) }),
+        query: z.object({ limit: Limit(10_000, 1000) }).strict(),
+      },
+      responses: ok("a numeric metadata entry over time, oldest first (for plots)"),
+    }),
+    async (c) => {
+      const { key, name } = c.req.valid("param");
+      const { limit } = c.req.valid("query");
+      await assetOf(key);
+      const rows = await storage.getMaterializations(key, { limit });
+      const points = rows
+        .map((e) => {
+          const m = e as {
+            metadata?: Record<string, { value?: unknown }>;
+            partition?: string;
+            timestamp: number;
+            runId: string;
+          };
+          const v = m.metadata?.[name]?.value;
+          return typeof v === "number" && Number.isFinite(v)
+            ? { timestamp: m.timestamp, value: v, partition: m.partition ?? null, runId: m.runId }
+            : undefined;
+        })
+        .filter((p) => p !== undefined)
+        .reverse();
+      return c.json({ assetKey: key, name, points }, 200);
     },
   );
 
@@ -446,10 +525,23 @@ export function createApp(options: AppOptions) {
     }),
     async (c) => {
       const q = c.req.valid("query");
+      const tag = q.sensor
+        ? { key: "baton/sensor", value: q.sensor }
+        : q.schedule
+          ? { key: "baton/schedule", value: q.schedule }
+          : q.tag
+            ? q.tag.includes("=")
+              ? { key: q.tag.slice(0, q.tag.indexOf("=")), value: q.tag.slice(q.tag.indexOf("=") + 1) }
+              : { key: q.tag }
+            : undefined;
       const page = await storage.listRuns({
         limit: q.limit,
         ...(q.status ? { statuses: q.status as RunStatus[] } : {}),
         ...(q.backfill ? { backfillId: q.backfill } : {}),
+        ...(q.asset ? { assetKey: q.asset } : {}),
+        ...(tag ? { tag } : {}),
+        ...(q.createdAfter ? { createdAfter: Date.parse(q.createdAfter) } : {}),
+        ...(q.createdBefore ? { createdBefore: Date.parse(q.createdBefore) } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       });
       return c.json(page, 200);

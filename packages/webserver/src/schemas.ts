@@ -86,10 +86,21 @@ export const RunsQuery = z
       })
       .openapi({ type: "string", example: "FAILURE,CANCELED" }),
     backfill: z.string().max(200).optional(),
+    asset: z.string().min(1).max(1000).optional(),
+    /** `key` or `key=value`. */
+    tag: z.string().min(1).max(1200).optional(),
+    sensor: z.string().min(1).max(200).optional(),
+    schedule: z.string().min(1).max(200).optional(),
+    createdAfter: z.iso.datetime({ offset: true }).optional(),
+    createdBefore: z.iso.datetime({ offset: true }).optional(),
     limit: Limit(1000, 50),
     cursor: Cursor,
   })
-  .strict();
+  .strict()
+  .refine((q) => [q.tag, q.sensor, q.schedule].filter((x) => x !== undefined).length <= 1, {
+    message: "give at most one of tag, sensor and schedule",
+    path: ["tag"],
+  });
 
 export const EventsQuery = z
   .object({ after: z.coerce.number().int().min(0).optional(), limit: Limit(5000, 500) })

@@ -37,6 +37,13 @@ import type {
 
 export type RunRow = BatonDatabase["runs"] & { id: number };
 
+/** `column` contains `needle` exactly (case-sensitive, no wildcards) in either dialect. */
+function contains(dialect: "sqlite" | "postgres", column: string, needle: string) {
+  return dialect === "sqlite"
+    ? sql<boolean>`instr(${sql.ref(column)}, ${needle}) > 0`
+    : sql<boolean>`strpos(${sql.ref(column)}, ${needle}) > 0`;
+}
+
 /** Insert a run (and its run key) in a write transaction; see `Storage.createRun`. */
 async function insertRun(trx: Executor, run: NewRun): Promise<CreateRunResult> {
   if (run.runKey) {
@@ -278,6 +285,16 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
         .limit(limit + 1);
       if (query.statuses && query.statuses.length > 0) q = q.where("status", "in", [...query.statuses]);
       if (query.backfillId !== undefined) q = q.where("backfill_id", "=", query.backfillId);
+      // JSON columns: match the exact JSON of the element (escaped for LIKE).
+      if (query.assetKey !== undefined)
+        q = q.where(contains(adapter.name, "asset_keys", JSON.stringify(query.assetKey)));
+      if (query.tag !== undefined) {
+        const k = JSON.stringify(query.tag.key);
+        const v = query.tag.value === undefined ? "" : JSON.stringify(query.tag.value);
+        q = q.where(contains(adapter.name, "tags", `${k}:${v}`));
+      }
+      if (query.createdAfter !== undefined) q = q.where("created_at", ">=", query.createdAfter);
+      if (query.createdBefore !== undefined) q = q.where("created_at", "<", query.createdBefore);
       if (query.cursor !== undefined) {
         const before = Number(query.cursor);
         if (!Number.isSafeInteger(before)) throw new StorageError(`Invalid runs cursor "${query.cursor}"`);
@@ -484,8 +501,30 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
       if (query.beforeId !== undefined) q = q.where("id", "<", query.beforeId);
       if (query.afterId !== undefined)
         q = q.where("id", ">", query.afterId).clearOrderBy().orderBy("id", "asc");
+      // The partition is in the event body: match its exact JSON property.
+      if (query.partition !== undefined)
+        q = q.where(contains(adapter.name, "body", `"partition":${JSON.stringify(query.partition)}`));
       const rows = await q.execute();
       return rows.map((r) => ({ ...(JSON.parse(r.body) as RunEvent), id: r.id }) as StoredRunEvent);
+    },
+
+    async getCheckEvaluations(assetKey, query = {}) {
+      let q = db
+        .selectFrom("event_logs")
+        .select(["id", "body"])
+        .where("asset_key", "=", assetKey)
+        .where("type", "=", "check_evaluation")
+        .orderBy("id", "desc")
+        .limit(Math.min(query.limit ?? 100, 10_000));
+      if (query.beforeId !== undefined) q = q.where("id", "<", query.beforeId);
+      const rows = await q.execute();
+      const events = rows.map((r) => ({ ...(JSON.parse(r.body) as RunEvent), id: r.id }) as StoredRunEvent);
+      return query.checkName === undefined
+        ? events
+        : events.filter(
+            (e) =>
+              e.type === "check_evaluation" && (e as { checkName?: string }).checkName === query.checkName,
+          );
     },
 
     async getLatestCheckResults(assetKey) {

@@ -146,6 +146,13 @@ export interface EndedRunsQuery {
 export interface RunsQuery {
   readonly statuses?: readonly RunStatus[];
   readonly backfillId?: string;
+  /** Runs that materialize (or planned to) this asset. */
+  readonly assetKey?: string;
+  /** Runs with this tag (`baton/sensor`, `baton/schedule` …), with this value when given. */
+  readonly tag?: { readonly key: string; readonly value?: string };
+  /** Created at or after / before (epoch ms). */
+  readonly createdAfter?: number;
+  readonly createdBefore?: number;
   /** Page size (default 50, at most 1000). */
   readonly limit?: number;
   /** Cursor from a previous page (`nextCursor`); newest first. */
@@ -271,7 +278,12 @@ export interface Storage {
   /** Materialization events of one asset: newest first, or oldest first after `afterId`. */
   getMaterializations(
     assetKey: string,
-    query?: { limit?: number; beforeId?: number; afterId?: number },
+    query?: { limit?: number; beforeId?: number; afterId?: number; partition?: string },
+  ): Promise<StoredRunEvent[]>;
+  /** Check evaluations of one asset (its checks' history), newest first. */
+  getCheckEvaluations(
+    assetKey: string,
+    query?: { limit?: number; beforeId?: number; checkName?: string },
   ): Promise<StoredRunEvent[]>;
   /** Runs that ended (any terminal status) in the order their ends were stored, for run-status sensors. */
   listEndedRuns(query?: EndedRunsQuery): Promise<{ runs: RunRecord[]; cursor: string | null }>;
