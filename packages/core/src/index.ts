@@ -76,7 +76,11 @@ export type {
   TimeWindow,
   TimeWindowPartitionsDefinition,
 } from "./definitions/partitions/partitions.js";
-export { dynamicPartitions, staticPartitions } from "./definitions/partitions/static-partitions.js";
+export {
+  dynamicPartitions,
+  partitionKeyProblem,
+  staticPartitions,
+} from "./definitions/partitions/static-partitions.js";
 export {
   dailyPartitions,
   hourlyPartitions,

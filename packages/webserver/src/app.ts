@@ -2,8 +2,10 @@ import {
   type BatonInstance,
   createStalenessResolver,
   evaluateFreshness,
+  isBatonError,
   loadKeySpaces,
   MAX_RETRIES_TAG,
+  partitionKeyProblem,
   partitionStatus,
   type RunStatus,
 } from "@baton/core";
@@ -13,7 +15,7 @@ import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { type AuthConfig, authenticate, type Role, requireRole } from "./auth.js";
 import { createCatalog } from "./catalog.js";
-import { ApiError, errorAnswer } from "./errors.js";
+import { ApiError, errorAnswer, fieldOfCoreError } from "./errors.js";
 import { eventStream } from "./events.js";
 import {
   BackfillBody,
@@ -23,6 +25,7 @@ import {
   LaunchBody,
   Limit,
   ReexecuteBody,
+  RetryBody,
   RunsQuery,
 } from "./schemas.js";
 
@@ -59,6 +62,41 @@ function fieldOf(target: string, path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** Run `fn`; a core validation error it throws names the precise body field. */
+async function withFields<T>(body: unknown, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    const field = fieldOfCoreError(error, body);
+    if (field && isBatonError(error)) throw new ApiError(400, error.code.toLowerCase(), error.message, field);
+    throw error;
+  }
+}
+
+/** A JSON body that may be absent (then `{}`), validated like the declared ones. */
+async function optionalBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  const text = await c.req.text();
+  let raw: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw new ApiError(
+        400,
+        "invalid_request",
+        `body: not valid JSON (${(error as Error).message})`,
+        "body",
+      );
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
+  const field = fieldOf("json", path);
+  throw new ApiError(400, "invalid_request", `${field}: ${issue.message}`, field);
+}
+
 /** The Hono app: every route under /api, validated with zod, described at /api/openapi.json. */
 export function createApp(options: AppOptions) {
   const { instance } = options;
@@ -80,7 +118,8 @@ export function createApp(options: AppOptions) {
 
   app.onError((error, c) => {
     const { status, body } = errorAnswer(error);
-    if (status >= 500) console.error(`baton webserver: ${c.req.method} ${c.req.path}: ${String(error)}`);
+    if (status >= 500 && status !== 503)
+      console.error(`baton webserver: ${c.req.method} ${c.req.path}: ${String(error)}`);
     return c.json(body, status as 400);
   });
   app.notFound((c) =>
@@ -111,6 +150,9 @@ export function createApp(options: AppOptions) {
         );
       if (options.readOnly)
         throw new ApiError(403, "read_only", "This webserver is read-only (--read-only).");
+      // Before any validation: a caller without the role learns nothing about the input.
+      const admin = /^\/api\/(?:partitions\/|sensors\/[^/]+\/cursor\/)/.test(c.req.path);
+      requireRole(who.role, admin ? "admin" : "launcher");
     }
     await next();
   });
@@ -315,7 +357,25 @@ export function createApp(options: AppOptions) {
     async (c) => {
       const { key } = c.req.valid("param");
       const { limit, cursor, partition } = c.req.valid("query");
-      await assetOf(key);
+      const { cat, a } = await assetOf(key);
+      if (partition !== undefined) {
+        if (!a.partitions)
+          throw new ApiError(
+            400,
+            "invalid_request",
+            `Asset "${key}" is not partitioned: drop ?partition.`,
+            "query.partition",
+          );
+        const def = cat.definitions.computationOf(key).partitions!;
+        const spaces = await loadKeySpaces(cat.definitions, storage, Date.now());
+        if (spaces.of(def).indexOf(partition) < 0)
+          throw new ApiError(
+            400,
+            "invalid_partition",
+            `"${partition}" is not a partition of "${key}" (${def.describeFormat()}).`,
+            "query.partition",
+          );
+      }
       const rows = await storage.getMaterializations(key, {
         limit: limit + 1,
         ...(cursor ? { beforeId: Number(cursor) } : {}),
@@ -608,17 +668,19 @@ export function createApp(options: AppOptions) {
       need(c, "launcher");
       const body = c.req.valid("json");
       const { definitions } = await catalog.require();
-      const run = await instance.launchRun(definitions, {
-        selection: body.selection,
-        ...(body.partitions ? { partitions: body.partitions } : {}),
-        ...(body.config ? { config: body.config } : {}),
-        tags: {
-          ...(body.tags ?? {}),
-          ...(body.maxRetries ? { [MAX_RETRIES_TAG]: String(body.maxRetries) } : {}),
-          "baton/launched-by": c.get("caller"),
-        },
-        ...(body.priority !== undefined ? { priority: body.priority } : {}),
-      });
+      const run = await withFields(body, () =>
+        instance.launchRun(definitions, {
+          selection: body.selection,
+          ...(body.partitions ? { partitions: body.partitions } : {}),
+          ...(body.config ? { config: body.config } : {}),
+          tags: {
+            ...(body.tags ?? {}),
+            ...(body.maxRetries ? { [MAX_RETRIES_TAG]: String(body.maxRetries) } : {}),
+            "baton/launched-by": c.get("caller"),
+          },
+          ...(body.priority !== undefined ? { priority: body.priority } : {}),
+        }),
+      );
       return c.json({ run }, 201);
     },
   );
@@ -639,51 +701,18 @@ export function createApp(options: AppOptions) {
     createRoute({
       method: "post",
       path: "/api/runs/{id}/reexecute",
-      request: {
-        params: IdParam,
-        body: { content: { "application/json": { schema: ReexecuteBody } }, required: false },
-      },
+      description: 'Body (optional): `{ "fromFailure": true }` re-runs only what did not succeed.',
+      request: { params: IdParam },
       responses: created("the new queued run"),
     }),
     async (c) => {
       need(c, "launcher");
       const parent = await runOf(c.req.valid("param").id);
-      const body = (await c.req.json().catch(() => ({}))) as { fromFailure?: boolean };
-      const parsed = ReexecuteBody.safeParse(body ?? {});
-      if (!parsed.success)
-        throw new ApiError(400, "invalid_request", `body: ${parsed.error.issues[0]!.message}`, "body");
-      if (!["SUCCESS", "FAILURE", "CANCELED"].includes(parent.status))
-        throw new ApiError(
-          409,
-          "conflict",
-          `Run ${parent.runId} is ${parent.status}; re-execute it once it has ended.`,
-        );
+      const body = await optionalBody(c, ReexecuteBody);
       const { definitions } = await catalog.require();
-      let assetKeys = parent.assetKeys.filter((k) => definitions.graph.has(k));
-      if (parsed.data.fromFailure) {
-        const summary = await instance.runSummary(parent.runId);
-        const done = new Set(
-          summary.steps.flatMap((s) =>
-            s.status === "succeeded" ? s.materializations.map((m) => m.assetKey) : [],
-          ),
-        );
-        assetKeys = assetKeys.filter((k) => !done.has(k));
-        if (assetKeys.length === 0)
-          throw new ApiError(409, "conflict", `Run ${parent.runId} has nothing that failed to re-execute.`);
-      }
-      if (assetKeys.length === 0)
-        throw new ApiError(
-          409,
-          "conflict",
-          `None of run ${parent.runId}'s assets are in the definitions any more.`,
-        );
-      const run = await instance.launchRun(definitions, {
-        assetKeys,
-        ...(parent.partitionKeys ? { partitions: { keys: parent.partitionKeys } } : {}),
-        config: parent.config,
-        tags: { ...parent.tags, "baton/launched-by": c.get("caller") },
-        parentRunId: parent.runId,
-        rootRunId: parent.rootRunId ?? parent.runId,
+      const run = await instance.launchReexecution(definitions, parent.runId, {
+        ...(body.fromFailure ? { fromFailure: true } : {}),
+        tags: { "baton/launched-by": c.get("caller") },
       });
       return c.json({ run }, 201);
     },
@@ -746,15 +775,17 @@ export function createApp(options: AppOptions) {
       need(c, "launcher");
       const body = c.req.valid("json");
       const { definitions } = await catalog.require();
-      const backfill = await instance.createBackfill(definitions, {
-        selection: body.selection,
-        partitions: body.partitions,
-        ...(body.chunkSize !== undefined ? { chunkSize: body.chunkSize } : {}),
-        ...(body.singleRun !== undefined ? { singleRun: body.singleRun } : {}),
-        ...(body.config ? { config: body.config } : {}),
-        tags: { ...(body.tags ?? {}), "baton/launched-by": c.get("caller") },
-        daemon: true,
-      });
+      const backfill = await withFields(body, () =>
+        instance.createBackfill(definitions, {
+          selection: body.selection,
+          partitions: body.partitions,
+          ...(body.chunkSize !== undefined ? { chunkSize: body.chunkSize } : {}),
+          ...(body.singleRun !== undefined ? { singleRun: body.singleRun } : {}),
+          ...(body.config ? { config: body.config } : {}),
+          tags: { ...(body.tags ?? {}), "baton/launched-by": c.get("caller") },
+          daemon: true,
+        }),
+      );
       return c.json({ backfill }, 201);
     },
   );
@@ -775,29 +806,18 @@ export function createApp(options: AppOptions) {
     createRoute({
       method: "post",
       path: "/api/backfills/{id}/retry",
-      request: {
-        params: IdParam,
-        body: {
-          content: { "application/json": { schema: z.object({ force: z.boolean().optional() }).strict() } },
-          required: false,
-        },
-      },
+      description: 'Body (optional): `{ "force": true }` re-runs every partition, also those that succeeded.',
+      request: { params: IdParam },
       responses: created("a new backfill re-running what did not succeed"),
     }),
     async (c) => {
       need(c, "launcher");
       const b = await backfillOf(c.req.valid("param").id);
-      const raw = (await c.req.json().catch(() => ({}))) as unknown;
-      const parsed = z
-        .object({ force: z.boolean().optional() })
-        .strict()
-        .safeParse(raw ?? {});
-      if (!parsed.success)
-        throw new ApiError(400, "invalid_request", `body: ${parsed.error.issues[0]!.message}`, "body");
+      const body = await optionalBody(c, RetryBody);
       const { definitions } = await catalog.require();
       // Driven by the daemon, also when the original ran in a CLI process.
       const retry = await instance.retryBackfill(definitions, b.backfillId, {
-        force: Boolean(parsed.data.force),
+        force: Boolean(body.force),
         daemon: true,
       });
       return c.json({ backfill: retry }, 201);
@@ -823,6 +843,13 @@ export function createApp(options: AppOptions) {
         need(c, "admin");
         const { name } = c.req.valid("param");
         const { keys } = c.req.valid("json");
+        // The same rule as `baton partitions add` (and static keys).
+        if (verb === "add")
+          keys.forEach((k, i) => {
+            const problem = partitionKeyProblem(k);
+            if (problem)
+              throw new ApiError(400, "invalid_partition", `body.keys[${i}]: ${problem}`, `body.keys[${i}]`);
+          });
         const { snapshot } = await catalog.require();
         const known = JSON.stringify(snapshot.assets.map((a) => a.partitions)).includes(
           `"kind":"dynamic","name":${JSON.stringify(name)}`,
@@ -846,6 +873,21 @@ export function createApp(options: AppOptions) {
     }),
   );
 
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/api/events/stream",
+    description:
+      "Run events as Server-Sent Events (id = event log id; resumable with Last-Event-ID; starts from now without it).",
+    request: {
+      query: z.object({
+        runId: z.string().optional().openapi({ description: "only this run's events" }),
+        after: z.string().optional().openapi({ description: "start after this event id" }),
+      }),
+    },
+    responses: {
+      200: { description: "text/event-stream", content: { "text/event-stream": { schema: z.string() } } },
+    },
+  });
   app.doc31("/api/openapi.json", {
     openapi: "3.1.0",
     info: {

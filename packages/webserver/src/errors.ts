@@ -1,4 +1,5 @@
 import { type BatonErrorCode, describeError, isBatonError } from "@baton/core";
+import { HTTPException } from "hono/http-exception";
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
@@ -37,6 +38,49 @@ const STATUS_OF: Record<BatonErrorCode, 400 | 404 | 409 | 500 | 503> = {
   USER_CODE_ERROR: 500,
 };
 
+/**
+ * The request field a core validation error is about, as precisely as the body allows: the bad
+ * partition key's position, the config path, or the selection.
+ */
+export function fieldOfCoreError(error: unknown, body: unknown): string | undefined {
+  if (!isBatonError(error)) return undefined;
+  const b = (body ?? {}) as { partitions?: { keys?: unknown[]; range?: { from?: unknown; to?: unknown } } };
+  if (error.code === "INVALID_PARTITION") {
+    const key = (error as { partitionKey?: string }).partitionKey;
+    if (key !== undefined) {
+      const i = b.partitions?.keys?.indexOf(key) ?? -1;
+      if (i >= 0) return `body.partitions.keys[${i}]`;
+      if (b.partitions?.range?.from === key) return "body.partitions.range.from";
+      if (b.partitions?.range?.to === key) return "body.partitions.range.to";
+    }
+    return "body.partitions";
+  }
+  if (error.code === "INVALID_CONFIG") {
+    const path = (error as { issues?: { path: string }[] }).issues?.[0]?.path;
+    return path ? `body.config.${path}` : "body.config";
+  }
+  if (error.code === "INVALID_SELECTION")
+    return /partition/i.test(error.message) && !/^Invalid selection/.test(error.message)
+      ? "body.partitions"
+      : "body.selection";
+  return undefined;
+}
+
+/** API error codes for core codes whose name says little over HTTP. */
+const CODE_OF: Partial<Record<BatonErrorCode, string>> = {
+  USAGE_ERROR: "conflict",
+  RUN_CANCELED: "conflict",
+  RUN_NOT_FOUND: "not_found",
+  STORAGE_ERROR: "unavailable",
+};
+
+/** The request field a core validation error is about (launch and backfill bodies). */
+const FIELD_OF: Partial<Record<BatonErrorCode, string>> = {
+  INVALID_PARTITION: "body.partitions",
+  INVALID_CONFIG: "body.config",
+  INVALID_SELECTION: "body.selection",
+};
+
 export function errorAnswer(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof ApiError)
     return {
@@ -47,8 +91,24 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody }
     };
   if (isBatonError(error)) {
     const status = STATUS_OF[error.code] ?? 500;
-    return { status, body: { error: { code: error.code.toLowerCase(), message: error.message } } };
+    const field = FIELD_OF[error.code];
+    return {
+      status,
+      body: {
+        error: {
+          code: CODE_OF[error.code] ?? error.code.toLowerCase(),
+          message: error.message,
+          ...(field ? { field } : {}),
+        },
+      },
+    };
   }
+  // Hono's own (malformed JSON, …): the client's fault, with Hono's status.
+  if (error instanceof HTTPException && error.status < 500)
+    return {
+      status: error.status,
+      body: { error: { code: "invalid_request", message: `body: ${error.message}`, field: "body" } },
+    };
   return {
     status: 500,
     body: { error: { code: "internal", message: `Internal error: ${describeError(error).split("\n")[0]}` } },

@@ -57,6 +57,7 @@ export const BackfillBody = z
   .openapi("CreateBackfill");
 
 export const ReexecuteBody = z.object({ fromFailure: z.boolean().optional() }).strict().openapi("Reexecute");
+export const RetryBody = z.object({ force: z.boolean().optional() }).strict().openapi("RetryBackfill");
 
 export const Limit = (max: number, def: number) =>
   z.coerce.number().int().min(1).max(max).optional().default(def).openapi({ type: "integer" });

@@ -89,6 +89,12 @@ export interface BatonInstance {
   materialize(definitions: Definitions, request?: MaterializeRequest): Promise<RunSummary>;
   /** Run a previous run again, or only its failed/skipped/canceled part. */
   reexecute(definitions: Definitions, runId: string, options?: ReexecuteOptions): Promise<RunSummary>;
+  /** Queue a re-execution of a run (for run workers); same meaning as `reexecute`. */
+  launchReexecution(
+    definitions: Definitions,
+    runId: string,
+    options?: Pick<ReexecuteOptions, "fromFailure" | "tags"> & { priority?: number },
+  ): Promise<LaunchedRun>;
   /** Per-step summary of a stored run. */
   runSummary(runId: string): Promise<RunSummary>;
   /** Validate and queue a run for run workers (`baton worker`); returns the QUEUED run. */
@@ -272,6 +278,63 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
     return { plan, selection: request.assetKeys ? assetKeys.join(",") : selection };
   }
 
+  /**
+   * What re-executing a run means: its assets and checks again (or, from failure, only what did not
+   * succeed), its partitions, its config narrowed to those steps, its tags and backfill, linked to
+   * it as parent. Shared by `reexecute` (here) and `launchReexecution` (queued, from the webserver).
+   */
+  async function reexecution(
+    definitions: Definitions,
+    runId: string,
+    options: Pick<ReexecuteOptions, "fromFailure" | "backfillId" | "tags">,
+  ) {
+    const parent = await storage.getRun(runId);
+    if (!parent) throw new RunNotFoundError(runId);
+    if (!TERMINAL_RUN_STATUSES.has(parent.status))
+      throw new BatonError(
+        "USAGE_ERROR",
+        `Run ${runId} is ${parent.status}; re-execute it once it has ended.`,
+      );
+    const parentSummary = await instance.runSummary(runId);
+    const parentPlan = planRun(definitions, {
+      assetKeys: parent.assetKeys.filter((k) => definitions.graph.has(k)),
+    });
+    let assetKeys = parentPlan.assetKeys;
+    let checkKeys = parentPlan.checkKeys;
+    if (options.fromFailure) {
+      const succeeded = new Set(
+        parentSummary.steps.filter((s) => s.status === "succeeded").map((s) => s.stepKey),
+      );
+      const materialized = new Set(
+        parentSummary.steps.flatMap((s) =>
+          s.status === "succeeded" ? s.materializations.map((m) => m.assetKey) : [],
+        ),
+      );
+      assetKeys = assetKeys.filter((k) => !materialized.has(k));
+      checkKeys = checkKeys.filter((k) => !succeeded.has(k));
+      if (assetKeys.length === 0 && checkKeys.length === 0)
+        throw new BatonError("USAGE_ERROR", `Run ${runId} has nothing that failed to re-execute.`);
+    }
+    if (assetKeys.length === 0 && checkKeys.length === 0)
+      throw new BatonError("USAGE_ERROR", `None of run ${runId}'s assets are in the definitions any more.`);
+    const plan = planRun(definitions, { assetKeys, checkKeys });
+    const stepKeys = new Set(plan.steps.map((s) => s.key));
+    const parentConfig = (parent.config ?? {}) as Record<string, unknown>;
+    const config = Object.fromEntries(Object.entries(parentConfig).filter(([k]) => stepKeys.has(k)));
+    const backfillId = options.backfillId ?? parent.backfillId ?? undefined;
+    const request: MaterializeRequest = {
+      assetKeys: plan.assetKeys,
+      checkKeys: plan.checkKeys,
+      ...(parent.partitionKeys ? { partitions: { keys: parent.partitionKeys } } : {}),
+      ...(backfillId ? { backfillId } : {}),
+      config,
+      tags: { ...parent.tags, ...(options.tags ?? {}) },
+      parentRunId: parent.runId,
+      rootRunId: parent.rootRunId ?? parent.runId,
+    };
+    return { parent, plan, request };
+  }
+
   /** Plan and validate a run for the queue: what a worker needs to execute it later. */
   async function queuedRun(
     definitions: Definitions,
@@ -349,38 +412,15 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
     },
 
     async reexecute(definitions, runId, options = {}) {
-      const parent = await storage.getRun(runId);
-      if (!parent) throw new RunNotFoundError(runId);
-      const parentSummary = await instance.runSummary(runId);
-      const parentPlan = planRun(definitions, {
-        assetKeys: parent.assetKeys.filter((k) => definitions.graph.has(k)),
-      });
-      let assetKeys = parentPlan.assetKeys;
-      let checkKeys = parentPlan.checkKeys;
-      if (options.fromFailure) {
-        const succeeded = new Set(
-          parentSummary.steps.filter((s) => s.status === "succeeded").map((s) => s.stepKey),
-        );
-        const materialized = new Set(
-          parentSummary.steps.flatMap((s) =>
-            s.status === "succeeded" ? s.materializations.map((m) => m.assetKey) : [],
-          ),
-        );
-        assetKeys = assetKeys.filter((k) => !materialized.has(k));
-        checkKeys = checkKeys.filter((k) => !succeeded.has(k));
-      }
-      const plan = planRun(definitions, { assetKeys, checkKeys });
-      const stepKeys = new Set(plan.steps.map((s) => s.key));
-      const parentConfig = (parent.config ?? {}) as Record<string, unknown>;
-      const config = Object.fromEntries(Object.entries(parentConfig).filter(([k]) => stepKeys.has(k)));
-      return execute(definitions, plan, parent.selection, {
-        ...options,
-        ...(parent.partitionKeys ? { partitions: { keys: parent.partitionKeys } } : {}),
-        backfillId: options.backfillId ?? parent.backfillId ?? undefined,
-        config,
-        tags: { ...parent.tags, ...(options.tags ?? {}) },
-        parentRunId: parent.runId,
-        rootRunId: parent.rootRunId ?? parent.runId,
+      const { parent, plan, request } = await reexecution(definitions, runId, options);
+      return execute(definitions, plan, parent.selection, { ...options, ...request });
+    },
+
+    async launchReexecution(definitions, runId, options = {}) {
+      const { request } = await reexecution(definitions, runId, options);
+      return instance.launchRun(definitions, {
+        ...request,
+        ...(options.priority !== undefined ? { priority: options.priority } : {}),
       });
     },
 

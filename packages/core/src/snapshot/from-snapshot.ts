@@ -136,6 +136,7 @@ export function definitionsFromSnapshot(snapshot: DefinitionsSnapshot): Definiti
             blocking: c.blocking,
             severity: c.severity as CheckSeverity,
             ...(c.description ? { description: c.description } : {}),
+            ...(configOf(c.configSchema) ? { config: configOf(c.configSchema) } : {}),
           } as never,
           notHere,
         ),

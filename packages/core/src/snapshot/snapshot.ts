@@ -62,6 +62,8 @@ export interface AssetSnapshot {
     blocking: boolean;
     severity: string;
     description: string | null;
+    /** The check's run config JSON Schema, or null. */
+    configSchema: unknown;
   }[];
   readonly freshness: { maxLagMinutes: number; cron: string | null; timezone: string | null } | null;
   readonly automation: string | null;
@@ -70,7 +72,8 @@ export interface AssetSnapshot {
 function jsonSchemaOf(schema: z.ZodType | undefined): unknown {
   if (!schema) return null;
   try {
-    return z.toJSONSchema(schema, { unrepresentable: "any" });
+    // The input side: what callers send (defaults optional, unknown keys stripped, not rejected).
+    return z.toJSONSchema(schema, { unrepresentable: "any", io: "input" });
   } catch {
     return { description: "this config schema cannot be expressed as JSON Schema" };
   }
@@ -105,6 +108,7 @@ export function snapshotOf(definitions: Definitions, now = Date.now()): Definiti
         blocking: ch.blocking,
         severity: ch.severity,
         description: ch.description ?? null,
+        configSchema: jsonSchemaOf(ch.config),
       })),
       freshness: node.freshness
         ? {

@@ -517,14 +517,10 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
         .orderBy("id", "desc")
         .limit(Math.min(query.limit ?? 100, 10_000));
       if (query.beforeId !== undefined) q = q.where("id", "<", query.beforeId);
+      if (query.checkName !== undefined)
+        q = q.where(contains(adapter.name, "body", `"checkName":${JSON.stringify(query.checkName)}`));
       const rows = await q.execute();
-      const events = rows.map((r) => ({ ...(JSON.parse(r.body) as RunEvent), id: r.id }) as StoredRunEvent);
-      return query.checkName === undefined
-        ? events
-        : events.filter(
-            (e) =>
-              e.type === "check_evaluation" && (e as { checkName?: string }).checkName === query.checkName,
-          );
+      return rows.map((r) => ({ ...(JSON.parse(r.body) as RunEvent), id: r.id }) as StoredRunEvent);
     },
 
     async getLatestCheckResults(assetKey) {
