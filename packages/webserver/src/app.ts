@@ -126,7 +126,27 @@ export function createApp(options: AppOptions) {
     c.json({ error: { code: "not_found", message: `No route ${c.req.method} ${c.req.path}` } }, 404),
   );
 
+  // A request body left unread (refused early, or sent where none is expected) would stay on a
+  // keep-alive connection until the server drops it: close that connection after the answer.
+  app.use("*", async (c, next) => {
+    await next();
+    const hasBody = Number(c.req.header("content-length") ?? 0) > 0 || c.req.header("transfer-encoding");
+    if (hasBody && !c.req.raw.bodyUsed) c.res.headers.set("Connection", "close");
+  });
   app.use("*", secureHeaders());
+  // Control characters in a path or query are never meaningful here (and Postgres rejects NUL).
+  app.use("/api/*", async (c, next) => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(c.req.url.slice(c.req.url.indexOf("/api/")));
+    } catch {
+      throw new ApiError(400, "invalid_request", "The URL is not validly percent-encoded.", "url");
+    }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is rejected.
+    if (/[\u0000-\u001f\u007f]/.test(decoded))
+      throw new ApiError(400, "invalid_request", "The URL contains control characters.", "url");
+    await next();
+  });
   app.use(
     "/api/*",
     bodyLimit({

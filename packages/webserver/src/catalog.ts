@@ -31,7 +31,10 @@ export function createCatalog(instance: BatonInstance, ttlMs = 1000) {
     checkedAt = Date.now();
     if (hash !== undefined && cached?.snapshot.hash === hash) return cached;
     const snapshot = await readSnapshot(instance.storage);
-    if (!snapshot) return (cached = undefined);
+    if (!snapshot) {
+      cached = undefined;
+      return undefined;
+    }
     if (cached?.snapshot.hash !== snapshot.hash)
       cached = { snapshot, definitions: definitionsFromSnapshot(snapshot), memo: new Map() };
     return cached;

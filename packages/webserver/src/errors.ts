@@ -103,6 +103,17 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody }
       },
     };
   }
+  // Postgres rejecting a value's bytes (e.g. NUL in text): the client's input, not a fault.
+  if ((error as { code?: unknown })?.code === "22021")
+    return {
+      status: 400,
+      body: {
+        error: {
+          code: "invalid_request",
+          message: "The request contains bytes the store cannot hold (e.g. NUL).",
+        },
+      },
+    };
   // Hono's own (malformed JSON, …): the client's fault, with Hono's status.
   if (error instanceof HTTPException && error.status < 500)
     return {

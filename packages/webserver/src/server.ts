@@ -43,8 +43,20 @@ export async function startWebserver(options: WebserverOptions) {
     port: address.port,
     url: `http://${shownHost}:${address.port}`,
     async close() {
+      // End the event streams, then stop accepting; idle keep-alive connections (the streams'
+      // included) are closed now, busy ones once their answer is sent (at most 2 s).
       controller.abort();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const http = server as unknown as {
+        closeIdleConnections?: () => void;
+        closeAllConnections?: () => void;
+      };
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      http.closeIdleConnections?.();
+      const force = setTimeout(() => http.closeAllConnections?.(), 2000);
+      const idle = setInterval(() => http.closeIdleConnections?.(), 50);
+      await closed;
+      clearTimeout(force);
+      clearInterval(idle);
     },
   };
 }

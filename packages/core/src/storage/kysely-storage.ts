@@ -311,6 +311,7 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
     async appendEvents(events) {
       if (events.length === 0) return;
       await adapter.writeTransaction(async (trx) => {
+        await adapter.lockEventLog(trx);
         // Per-run sequence numbers continue from what is stored.
         const runIds = [...new Set(events.map((e) => e.runId))];
         const maxSeq = new Map<string, number>();

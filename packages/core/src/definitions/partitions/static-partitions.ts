@@ -12,6 +12,9 @@ const KEY = /^[^|/\\\s][^|/\\]*$/;
 
 export function partitionKeyProblem(key: string): string | undefined {
   if (typeof key !== "string" || key.length === 0) return "partition keys must be non-empty strings";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is rejected.
+  if (/[\u0000-\u001f]/.test(key))
+    return `invalid partition key ${JSON.stringify(key)}: control characters are not allowed`;
   if (!KEY.test(key) || key.trim() !== key)
     return `invalid partition key "${key}": keys may not contain "|", "/" or "\\" nor start or end with spaces`;
   return undefined;

@@ -18,6 +18,13 @@ export interface DialectAdapter {
   lockAsset(trx: Executor, assetKey: string): Promise<void>;
   /** Serialize claimers of the run queue until the transaction ends (same mechanism as lockAsset). */
   lockQueue(trx: Executor): Promise<void>;
+  /**
+   * Serialize event writers until the transaction ends, so event ids become visible in id order
+   * (Postgres assigns sequence values at insert but commits later; readers that follow the log by
+   * id — the live stream, run-status sensors — would otherwise skip a late commit for good).
+   * Taken before any partition lock (a fixed order: no deadlock).
+   */
+  lockEventLog(trx: Executor): Promise<void>;
   /** Rows per multi-row INSERT (bounded by the dialect's parameter limit). */
   readonly maxRowsPerInsert: number;
   close(): Promise<void>;

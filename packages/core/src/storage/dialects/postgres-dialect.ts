@@ -40,6 +40,9 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
     location: redactUrl(url),
     db,
     maxRowsPerInsert: 1000,
+    async lockEventLog(trx) {
+      await sql`select pg_advisory_xact_lock(hashtextextended('baton:event-log', 0))`.execute(trx);
+    },
     async lockQueue(trx) {
       await sql`select pg_advisory_xact_lock(hashtextextended('baton:run-queue', 0))`.execute(trx);
     },

@@ -65,6 +65,7 @@ export function openSqliteDialect(file: string): DialectAdapter {
     maxRowsPerInsert: 1000,
     lockAsset: async () => {},
     lockQueue: async () => {},
+    lockEventLog: async () => {},
     writeTransaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T> {
       return writeQueue.run(lockKey, () =>
         db.connection().execute(async (conn) => {
