@@ -103,6 +103,8 @@ export function createApp(options: AppOptions) {
   const storage = instance.storage;
   const auth = options.auth ?? { tokens: [] };
   const catalog = createCatalog(instance);
+  /** Partition status answers by asset, with the version of the state they were computed from. */
+  const partitionCache = new Map<string, { version: string; json: string }>();
   const app = new OpenAPIHono<Env>({
     defaultHook: (result, c) => {
       if (result.success) return;
@@ -310,7 +312,20 @@ export function createApp(options: AppOptions) {
       const { cat, a } = await assetOf(key);
       if (!a.partitions) throw new ApiError(409, "not_partitioned", `Asset "${key}" is not partitioned.`);
       const spaces = await loadKeySpaces(cat.definitions, storage, Date.now());
-      return c.json(await partitionStatus(cat.definitions, storage, spaces, key), 200);
+      // The answer changes only with a new event, another key space (dynamic keys, a new time
+      // window) or new definitions: serve repeated reads from memory.
+      const def = cat.definitions.computationOf(key).partitions!;
+      const version = `${key}\u0000${spaces.fingerprintOf(def)}:${spaces.of(def).count()}:${await storage.latestEventId()}`;
+      let body = partitionCache.get(key);
+      if (body?.version !== version) {
+        body = {
+          version,
+          json: JSON.stringify(await partitionStatus(cat.definitions, storage, spaces, key)),
+        };
+        partitionCache.set(key, body);
+        if (partitionCache.size > 1000) partitionCache.delete(partitionCache.keys().next().value!);
+      }
+      return c.body(body.json, 200, { "content-type": "application/json" }) as never;
     },
   );
 
