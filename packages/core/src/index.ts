@@ -4,6 +4,7 @@
 
 export { cronTicksBetween } from "./daemon/cron-ticks.js";
 export { createDaemon, type Daemon, type DaemonOptions } from "./daemon/daemon.js";
+export { cancelPreview, type PreviewResult, requestPreview, takePreviewResult } from "./daemon/previews.js";
 export { CODE_GENERATION_KEY, requestReload } from "./daemon/reload.js";
 export { MAX_RETRIES_TAG } from "./daemon/retries.js";
 export { evaluateSchedule, schedulePartitionKeys } from "./daemon/schedules.js";

@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import {
   type BatonInstance,
+  cancelPreview,
   createStalenessResolver,
   evaluateFreshness,
   isBatonError,
@@ -8,6 +10,8 @@ import {
   partitionKeyProblem,
   partitionStatus,
   type RunStatus,
+  requestPreview,
+  takePreviewResult,
 } from "@baton/core";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -35,6 +39,8 @@ export interface AppOptions {
   readonly auth?: AuthConfig;
   /** Refuse every mutation (403). */
   readonly readOnly?: boolean;
+  /** How long a preview waits for the daemon (default 10 s). */
+  readonly previewTimeoutMs?: number;
   /** How often the live event stream polls the store (default 250 ms). */
   readonly streamPollMs?: number;
   /** Ends open event streams (server shutdown). */
@@ -587,6 +593,36 @@ export function createApp(options: AppOptions) {
       },
     );
   }
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/automation/{name}/preview",
+      description:
+        "Evaluate a sensor once (or list a schedule's next ticks) without launching anything. The daemon runs it (the webserver never loads user code); 503 when no daemon answers in time.",
+      request: { params: NameParam },
+      responses: ok("what it would launch"),
+    }),
+    async (c) => {
+      need(c, "launcher");
+      const { name } = c.req.valid("param");
+      await instigator(name);
+      const id = randomUUID();
+      await requestPreview(storage, id, name, Date.now());
+      const deadline = Date.now() + (options.previewTimeoutMs ?? 10_000);
+      while (Date.now() < deadline) {
+        const result = await takePreviewResult(storage, id);
+        if (result) return c.json(result, 200);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await cancelPreview(storage, id);
+      throw new ApiError(
+        503,
+        "no_daemon",
+        `No daemon answered the preview of "${name}" in time: is \`baton daemon\` (or \`baton dev\`) running?`,
+      );
+    },
+  );
+
   app.openapi(
     createRoute({
       method: "post",

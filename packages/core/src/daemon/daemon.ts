@@ -7,6 +7,7 @@ import type { BatonInstance } from "../instance/instance.js";
 import { failStaleRuns } from "../worker/run-monitor.js";
 import { createAutomationEvaluator } from "./automation.js";
 import { createBackfillDriver } from "./backfills.js";
+import { answerPreviews } from "./previews.js";
 import { retryFailedRuns } from "./retries.js";
 import { evaluateSchedule } from "./schedules.js";
 import { evaluateSensor } from "./sensors.js";
@@ -120,8 +121,11 @@ export function createDaemon(options: DaemonOptions): Daemon {
     }
   }
 
-  /** Start the due sensors (each sensor evaluates at most once at a time). */
+  /** Start the due sensors (each sensor evaluates at most once at a time); answer previews. */
   async function sensors(now: number, wait: boolean) {
+    await answerPreviews(instance, options.definitions(), now).catch((error) =>
+      log(`previews: ${describeError(error)}`),
+    );
     const states = new Map((await storage.listInstigatorStates()).map((s) => [s.name, s]));
     const started: Promise<void>[] = [];
     for (const sensor of options.definitions().sensors) {

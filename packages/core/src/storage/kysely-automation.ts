@@ -49,6 +49,8 @@ export function createAutomationStore(
   | "listAutomationEvaluations"
   | "getValue"
   | "setValue"
+  | "listValues"
+  | "deleteValue"
 > {
   const { db } = adapter;
   return {
@@ -159,6 +161,21 @@ export function createAutomationStore(
     async getValue(key) {
       const row = await db.selectFrom("kv").select("value").where("key", "=", key).executeTakeFirst();
       return row?.value;
+    },
+    async listValues(prefix) {
+      // Keys in [prefix, prefix + U+FFFF): a range scan of the primary key.
+      const rows = await db
+        .selectFrom("kv")
+        .select(["key", "value", "updated_at"])
+        .where("key", ">=", prefix)
+        .where("key", "<", `${prefix}\uffff`)
+        .orderBy("key")
+        .limit(1000)
+        .execute();
+      return rows.map((r) => ({ key: r.key, value: r.value, updatedAt: r.updated_at }));
+    },
+    async deleteValue(key) {
+      await adapter.writeTransaction((trx) => trx.deleteFrom("kv").where("key", "=", key).execute());
     },
     async setValue(key, value, now) {
       await adapter.writeTransaction((trx) =>

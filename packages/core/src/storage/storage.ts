@@ -369,5 +369,8 @@ export interface Storage {
   listAutomationEvaluations(query?: { assetKey?: string; limit?: number }): Promise<AutomationEvaluation[]>;
   getValue(key: string): Promise<string | undefined>;
   setValue(key: string, value: string, now: number): Promise<void>;
+  /** Entries whose key starts with `prefix`, in key order (at most 1,000). */
+  listValues(prefix: string): Promise<{ key: string; value: string; updatedAt: number }[]>;
+  deleteValue(key: string): Promise<void>;
   close(): Promise<void>;
 }
