@@ -499,7 +499,7 @@ describe("definitions", () => {
     );
   });
 
-  test("GET /api/jobs and /api/resources: names and descriptions, never resource values", async () => {
+  test("GET /api/jobs and /api/resources: names, descriptions and masked config; a resource() shows no value", async () => {
     const { app } = await setup();
     const jobs = await get(app, "/api/jobs");
     expect(jobs.status).toBe(200);
@@ -508,7 +508,7 @@ describe("definitions", () => {
     });
     const resources = await get(app, "/api/resources");
     expect(resources.status).toBe(200);
-    expect(resources.body).toEqual({ resources: [{ name: "warehouse", description: "the warehouse" }] });
+    expect(resources.body).toEqual({ resources: [{ name: "warehouse", description: "the warehouse", config: null }] });
     expect(resources.text).not.toContain(SECRET);
   });
 });

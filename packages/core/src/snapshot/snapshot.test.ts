@@ -94,7 +94,10 @@ describe("definitions snapshot", () => {
   const defs = defineDefinitions({
     assets: [raw, report],
     checks: [assetCheck({ asset: raw, name: "non_empty", blocking: true }, async () => ({ passed: true }))],
-    resources: { secret_api: resource({ description: "the API", setup: () => ({ token: "s3cret" }) }) },
+    resources: {
+      secret_api: resource({ description: "the API", setup: () => ({ token: "s3cret" }) }),
+      settings: { region: "eu", password: "hunter2", nested: { apiKey: "k3y", retries: 3 } },
+    },
     jobs: [assetJob({ name: "all", selection: "*" })],
     schedules: [schedule({ name: "nightly", cron: "0 2 * * *", job: "all" })],
     sensors: [sensor({ name: "poke", selection: "shop/report", evaluate: () => undefined })],
@@ -143,8 +146,15 @@ describe("definitions snapshot", () => {
       type: "custom",
       target: { selection: "shop/report" },
     });
-    expect(snap.resources).toEqual([{ name: "secret_api", description: "the API" }]);
-    expect(JSON.stringify(snap)).not.toContain("s3cret");
+    expect(snap.resources).toEqual([
+      { name: "secret_api", description: "the API", config: null },
+      {
+        name: "settings",
+        description: null,
+        config: { region: "eu", password: "***", nested: { apiKey: "***", retries: 3 } },
+      },
+    ]);
+    for (const secret of ["s3cret", "hunter2", "k3y"]) expect(JSON.stringify(snap)).not.toContain(secret);
   });
 
   it("has a hash that depends on the definitions, not on when it was taken", () => {

@@ -35,8 +35,11 @@ export interface DefinitionsSnapshot {
     defaultStatus: "RUNNING" | "STOPPED";
     description: string | null;
   }[];
-  /** Names and descriptions only: resource values (credentials) never leave the worker. */
-  readonly resources: readonly { name: string; description: string | null }[];
+  /**
+   * Names, descriptions and plain config values with secrets masked (keys like password, token,
+   * secret, key, credential); a `resource()`'s setup is code, so only its description is shown.
+   */
+  readonly resources: readonly { name: string; description: string | null; config: unknown }[];
 }
 
 export interface AssetSnapshot {
@@ -67,6 +70,25 @@ export interface AssetSnapshot {
   }[];
   readonly freshness: { maxLagMinutes: number; cron: string | null; timezone: string | null } | null;
   readonly automation: string | null;
+}
+
+const SECRET = /pass|secret|token|credential|auth|private|(^|_)key$|apikey/i;
+
+/** A plain config value as JSON, secrets masked, bounded in depth and size. */
+function maskedConfig(value: unknown, depth: number): unknown {
+  if (value === null || typeof value === "boolean" || typeof value === "number") return value;
+  if (typeof value === "string") return value.length > 200 ? `${value.slice(0, 200)}…` : value;
+  if (depth >= 4 || typeof value !== "object") return typeof value === "object" ? "…" : null;
+  if (Array.isArray(value)) return value.slice(0, 20).map((v) => maskedConfig(v, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return null; // a client, a class instance
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>)
+      .slice(0, 50)
+      .map(([k, v]) => [
+        k,
+        SECRET.test(k) && v !== null && v !== undefined ? "***" : maskedConfig(v, depth + 1),
+      ]),
+  );
 }
 
 function jsonSchemaOf(schema: z.ZodType | undefined): unknown {
@@ -148,6 +170,7 @@ export function snapshotOf(definitions: Definitions, now = Date.now()): Definiti
     resources: Object.entries(definitions.resources).map(([name, value]) => ({
       name,
       description: isResourceDefinition(value) ? (value.description ?? null) : null,
+      config: isResourceDefinition(value) ? null : maskedConfig(value, 0),
     })),
   };
   const hash = createHash("sha256").update(JSON.stringify(body)).digest("hex");
