@@ -508,7 +508,9 @@ describe("definitions", () => {
     });
     const resources = await get(app, "/api/resources");
     expect(resources.status).toBe(200);
-    expect(resources.body).toEqual({ resources: [{ name: "warehouse", description: "the warehouse", config: null }] });
+    expect(resources.body).toEqual({
+      resources: [{ name: "warehouse", description: "the warehouse", config: null }],
+    });
     expect(resources.text).not.toContain(SECRET);
   });
 });
