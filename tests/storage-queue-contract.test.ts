@@ -486,9 +486,15 @@ function queueContract(_name: BackendName, open: () => Promise<OpenedStorage>): 
       for (let i = 0; i < 40; i++) {
         const runId = `race-${i}`;
         await canceler!.createRun(queuedRun(runId, { createdAt: T0 + i }));
+        // Alternate which side gets a head start, so both outcomes happen on any machine.
+        const head = i % 2 === 0 ? "claim" : "cancel";
         const [canceled, claimed] = await Promise.all([
-          canceler!.requestCancel(runId, NOW),
-          microtasks(i).then(() => claimIds(claimer!, { limit: 1 })),
+          (head === "claim" ? microtasks(i) : Promise.resolve()).then(() =>
+            canceler!.requestCancel(runId, NOW),
+          ),
+          (head === "cancel" ? microtasks(i) : Promise.resolve()).then(() =>
+            claimIds(claimer!, { limit: 1 }),
+          ),
         ]);
         const final = (await claimer!.getRun(runId))!;
         const events = (await claimer!.getEvents(runId)).map((e) => e.type);
