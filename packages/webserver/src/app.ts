@@ -68,6 +68,12 @@ function fieldOf(target: string, path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** One page of rows fetched with `limit + 1` (newest first): the cursor is the last id shown. */
+function pageOf<T extends { id: number }>(rows: readonly T[], limit: number) {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? String(items[items.length - 1]!.id) : null };
+}
+
 /** Run `fn`; a core validation error it throws names the precise body field. */
 async function withFields<T>(body: unknown, fn: () => Promise<T>): Promise<T> {
   try {
@@ -422,14 +428,8 @@ export function createApp(options: AppOptions) {
         ...(cursor ? { beforeId: Number(cursor) } : {}),
         ...(partition !== undefined ? { partition } : {}),
       });
-      const page = rows.slice(0, limit);
-      return c.json(
-        {
-          materializations: page,
-          nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
-        },
-        200,
-      );
+      const { items, nextCursor } = pageOf(rows, limit);
+      return c.json({ materializations: items, nextCursor }, 200);
     },
   );
 
@@ -456,15 +456,8 @@ export function createApp(options: AppOptions) {
         ...(cursor ? { beforeId: Number(cursor) } : {}),
         ...(check !== undefined ? { checkName: check } : {}),
       });
-      const page = rows.slice(0, limit);
-      return c.json(
-        {
-          latest: await storage.getLatestCheckResults(key),
-          history: page,
-          nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
-        },
-        200,
-      );
+      const { items, nextCursor } = pageOf(rows, limit);
+      return c.json({ latest: await storage.getLatestCheckResults(key), history: items, nextCursor }, 200);
     },
   );
 
@@ -560,11 +553,8 @@ export function createApp(options: AppOptions) {
         limit: limit + 1,
         ...(cursor ? { beforeId: Number(cursor) } : {}),
       });
-      const page = ticks.slice(0, limit);
-      return c.json(
-        { ticks: page, nextCursor: ticks.length > limit ? String(page[page.length - 1]!.id) : null },
-        200,
-      );
+      const { items, nextCursor } = pageOf(ticks, limit);
+      return c.json({ ticks: items, nextCursor }, 200);
     },
   );
   for (const [verb, status] of [

@@ -117,6 +117,39 @@ export function buildSensor(
   };
 }
 
+/** What every built-in sensor takes besides its own options. */
+export type CommonSensorOptions = Omit<
+  SensorOptions,
+  "evaluate" | "minimumIntervalSeconds" | "description"
+> & {
+  readonly minimumIntervalSeconds?: number | undefined;
+  readonly description?: string | undefined;
+};
+
+/** A built-in sensor: the common options with its defaults, and its own evaluation. */
+export function builtinSensor(
+  type: SensorType,
+  options: CommonSensorOptions,
+  defaults: { readonly minimumIntervalSeconds: number; readonly description: string },
+  evaluate: SensorDefinition["evaluate"],
+  watchPaths: readonly string[] = [],
+): SensorDefinition {
+  return buildSensor(
+    type,
+    {
+      name: options.name,
+      ...(options.job !== undefined ? { job: options.job } : {}),
+      ...(options.selection !== undefined ? { selection: options.selection } : {}),
+      minimumIntervalSeconds: options.minimumIntervalSeconds ?? defaults.minimumIntervalSeconds,
+      ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}),
+      ...(options.defaultStatus !== undefined ? { defaultStatus: options.defaultStatus } : {}),
+      description: options.description ?? defaults.description,
+      evaluate,
+    },
+    watchPaths,
+  );
+}
+
 export function isSensorDefinition(value: unknown): value is SensorDefinition {
   return (
     typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[SENSOR_BRAND] === true

@@ -1,7 +1,7 @@
 import { normalizeAssetKey } from "../definitions/asset-key.js";
 import type { AssetJobDefinition } from "../definitions/job.js";
 import {
-  buildSensor,
+  builtinSensor,
   type RunRequest,
   type SensorContext,
   type SensorDefinition,
@@ -40,53 +40,45 @@ type Cursor = Record<string, number>;
  */
 export function assetSensor(options: AssetSensorOptions): SensorDefinition {
   const assets = options.assets.map(normalizeAssetKey);
-  return buildSensor(
+  return builtinSensor(
     "asset",
-    {
-      name: options.name,
-      ...(options.job !== undefined ? { job: options.job } : {}),
-      ...(options.selection !== undefined ? { selection: options.selection } : {}),
-      minimumIntervalSeconds: options.minimumIntervalSeconds ?? 5,
-      ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}),
-      ...(options.defaultStatus !== undefined ? { defaultStatus: options.defaultStatus } : {}),
-      description: options.description ?? `materializations of ${assets.join(", ")}`,
-      async evaluate(ctx) {
-        const first = ctx.cursor === null;
-        const cursor: Cursor = first ? {} : (JSON.parse(ctx.cursor!) as Cursor);
-        const requests: RunRequest[] = [];
-        for (const asset of assets) {
-          if (first || cursor[asset] === undefined) {
-            const [latest] = await ctx.store.getMaterializations(asset, { limit: 1 });
-            cursor[asset] = latest?.id ?? 0;
-            if (first) continue;
-          }
-          const events = (await ctx.store.getMaterializations(asset, {
-            afterId: cursor[asset]!,
-            limit: 1000,
-          })) as MaterializationEvent[];
-          for (const event of events) {
-            cursor[asset] = event.id;
-            const out = options.onMaterialization
-              ? options.onMaterialization(ctx, event)
-              : defaultRequest(ctx, event);
-            for (const r of out === null || out === undefined
-              ? []
-              : Array.isArray(out)
-                ? out
-                : [out as RunRequest])
-              requests.push({ runKey: `${asset}:${event.id}`, ...r });
-          }
+    options,
+    { minimumIntervalSeconds: 5, description: `materializations of ${assets.join(", ")}` },
+    async (ctx) => {
+      const first = ctx.cursor === null;
+      const cursor: Cursor = first ? {} : (JSON.parse(ctx.cursor!) as Cursor);
+      const requests: RunRequest[] = [];
+      for (const asset of assets) {
+        if (first || cursor[asset] === undefined) {
+          const [latest] = await ctx.store.getMaterializations(asset, { limit: 1 });
+          cursor[asset] = latest?.id ?? 0;
+          if (first) continue;
         }
-        return {
-          runRequests: requests,
-          cursor: JSON.stringify(cursor),
-          ...(requests.length === 0
-            ? { skipReason: first ? "first evaluation: watching from now on" : "no new materializations" }
-            : {}),
-        };
-      },
+        const events = (await ctx.store.getMaterializations(asset, {
+          afterId: cursor[asset]!,
+          limit: 1000,
+        })) as MaterializationEvent[];
+        for (const event of events) {
+          cursor[asset] = event.id;
+          const out = options.onMaterialization
+            ? options.onMaterialization(ctx, event)
+            : defaultRequest(ctx, event);
+          for (const r of out === null || out === undefined
+            ? []
+            : Array.isArray(out)
+              ? out
+              : [out as RunRequest])
+            requests.push({ runKey: `${asset}:${event.id}`, ...r });
+        }
+      }
+      return {
+        runRequests: requests,
+        cursor: JSON.stringify(cursor),
+        ...(requests.length === 0
+          ? { skipReason: first ? "first evaluation: watching from now on" : "no new materializations" }
+          : {}),
+      };
     },
-    [],
   );
 
   function defaultRequest(ctx: SensorContext, event: MaterializationEvent): RunRequest {

@@ -2,7 +2,7 @@ import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { AssetJobDefinition } from "../definitions/job.js";
 import {
-  buildSensor,
+  builtinSensor,
   type RunRequest,
   type SensorContext,
   type SensorDefinition,
@@ -130,18 +130,11 @@ export function fileSensor(options: FileSensorOptions): SensorDefinition {
         : {}),
     };
   };
-  return buildSensor(
+  return builtinSensor(
     "file",
-    {
-      name: options.name,
-      ...(options.job !== undefined ? { job: options.job } : {}),
-      ...(options.selection !== undefined ? { selection: options.selection } : {}),
-      minimumIntervalSeconds: options.minimumIntervalSeconds ?? 30,
-      ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}),
-      ...(options.defaultStatus !== undefined ? { defaultStatus: options.defaultStatus } : {}),
-      description: options.description ?? `new or changed files in ${dir}`,
-      evaluate,
-    },
+    options,
+    { minimumIntervalSeconds: 30, description: `new or changed files in ${dir}` },
+    evaluate,
     [dir],
   );
 }

@@ -1,6 +1,6 @@
 import type { AssetJobDefinition } from "../definitions/job.js";
 import {
-  buildSensor,
+  builtinSensor,
   type RunRequest,
   type SensorContext,
   type SensorDefinition,
@@ -62,82 +62,74 @@ export function runStatusSensor(options: RunStatusSensorOptions): SensorDefiniti
       : [options.status as EndStatus]
     : ["FAILURE"];
   const alerts = options.alerts ?? [];
-  return buildSensor(
+  return builtinSensor(
     "run_status",
-    {
-      name: options.name,
-      ...(options.job !== undefined ? { job: options.job } : {}),
-      ...(options.selection !== undefined ? { selection: options.selection } : {}),
-      minimumIntervalSeconds: options.minimumIntervalSeconds ?? 5,
-      ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}),
-      ...(options.defaultStatus !== undefined ? { defaultStatus: options.defaultStatus } : {}),
-      description: options.description ?? `runs ending ${statuses.join("/")}`,
-      async evaluate(ctx) {
-        if (ctx.cursor === null) {
-          // Skip history: find where the ended runs are now.
-          let cursor: string | null = null;
-          for (;;) {
-            const page = await ctx.store.listEndedRuns({ ...(cursor ? { after: cursor } : {}), limit: 1000 });
-            if (page.runs.length === 0) break;
-            cursor = page.cursor;
-          }
-          return { cursor: cursor ?? "0", skipReason: "first evaluation: watching runs from now on" };
+    options,
+    { minimumIntervalSeconds: 5, description: `runs ending ${statuses.join("/")}` },
+    async (ctx) => {
+      if (ctx.cursor === null) {
+        // Skip history: find where the ended runs are now.
+        let cursor: string | null = null;
+        for (;;) {
+          const page = await ctx.store.listEndedRuns({ ...(cursor ? { after: cursor } : {}), limit: 1000 });
+          if (page.runs.length === 0) break;
+          cursor = page.cursor;
         }
-        const monitored = monitoredAssets(ctx);
-        const page = await ctx.store.listEndedRuns({
-          after: ctx.cursor,
-          statuses: statuses as RunStatus[],
-          limit: 100,
-        });
-        const requests: RunRequest[] = [];
-        let delivered = 0;
-        let matched = 0;
-        for (const run of page.runs) {
-          if (ctx.signal.aborted) break;
-          if (!monitored || run.assetKeys.some((k) => monitored.has(k))) {
-            matched++;
-            if (alerts.length > 0) {
-              const payload: AlertPayload = {
-                event: EVENT[run.status as EndStatus],
-                runId: run.runId,
-                status: run.status,
-                assetKeys: run.assetKeys,
-                partitionKeys: run.partitionKeys,
-                error: run.status === "FAILURE" ? await firstError(ctx, run) : null,
-                url: runLink(run.runId, options.baseUrl),
-                startedAt: run.startedAt === null ? null : new Date(run.startedAt).toISOString(),
-                endedAt: run.endedAt === null ? null : new Date(run.endedAt).toISOString(),
-                tags: run.tags,
-                sensor: ctx.sensorName,
-              };
-              for (const alert of alerts)
-                if ((await deliver(alert, payload, ctx.signal)) === "sent") delivered++;
+        return { cursor: cursor ?? "0", skipReason: "first evaluation: watching runs from now on" };
+      }
+      const monitored = monitoredAssets(ctx);
+      const page = await ctx.store.listEndedRuns({
+        after: ctx.cursor,
+        statuses: statuses as RunStatus[],
+        limit: 100,
+      });
+      const requests: RunRequest[] = [];
+      let delivered = 0;
+      let matched = 0;
+      for (const run of page.runs) {
+        if (ctx.signal.aborted) break;
+        if (!monitored || run.assetKeys.some((k) => monitored.has(k))) {
+          matched++;
+          if (alerts.length > 0) {
+            const payload: AlertPayload = {
+              event: EVENT[run.status as EndStatus],
+              runId: run.runId,
+              status: run.status,
+              assetKeys: run.assetKeys,
+              partitionKeys: run.partitionKeys,
+              error: run.status === "FAILURE" ? await firstError(ctx, run) : null,
+              url: runLink(run.runId, options.baseUrl),
+              startedAt: run.startedAt === null ? null : new Date(run.startedAt).toISOString(),
+              endedAt: run.endedAt === null ? null : new Date(run.endedAt).toISOString(),
+              tags: run.tags,
+              sensor: ctx.sensorName,
+            };
+            for (const alert of alerts)
+              if ((await deliver(alert, payload, ctx.signal)) === "sent") delivered++;
+          }
+          const out = options.onRun?.(ctx, run);
+          for (const r of out === null || out === undefined
+            ? []
+            : Array.isArray(out)
+              ? out
+              : [out as RunRequest])
+            requests.push({ runKey: `run:${run.runId}`, ...r });
+        }
+      }
+      // Delivery is at least once: a failed alert fails the tick before the cursor moves.
+      return {
+        runRequests: requests,
+        cursor: page.cursor ?? ctx.cursor,
+        ...(requests.length === 0
+          ? {
+              skipReason:
+                matched === 0
+                  ? "no matching runs ended"
+                  : `${matched} run(s) matched; ${delivered} alert(s) delivered`,
             }
-            const out = options.onRun?.(ctx, run);
-            for (const r of out === null || out === undefined
-              ? []
-              : Array.isArray(out)
-                ? out
-                : [out as RunRequest])
-              requests.push({ runKey: `run:${run.runId}`, ...r });
-          }
-        }
-        // Delivery is at least once: a failed alert fails the tick before the cursor moves.
-        return {
-          runRequests: requests,
-          cursor: page.cursor ?? ctx.cursor,
-          ...(requests.length === 0
-            ? {
-                skipReason:
-                  matched === 0
-                    ? "no matching runs ended"
-                    : `${matched} run(s) matched; ${delivered} alert(s) delivered`,
-              }
-            : {}),
-        };
-      },
+          : {}),
+      };
     },
-    [],
   );
 
   function monitoredAssets(ctx: SensorContext): Set<string> | undefined {
