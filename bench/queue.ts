@@ -11,7 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openInstance } from "@baton/core";
 import { loadDefinitions } from "../packages/core/dist/cli/load-definitions.js";
-import { onStores } from "./stores.js";
+import { onStores, stopProcess } from "./stores.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2000);
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 50);
@@ -126,17 +126,9 @@ async function runCase(store: "sqlite" | "postgres", databaseUrl?: string) {
       }),
     );
   } finally {
-    if (daemon && daemon.exitCode === null) {
-      const exited = new Promise((resolve) => daemon!.once("exit", resolve));
-      daemon.kill("SIGTERM");
-      await exited;
-    }
-    // Stop the pool the way an operator would: its children finish and exit with it.
-    if (pool && pool.exitCode === null) {
-      const exited = new Promise((resolve) => pool!.once("exit", resolve));
-      pool.kill("SIGTERM");
-      await exited;
-    }
+    await stopProcess(daemon);
+    // The pool's children finish and exit with it.
+    await stopProcess(pool);
     await instance.close();
     rmSync(home, { recursive: true, force: true });
   }

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openInstance } from "@baton/core";
-import { onStores } from "./stores.js";
+import { onStores, stopProcess } from "./stores.js";
 
 const FILES = Number(process.env.BENCH_FILES ?? 50);
 const SETTLE = process.env.BENCH_SETTLE !== "0";
@@ -86,12 +86,7 @@ async function runCase(store: "sqlite" | "postgres", databaseUrl?: string) {
       }),
     );
   } finally {
-    for (const child of children) {
-      if (child.exitCode !== null) continue;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
+    for (const child of children) await stopProcess(child);
     await instance.close();
     rmSync(home, { recursive: true, force: true });
   }

@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { createTestDatabase, dropTestDatabase, startTestPostgres } from "../tests/support/postgres.js";
 
 /**
@@ -25,4 +26,12 @@ export async function onStores(
   } finally {
     await server.stop();
   }
+}
+
+/** Stop a `baton` process the way an operator would (SIGTERM) and wait for it to exit. */
+export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
 }
