@@ -901,12 +901,26 @@ for (const backend of storageBackends()) {
     /** `baton dev --workers 1` on a copy of the fixture, once its daemon leads and its worker heartbeats. */
     async function startDev(): Promise<{ dev: Proc; file: string; workerPid: number }> {
       const copy = await copyFixture(t);
-      const dev = startBaton(t, ["dev", "--workers", "1", "--interval-ms", "200"], copy.dir);
+      const dev = startBaton(t, ["dev", "--workers", "1", "--interval-ms", "200", "--port", "0"], copy.dir);
       await waitFor(
         () => `baton dev to start: ${describeProc(dev)}`,
         () => dev.stderr().includes("baton dev: daemon + 1 worker") && roleOf(dev) === "leader",
       );
       const [workerPid] = await waitForWorkers(t, () => true, 1);
+      // It started the webserver too, printed its URL, and the API sees the daemon and the worker.
+      const url = /baton dev: webserver on (http:\/\/127\.0\.0\.1:\d+)/.exec(dev.stderr())?.[1];
+      expect(url, dev.stderr()).toBeDefined();
+      await waitFor(
+        () => `the API at ${url} to see the daemon and the worker`,
+        async () => {
+          const health = (await (await fetch(`${url}/api/health`)).json()) as {
+            daemon: unknown;
+            workers: unknown[];
+            definitions: unknown;
+          };
+          return health.daemon !== null && health.workers.length === 1 && health.definitions !== null;
+        },
+      );
       return { dev, file: copy.file, workerPid: workerPid! };
     }
 

@@ -205,6 +205,24 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
         const generation = await currentGeneration(instance);
         const defs = reloadable(ctx, file, await loadDefinitions(file));
         const size = opts.workers ?? 2;
+        // The webserver first (a busy port fails before any process starts); it reads the
+        // snapshot, so publish it now rather than when the first worker is up.
+        await publishSnapshot(instance.storage, defs.get()).catch(() => undefined);
+        let server:
+          | Awaited<ReturnType<Awaited<ReturnType<typeof importWebserver>>["startWebserver"]>>
+          | undefined;
+        if (opts.webserver) {
+          const port = opts.port ?? 3000;
+          try {
+            server = await (await importWebserver()).startWebserver({ instance, port });
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
+              throw new UsageError(
+                `Port ${port} is in use: pass --port N (0 picks a free one), or --no-webserver.`,
+              );
+            throw error;
+          }
+        }
         const pool = startWorkerPool({
           storage: instance.storage,
           size,
@@ -251,14 +269,6 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           };
           watcher.on("add", changed).on("change", changed);
         }
-        // The webserver reads the snapshot: publish it now rather than when the first worker is up.
-        await publishSnapshot(instance.storage, defs.get()).catch(() => undefined);
-        const server = opts.webserver
-          ? await (await importWebserver()).startWebserver({
-              instance,
-              ...(opts.port !== undefined ? { port: opts.port } : {}),
-            })
-          : undefined;
         if (server) ctx.stderr.write(`baton dev: webserver on ${server.url}\n`);
         ctx.stderr.write(
           `baton dev: daemon + ${size} worker${size === 1 ? "" : "s"} on ${instance.storage.location}` +
