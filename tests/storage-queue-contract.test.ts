@@ -661,6 +661,22 @@ function queueContract(_name: BackendName, open: () => Promise<OpenedStorage>): 
       expect(await store.getRun("started")).toMatchObject({ status: "CANCELED", endedAt: NOW + 11 });
     });
 
+    it("a run whose worker starts it after the cancel request stays CANCELING but records its start", async () => {
+      const store = await open();
+      await enqueue(store, ["late"]);
+      await claim(store, { workerId: "w1", limit: 1 });
+      expect(await store.requestCancel("late", NOW + 5)).toMatchObject({
+        status: "CANCELING",
+        startedAt: null,
+      });
+      await start(store, "late");
+      const run = (await store.getRun("late"))!;
+      expect(run.status).toBe("CANCELING");
+      expect(run.startedAt).not.toBeNull();
+      await store.appendEvents([event("late", NOW + 20, { type: "run_succeeded" })]);
+      expect(await store.getRun("late")).toMatchObject({ status: "SUCCESS", startedAt: run.startedAt });
+    });
+
     it("leaves an ended run unchanged, and returns undefined for an unknown run", async () => {
       const store = await open();
       await enqueue(store, ["ok", "ko", "canceled"]);

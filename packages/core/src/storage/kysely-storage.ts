@@ -366,9 +366,19 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
                 ...(transition.column === "ended_at" ? { end_event_id: ids[i]! } : {}),
               })
               .where("run_id", "=", event.runId);
-            // Starting must not undo a cancel requested meanwhile (CANCELING stays until the end).
-            if (event.type === "run_started") update = update.where("status", "in", ["QUEUED", "STARTING"]);
-            await update.execute();
+            // Starting must not undo a cancel requested meanwhile (CANCELING stays until the end),
+            // but the run did start: its start time is recorded either way.
+            if (event.type === "run_started") {
+              update = update.where("status", "in", ["QUEUED", "STARTING"]);
+              const started = await update.executeTakeFirst();
+              if (Number(started.numUpdatedRows) === 0)
+                await trx
+                  .updateTable("runs")
+                  .set({ started_at: event.timestamp, updated_at: event.timestamp })
+                  .where("run_id", "=", event.runId)
+                  .where("started_at", "is", null)
+                  .execute();
+            } else await update.execute();
           } else if (event.type === "materialization") {
             latestMaterialization.set(event.assetKey, { event, id: ids[i]! });
           } else if (event.type === "step_failed") {
