@@ -1,21 +1,3 @@
-/**
- * End-to-end tests of the daemon with real child processes, on SQLite and on Postgres (a fresh
- * database per test; BATON_TEST_STORAGE=sqlite|postgres|all selects, CI never skips Postgres):
- * `baton daemon`, `baton worker`, `baton dev`, `baton materialize --queue`, `baton backfill cancel`,
- * `baton launch --max-retries` and `baton reload` are spawned from the BUILT CLI
- * (`node packages/core/bin/baton.js`; run `npm run build -w @baton/core` first) with cwd =
- * tests/fixtures/daemon (or a copy of it, for the tests that edit the definitions) and a fresh
- * BATON_HOME.
- *
- * The fixture's bodies append marker lines (asset, partition, run, pid, code version) to
- * FIXTURE_MARKER_DIR/markers.jsonl, and its file sensor (watching FIXTURE_WATCH_DIR) notes which
- * process evaluated it; the store is inspected in-process through `openInstance`.
- *
- * Every long-lived process is spawned detached (its own process group: a worker pool's children
- * are in it too) and SIGKILLed as a group after each test, so nothing outlives the suite. Waits
- * poll with a bound; a timed-out wait prints the store's runs and every process's output.
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -33,10 +15,23 @@ import {
 } from "../packages/core/src/index.js";
 import type { BackfillRecord } from "../packages/core/src/storage/storage.js";
 import fixtureDefinitions, { type Marker } from "./fixtures/daemon/definitions.js";
+import {
+  type CliResult,
+  completion,
+  describeProc,
+  exitOf,
+  expectExit,
+  forget,
+  killGroup,
+  type Proc,
+  spawnBaton,
+  stderrShows,
+  WAIT_MS,
+  waitFor,
+} from "./support/processes.js";
 import { type StorageLocation, storageBackends } from "./support/storage-backends.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = path.join(ROOT, "packages/core/bin/baton.js");
 const FIXTURE = path.join(ROOT, "tests/fixtures/daemon");
 /** Copies of the fixture live inside the repo, so `@baton/core` and `"type": "module"` resolve. */
 const SCRATCH = path.join(ROOT, "tests/.tmp");
@@ -44,9 +39,6 @@ const SCRATCH = path.join(ROOT, "tests/.tmp");
 // shapes are the same, only the nominal types differ.
 const definitions = fixtureDefinitions as unknown as Definitions;
 
-const WAIT_MS = 15_000;
-const POLL_MS = 100;
-const CLI_TIMEOUT_MS = 30_000;
 /** The daemon's loops run every 200 ms; its leader lease lasts max(3 × 200, 2000) ms. */
 const DAEMON_ARGS = ["daemon", "--interval-ms", "200"] as const;
 const SENSOR = "incoming_days";
@@ -55,42 +47,6 @@ const RETRIES_CURSOR_KEY = "daemon/retries-cursor";
 
 // ---------------------------------------------------------------------------------------------
 // Processes
-
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-interface Proc {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly args: readonly string[];
-  stdout(): string;
-  stderr(): string;
-  readonly exited: Promise<Exit>;
-  readonly closed: Promise<void>;
-  exitInfo(): Exit | undefined;
-}
-
-const groups = new Set<Proc>();
-
-function killGroup(proc: Proc, signal: NodeJS.Signals) {
-  try {
-    process.kill(-proc.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-process.on("exit", () => {
-  for (const proc of groups) killGroup(proc, "SIGKILL");
-});
-
-function describeProc(proc: Proc): string {
-  const exit = proc.exitInfo();
-  const status = exit ? `exited ${exit.code ?? exit.signal}` : "running";
-  return `baton ${proc.args.join(" ")} (pid ${proc.pid}, ${status})\n--- stdout ---\n${proc.stdout()}\n--- stderr ---\n${proc.stderr()}`;
-}
 
 interface TestEnv {
   readonly home: string;
@@ -121,114 +77,14 @@ function childEnv(t: TestEnv): NodeJS.ProcessEnv {
 
 /** Start `baton ARGS` in its own process group (killed as a group after the test). */
 function startBaton(t: TestEnv, args: readonly string[], cwd = FIXTURE): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: childEnv(t),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  if (child.pid === undefined) throw new Error(`could not spawn baton ${args.join(" ")}`);
-  let stdout = "";
-  let stderr = "";
-  let exit: Exit | undefined;
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<Exit>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      exit = { code, signal };
-      resolve(exit);
-    });
-  });
-  const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
-  const proc: Proc = {
-    child,
-    pid: child.pid,
-    args,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    exited,
-    closed,
-    exitInfo: () => exit,
-  };
-  groups.add(proc);
+  const proc = spawnBaton(args, { cwd, env: childEnv(t) });
   t.procs.push(proc);
   return proc;
 }
 
-interface CliResult extends Exit {
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Run `baton ARGS` to completion. */
-async function baton(t: TestEnv, args: readonly string[], cwd = FIXTURE): Promise<CliResult> {
-  const proc = startBaton(t, args, cwd);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      killGroup(proc, "SIGKILL");
-      reject(new Error(`did not exit within ${CLI_TIMEOUT_MS} ms: ${describeProc(proc)}`));
-    }, CLI_TIMEOUT_MS);
-  });
-  try {
-    const exit = await Promise.race([proc.exited, timeout]);
-    await Promise.race([proc.closed, timeout]);
-    return { ...exit, stdout: proc.stdout(), stderr: proc.stderr() };
-  } finally {
-    clearTimeout(timer);
-    groups.delete(proc);
-  }
-}
-
-function expectExit(r: CliResult, code: number) {
-  expect(r.code, `exit ${r.code ?? r.signal}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`).toBe(
-    code,
-  );
-}
-
-/** Resolves as soon as the process writes `text` to stderr (no polling delay); rejects after `ms`. */
-function stderrShows(proc: Proc, text: string, ms = WAIT_MS): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const stream = proc.child.stderr!;
-    const done = () => {
-      clearTimeout(timer);
-      stream.off("data", check);
-    };
-    const check = () => {
-      if (!proc.stderr().includes(text)) return;
-      done();
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`timed out after ${ms} ms waiting for "${text}": ${describeProc(proc)}`));
-    }, ms);
-    // Listeners run in order: ours after the one accumulating the output.
-    stream.on("data", check);
-    check();
-  });
-}
-
-async function exitOf(proc: Proc, ms = WAIT_MS): Promise<Exit> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      proc.exited,
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`still running after ${ms} ms: ${describeProc(proc)}`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function baton(t: TestEnv, args: readonly string[], cwd = FIXTURE): Promise<CliResult> {
+  return completion(startBaton(t, args, cwd));
 }
 
 /** SIGKILL the process and its group (a daemon dying without releasing its lease). */
@@ -239,30 +95,6 @@ async function crash(proc: Proc) {
 
 // ---------------------------------------------------------------------------------------------
 // Waiting and looking
-
-async function waitFor<T>(
-  what: string | (() => string | Promise<string>),
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  ms = WAIT_MS,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const text = typeof what === "string" ? what : await what();
-      throw new Error(
-        `timed out after ${ms} ms waiting for ${text}${lastError ? ` (last error: ${String(lastError)})` : ""}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
 
 async function allRuns(t: TestEnv, backfillId?: string): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
@@ -545,7 +377,7 @@ for (const backend of storageBackends()) {
     afterEach(async () => {
       for (const proc of t.procs) killGroup(proc, "SIGKILL");
       await Promise.all(t.procs.map((p) => exitOf(p, 5_000).catch(() => undefined)));
-      for (const proc of t.procs) groups.delete(proc);
+      for (const proc of t.procs) forget(proc);
       await t.instance.close();
       if (location) await backend.destroyLocation(location);
       location = undefined;

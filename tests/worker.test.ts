@@ -1,19 +1,3 @@
-/**
- * End-to-end tests of the run workers and the daemon with real child processes: `baton worker`
- * (a supervisor forking worker children), `baton daemon`, `baton launch` and `baton runs cancel`
- * are spawned from the BUILT CLI (`node packages/core/bin/baton.js`; run `npm run build -w
- * @baton/core` first) with cwd = tests/fixtures/worker and a fresh BATON_HOME, on SQLite and on
- * Postgres (a fresh database per test; BATON_TEST_STORAGE=sqlite|postgres|all selects, CI never
- * skips Postgres).
- *
- * The fixture's bodies write marker files (pid, start, end) into FIXTURE_MARKER_DIR, so the tests
- * see from outside which process ran what and when. The store is inspected in-process through
- * `openInstance`, and runs are launched either with `baton launch` or with `instance.launchRun`.
- *
- * Every long-lived process is spawned detached (its own process group: a pool's children are in
- * it too) and SIGKILLed as a group after each test, so nothing outlives the suite.
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -29,64 +13,34 @@ import {
   type StoredRunEvent,
 } from "../packages/core/src/index.js";
 import fixtureDefinitions, { type Marker } from "./fixtures/worker/definitions.js";
+import {
+  type CliResult,
+  completion,
+  describeProc,
+  exitOf,
+  expectExit,
+  forget,
+  isAlive,
+  killGroup,
+  type Proc,
+  spawnBaton,
+  WAIT_MS,
+  waitFor,
+} from "./support/processes.js";
 import { type StorageLocation, storageBackends } from "./support/storage-backends.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = path.join(ROOT, "packages/core/bin/baton.js");
 const FIXTURE = path.join(ROOT, "tests/fixtures/worker");
 // The fixture is compiled against the built package; the instance here is the source one. The
 // shapes are the same, only the nominal types differ.
 const definitions = fixtureDefinitions as unknown as Definitions;
 
-/** Every bounded wait: conditions are polled, never slept on. */
-const WAIT_MS = 15_000;
-const POLL_MS = 100;
-/** A CLI command that runs to completion is killed (and its test failed) after this. */
-const CLI_TIMEOUT_MS = 30_000;
 const HEARTBEAT_MS = "300";
 const ACTIVE: readonly RunStatus[] = ["STARTING", "STARTED", "CANCELING"];
 const TERMINAL: readonly RunStatus[] = ["SUCCESS", "FAILURE", "CANCELED"];
 
 // ---------------------------------------------------------------------------------------------
 // Processes
-
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-interface Proc {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly args: readonly string[];
-  stdout(): string;
-  stderr(): string;
-  readonly exited: Promise<Exit>;
-  /** Its output streams are closed too (every output read). */
-  readonly closed: Promise<void>;
-  exitInfo(): Exit | undefined;
-}
-
-/** Process groups we started and have not reaped yet (SIGKILLed after each test and at exit). */
-const groups = new Set<Proc>();
-
-function killGroup(proc: Proc, signal: NodeJS.Signals) {
-  try {
-    process.kill(-proc.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-process.on("exit", () => {
-  for (const proc of groups) killGroup(proc, "SIGKILL");
-});
-
-function describeProc(proc: Proc): string {
-  const exit = proc.exitInfo();
-  const status = exit ? `exited ${exit.code ?? exit.signal}` : "running";
-  return `baton ${proc.args.join(" ")} (pid ${proc.pid}, ${status})\n--- stdout ---\n${proc.stdout()}\n--- stderr ---\n${proc.stderr()}`;
-}
 
 interface TestEnv {
   readonly home: string;
@@ -109,131 +63,18 @@ function childEnv(t: TestEnv): NodeJS.ProcessEnv {
 
 /** Start `baton ARGS` in its own process group (killed as a group after the test). */
 function startBaton(t: TestEnv, args: readonly string[]): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: FIXTURE,
-    env: childEnv(t),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  if (child.pid === undefined) throw new Error(`could not spawn baton ${args.join(" ")}`);
-  let stdout = "";
-  let stderr = "";
-  let exit: Exit | undefined;
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  // "exit", not "close": a pool's orphaned children may hold its stderr open after it is gone.
-  const exited = new Promise<Exit>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      exit = { code, signal };
-      resolve(exit);
-    });
-  });
-  const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
-  const proc: Proc = {
-    child,
-    pid: child.pid,
-    args,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    exited,
-    closed,
-    exitInfo: () => exit,
-  };
-  groups.add(proc);
+  const proc = spawnBaton(args, { cwd: FIXTURE, env: childEnv(t) });
   t.procs.push(proc);
   return proc;
 }
 
-interface CliResult extends Exit {
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Run `baton ARGS` to completion. */
-async function baton(t: TestEnv, args: readonly string[]): Promise<CliResult> {
-  const proc = startBaton(t, args);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      killGroup(proc, "SIGKILL");
-      reject(new Error(`did not exit within ${CLI_TIMEOUT_MS} ms: ${describeProc(proc)}`));
-    }, CLI_TIMEOUT_MS);
-  });
-  try {
-    const exit = await Promise.race([proc.exited, timeout]);
-    await Promise.race([proc.closed, timeout]);
-    return { ...exit, stdout: proc.stdout(), stderr: proc.stderr() };
-  } finally {
-    clearTimeout(timer);
-    groups.delete(proc);
-  }
-}
-
-function expectExit(r: CliResult, code: number) {
-  expect(r.code, `exit ${r.code ?? r.signal}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`).toBe(
-    code,
-  );
-}
-
-/** Wait for a process's exit, at most `ms`. */
-async function exitOf(proc: Proc, ms = WAIT_MS): Promise<Exit> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      proc.exited,
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`still running after ${ms} ms: ${describeProc(proc)}`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+function baton(t: TestEnv, args: readonly string[]): Promise<CliResult> {
+  return completion(startBaton(t, args));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Waiting and looking
-
-/** Poll `check` until it returns something other than undefined/false; throws after `ms`. */
-async function waitFor<T>(
-  what: string | (() => string),
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  ms = WAIT_MS,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const text = typeof what === "string" ? what : what();
-      throw new Error(
-        `timed out after ${ms} ms waiting for ${text}${lastError ? ` (last error: ${String(lastError)})` : ""}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
 
 async function getRun(t: TestEnv, runId: string): Promise<RunRecord> {
   const run = await t.instance.storage.getRun(runId);
@@ -455,7 +296,7 @@ for (const backend of storageBackends()) {
     afterEach(async () => {
       for (const proc of t.procs) killGroup(proc, "SIGKILL");
       await Promise.all(t.procs.map((p) => exitOf(p, 5_000).catch(() => undefined)));
-      for (const proc of t.procs) groups.delete(proc);
+      for (const proc of t.procs) forget(proc);
       await t.instance.close();
       if (location) await backend.destroyLocation(location);
       location = undefined;
