@@ -1,7 +1,9 @@
 import type { Storage } from "@baton/core";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { ApiError } from "./errors.js";
+import type { ApiApp, RouteContext } from "./http.js";
 
 /**
  * `GET /api/events/stream[?runId=ID][&after=ID]`: run events as Server-Sent Events, in log order,
@@ -46,5 +48,31 @@ export async function eventStream(
       }
       await stream.sleep(options.pollMs);
     }
+  });
+}
+
+/** Route: the live event stream (plain Hono: a stream, described in the OpenAPI doc by hand). */
+export function eventRoutes(app: ApiApp, { storage, options }: RouteContext) {
+  app.get("/api/events/stream", (c) =>
+    eventStream(c, storage, {
+      pollMs: options.streamPollMs ?? 250,
+      ...(options.signal ? { signal: options.signal } : {}),
+    }),
+  );
+
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/api/events/stream",
+    description:
+      "Run events as Server-Sent Events (id = event log id; resumable with Last-Event-ID; starts from now without it).",
+    request: {
+      query: z.object({
+        runId: z.string().optional().openapi({ description: "only this run's events" }),
+        after: z.string().optional().openapi({ description: "start after this event id" }),
+      }),
+    },
+    responses: {
+      200: { description: "text/event-stream", content: { "text/event-stream": { schema: z.string() } } },
+    },
   });
 }

@@ -1,0 +1,89 @@
+import type { BatonInstance, Storage } from "@baton/core";
+import { isBatonError } from "@baton/core";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppOptions } from "./app.js";
+import { type Role, requireRole } from "./auth.js";
+import type { CatalogSource } from "./catalog.js";
+import { ApiError, fieldOfCoreError } from "./errors.js";
+import { Json } from "./schemas.js";
+
+/** What every handler can read from its context: the caller (set by the auth middleware). */
+export type Env = { Variables: { role: Role; caller: string } };
+
+/** The one OpenAPI app every route module registers on (so /api/openapi.json lists them all). */
+export type ApiApp = OpenAPIHono<Env>;
+
+/** What route modules work with. */
+export interface RouteContext {
+  readonly instance: BatonInstance;
+  readonly storage: Storage;
+  readonly catalog: CatalogSource;
+  readonly options: AppOptions;
+}
+
+/** A 200 JSON answer in a route's `responses`. */
+export const ok = (description: string) => ({
+  200: { content: { "application/json": { schema: Json } }, description },
+});
+/** A 201 JSON answer in a route's `responses`. */
+export const created = (description: string) => ({
+  201: { content: { "application/json": { schema: Json } }, description },
+});
+
+export const KeyParam = z.object({
+  key: z.string().min(1).max(1000).openapi({ description: "asset key, URL-encoded" }),
+});
+export const IdParam = z.object({ id: z.string().min(1).max(200) });
+export const NameParam = z.object({ name: z.string().min(1).max(200) });
+
+/** Refuse (403) a caller without `role`. */
+export const need = (c: Context<Env>, role: Role) => requireRole(c.get("role"), role);
+
+/** `body.partitions.keys[1]` from a zod issue path. */
+export function fieldOf(target: string, path: readonly PropertyKey[]): string {
+  let out = target === "json" ? "body" : target;
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
+  return out;
+}
+
+/** One page of rows fetched with `limit + 1` (newest first): the cursor is the last id shown. */
+export function pageOf<T extends { id: number }>(rows: readonly T[], limit: number) {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? String(items[items.length - 1]!.id) : null };
+}
+
+/** Run `fn`; a core validation error it throws names the precise body field. */
+export async function withFields<T>(body: unknown, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    const field = fieldOfCoreError(error, body);
+    if (field && isBatonError(error)) throw new ApiError(400, error.code.toLowerCase(), error.message, field);
+    throw error;
+  }
+}
+
+/** A JSON body that may be absent (then `{}`), validated like the declared ones. */
+export async function optionalBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  const text = await c.req.text();
+  let raw: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw new ApiError(
+        400,
+        "invalid_request",
+        `body: not valid JSON (${(error as Error).message})`,
+        "body",
+      );
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
+  const field = fieldOf("json", path);
+  throw new ApiError(400, "invalid_request", `${field}: ${issue.message}`, field);
+}

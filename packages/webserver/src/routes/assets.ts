@@ -1,0 +1,289 @@
+import { createStalenessResolver, evaluateFreshness, loadKeySpaces, partitionStatus } from "@baton/core";
+import { createRoute, z } from "@hono/zod-openapi";
+import { ApiError } from "../errors.js";
+import { type ApiApp, KeyParam, ok, pageOf, type RouteContext } from "../http.js";
+import { Cursor, Limit } from "../schemas.js";
+
+/** Routes: asset graph, assets, status, jobs and resources. */
+export function assetRoutes(app: ApiApp, { storage, catalog }: RouteContext) {
+  /** Partition status answers by asset, with the version of the state they were computed from. */
+  const partitionCache = new Map<string, { version: string; json: string }>();
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/assets",
+      responses: {
+        ...ok("the asset graph (ETag: the definitions hash)"),
+        304: { description: "unchanged since If-None-Match" },
+      },
+    }),
+    async (c) => {
+      const cat = await catalog.require();
+      // Depends only on the snapshot: encoded once per definitions version.
+      let body = cat.memo.get("graph");
+      if (body === undefined) {
+        const graph = {
+          hash: cat.snapshot.hash,
+          assets: cat.snapshot.assets.map((a) => ({
+            key: a.key,
+            group: a.group,
+            kinds: a.kinds,
+            owners: a.owners,
+            tags: a.tags,
+            description: a.description,
+            deps: a.parents,
+            computation: a.computation.name,
+            partitions: a.partitions ? { kind: a.partitions.kind } : null,
+            checks: a.checks.map((ch) => ch.name),
+            automation: a.automation,
+          })),
+        };
+        body = new TextEncoder().encode(JSON.stringify(graph));
+        cat.memo.set("graph", body);
+      }
+      const etag = `"${cat.snapshot.hash}"`;
+      if (c.req.header("if-none-match") === etag) return c.body(null, 304) as never;
+      return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": "application/json",
+        etag,
+      }) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/status",
+      responses: ok("latest materialization and failure of every asset"),
+    }),
+    async (c) => c.json({ assets: await storage.getAssetStatuses() }, 200),
+  );
+
+  const assetOf = async (key: string) => {
+    const cat = await catalog.require();
+    const a = cat.snapshot.assets.find((x) => x.key === key);
+    if (!a) throw new ApiError(404, "not_found", `No asset "${key}" in the definitions.`);
+    return { cat, a };
+  };
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/assets/{key}",
+      request: { params: KeyParam },
+      responses: ok("one asset: definition and status"),
+    }),
+    async (c) => {
+      const { key } = c.req.valid("param");
+      const { cat, a } = await assetOf(key);
+      const [status] = await storage.getAssetStatuses([key]);
+      const checks = await storage.getLatestCheckResults(key);
+      const now = Date.now();
+      const spaces = await loadKeySpaces(cat.definitions, storage, now);
+      let partitions: unknown = null;
+      if (a.partitions) {
+        const ps = await partitionStatus(cat.definitions, storage, spaces, key);
+        partitions = { total: ps.total, counts: ps.counts };
+      }
+      const freshness = a.freshness
+        ? await evaluateFreshness(cat.definitions, storage, spaces, key, now).catch(() => null)
+        : null;
+      return c.json({ definition: a, status: status ?? null, checks, partitions, freshness }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/assets/{key}/partitions",
+      request: { params: KeyParam },
+      responses: ok("partition status as compact ranges"),
+    }),
+    async (c) => {
+      const { key } = c.req.valid("param");
+      const { cat, a } = await assetOf(key);
+      if (!a.partitions) throw new ApiError(409, "not_partitioned", `Asset "${key}" is not partitioned.`);
+      const spaces = await loadKeySpaces(cat.definitions, storage, Date.now());
+      // The answer changes only with a new event, another key space (dynamic keys, a new time
+      // window) or new definitions: serve repeated reads from memory.
+      const def = cat.definitions.computationOf(key).partitions!;
+      const version = `${key}\u0000${spaces.fingerprintOf(def)}:${spaces.of(def).count()}:${await storage.latestEventId()}`;
+      let body = partitionCache.get(key);
+      if (body?.version !== version) {
+        body = {
+          version,
+          json: JSON.stringify(await partitionStatus(cat.definitions, storage, spaces, key)),
+        };
+        partitionCache.set(key, body);
+        if (partitionCache.size > 1000) partitionCache.delete(partitionCache.keys().next().value!);
+      }
+      return c.body(body.json, 200, { "content-type": "application/json" }) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/assets/{key}/why",
+      request: {
+        params: KeyParam,
+        query: z.object({ partition: z.string().min(1).max(1000).optional() }).strict(),
+      },
+      responses: ok("why the asset (partition) is stale or missing"),
+    }),
+    async (c) => {
+      const { key } = c.req.valid("param");
+      const { partition } = c.req.valid("query");
+      const { cat, a } = await assetOf(key);
+      if (a.partitions && partition === undefined)
+        throw new ApiError(
+          400,
+          "invalid_request",
+          `Asset "${key}" is partitioned: pass ?partition=KEY.`,
+          "query.partition",
+        );
+      if (!a.partitions && partition !== undefined)
+        throw new ApiError(
+          400,
+          "invalid_request",
+          `Asset "${key}" is not partitioned: drop ?partition.`,
+          "query.partition",
+        );
+      const spaces = await loadKeySpaces(cat.definitions, storage, Date.now());
+      if (partition !== undefined) {
+        const def = cat.definitions.computationOf(key).partitions!;
+        if (spaces.of(def).indexOf(partition) < 0)
+          throw new ApiError(
+            400,
+            "invalid_partition",
+            `"${partition}" is not a partition of "${key}" (${def.describeFormat()}).`,
+            "query.partition",
+          );
+      }
+      const resolver = createStalenessResolver(cat.definitions, storage, spaces);
+      return c.json(await resolver.staleness(key, partition ?? null), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/assets/{key}/materializations",
+      request: {
+        params: KeyParam,
+        query: z
+          .object({
+            limit: Limit(1000, 50),
+            cursor: Cursor,
+            partition: z.string().min(1).max(1000).optional(),
+          })
+          .strict(),
+      },
+      responses: ok("materializations, newest first (optionally of one partition)"),
+    }),
+    async (c) => {
+      const { key } = c.req.valid("param");
+      const { limit, cursor, partition } = c.req.valid("query");
+      const { cat, a } = await assetOf(key);
+      if (partition !== undefined) {
+        if (!a.partitions)
+          throw new ApiError(
+            400,
+            "invalid_request",
+            `Asset "${key}" is not partitioned: drop ?partition.`,
+            "query.partition",
+          );
+        const def = cat.definitions.computationOf(key).partitions!;
+        const spaces = await loadKeySpaces(cat.definitions, storage, Date.now());
+        if (spaces.of(def).indexOf(partition) < 0)
+          throw new ApiError(
+            400,
+            "invalid_partition",
+            `"${partition}" is not a partition of "${key}" (${def.describeFormat()}).`,
+            "query.partition",
+          );
+      }
+      const rows = await storage.getMaterializations(key, {
+        limit: limit + 1,
+        ...(cursor ? { beforeId: Number(cursor) } : {}),
+        ...(partition !== undefined ? { partition } : {}),
+      });
+      const { items, nextCursor } = pageOf(rows, limit);
+      return c.json({ materializations: items, nextCursor }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/assets/{key}/checks",
+      request: {
+        params: KeyParam,
+        query: z
+          .object({ limit: Limit(1000, 50), cursor: Cursor, check: z.string().min(1).max(200).optional() })
+          .strict(),
+      },
+      responses: ok("latest result of each check, and the history of evaluations (newest first)"),
+    }),
+    async (c) => {
+      const { key } = c.req.valid("param");
+      const { limit, cursor, check } = c.req.valid("query");
+      const { a } = await assetOf(key);
+      if (check !== undefined && !a.checks.some((x) => x.name === check))
+        throw new ApiError(404, "not_found", `Asset "${key}" has no check "${check}".`);
+      const rows = await storage.getCheckEvaluations(key, {
+        limit: limit + 1,
+        ...(cursor ? { beforeId: Number(cursor) } : {}),
+        ...(check !== undefined ? { checkName: check } : {}),
+      });
+      const { items, nextCursor } = pageOf(rows, limit);
+      return c.json({ latest: await storage.getLatestCheckResults(key), history: items, nextCursor }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/assets/{key}/metadata/{name}",
+      request: {
+        params: KeyParam.extend({ name: z.string().min(1).max(200) }),
+        query: z.object({ limit: Limit(10_000, 1000) }).strict(),
+      },
+      responses: ok("a numeric metadata entry over time, oldest first (for plots)"),
+    }),
+    async (c) => {
+      const { key, name } = c.req.valid("param");
+      const { limit } = c.req.valid("query");
+      await assetOf(key);
+      const rows = await storage.getMaterializations(key, { limit });
+      const points = rows
+        .map((e) => {
+          const m = e as {
+            metadata?: Record<string, { value?: unknown }>;
+            partition?: string;
+            timestamp: number;
+            runId: string;
+          };
+          const v = m.metadata?.[name]?.value;
+          return typeof v === "number" && Number.isFinite(v)
+            ? { timestamp: m.timestamp, value: v, partition: m.partition ?? null, runId: m.runId }
+            : undefined;
+        })
+        .filter((p) => p !== undefined)
+        .reverse();
+      return c.json({ assetKey: key, name, points }, 200);
+    },
+  );
+
+  app.openapi(createRoute({ method: "get", path: "/api/jobs", responses: ok("jobs") }), async (c) =>
+    c.json({ jobs: (await catalog.require()).snapshot.jobs }, 200),
+  );
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/resources",
+      responses: ok("resources (names; values never leave the workers)"),
+    }),
+    async (c) => c.json({ resources: (await catalog.require()).snapshot.resources }, 200),
+  );
+}

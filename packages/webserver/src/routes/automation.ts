@@ -1,0 +1,132 @@
+import { randomUUID } from "node:crypto";
+import { cancelPreview, requestPreview, takePreviewResult } from "@baton/core";
+import { createRoute, z } from "@hono/zod-openapi";
+import { ApiError } from "../errors.js";
+import { type ApiApp, NameParam, need, ok, pageOf, type RouteContext } from "../http.js";
+import { Cursor, Limit } from "../schemas.js";
+
+/** Routes: schedules and sensors. */
+export function automationRoutes(app: ApiApp, { storage, catalog, options }: RouteContext) {
+  const instigators = async () => {
+    const { snapshot } = await catalog.require();
+    const states = new Map((await storage.listInstigatorStates()).map((s) => [s.name, s]));
+    const withState = <T extends { name: string; defaultStatus: "RUNNING" | "STOPPED" }>(x: T) => {
+      const s = states.get(x.name);
+      return {
+        ...x,
+        status: s?.status ?? x.defaultStatus,
+        cursor: s?.cursor ?? null,
+        lastTickAt: s?.lastTickAt ?? null,
+      };
+    };
+    return { schedules: snapshot.schedules.map(withState), sensors: snapshot.sensors.map(withState) };
+  };
+  app.openapi(
+    createRoute({ method: "get", path: "/api/schedules", responses: ok("schedules with their state") }),
+    async (c) => c.json({ schedules: (await instigators()).schedules }, 200),
+  );
+  app.openapi(
+    createRoute({ method: "get", path: "/api/sensors", responses: ok("sensors with their state") }),
+    async (c) => c.json({ sensors: (await instigators()).sensors }, 200),
+  );
+  const instigator = async (name: string) => {
+    const all = await instigators();
+    const s = all.schedules.find((x) => x.name === name);
+    if (s) return { kind: "schedule" as const, item: s };
+    const n = all.sensors.find((x) => x.name === name);
+    if (n) return { kind: "sensor" as const, item: n };
+    throw new ApiError(404, "not_found", `No schedule or sensor named "${name}".`);
+  };
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/automation/{name}/ticks",
+      request: { params: NameParam, query: z.object({ limit: Limit(1000, 20), cursor: Cursor }).strict() },
+      responses: ok("ticks, newest first"),
+    }),
+    async (c) => {
+      const { name } = c.req.valid("param");
+      const { limit, cursor } = c.req.valid("query");
+      await instigator(name);
+      const ticks = await storage.listTicks(name, {
+        limit: limit + 1,
+        ...(cursor ? { beforeId: Number(cursor) } : {}),
+      });
+      const { items, nextCursor } = pageOf(ticks, limit);
+      return c.json({ ticks: items, nextCursor }, 200);
+    },
+  );
+  for (const [verb, status] of [
+    ["start", "RUNNING"],
+    ["stop", "STOPPED"],
+  ] as const) {
+    app.openapi(
+      createRoute({
+        method: "post",
+        path: `/api/automation/{name}/${verb}`,
+        request: { params: NameParam },
+        responses: ok(`${verb} a schedule or sensor`),
+      }),
+      async (c) => {
+        need(c, "launcher");
+        const { name } = c.req.valid("param");
+        const { kind } = await instigator(name);
+        const now = Date.now();
+        await storage.setInstigatorState(
+          name,
+          kind,
+          { status, ...(kind === "schedule" && status === "RUNNING" ? { cursor: String(now) } : {}) },
+          now,
+        );
+        return c.json({ name, kind, status }, 200);
+      },
+    );
+  }
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/automation/{name}/preview",
+      description:
+        "Evaluate a sensor once (or list a schedule's next ticks) without launching anything. The daemon runs it (the webserver never loads user code); 503 when no daemon answers in time.",
+      request: { params: NameParam },
+      responses: ok("what it would launch"),
+    }),
+    async (c) => {
+      need(c, "launcher");
+      const { name } = c.req.valid("param");
+      await instigator(name);
+      const id = randomUUID();
+      await requestPreview(storage, id, name, Date.now());
+      const deadline = Date.now() + (options.previewTimeoutMs ?? 10_000);
+      while (Date.now() < deadline) {
+        const result = await takePreviewResult(storage, id);
+        if (result) return c.json(result, 200);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await cancelPreview(storage, id);
+      throw new ApiError(
+        503,
+        "no_daemon",
+        `No daemon answered the preview of "${name}" in time: is \`baton daemon\` (or \`baton dev\`) running?`,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/sensors/{name}/cursor/reset",
+      request: { params: NameParam },
+      responses: ok("the sensor starts from scratch"),
+    }),
+    async (c) => {
+      need(c, "admin");
+      const { name } = c.req.valid("param");
+      const { kind } = await instigator(name);
+      if (kind !== "sensor")
+        throw new ApiError(409, "conflict", `"${name}" is a schedule; only sensors have a cursor to reset.`);
+      await storage.setInstigatorState(name, "sensor", { cursor: null }, Date.now());
+      return c.json({ name, cursor: null }, 200);
+    },
+  );
+}

@@ -1,0 +1,39 @@
+import { createRoute } from "@hono/zod-openapi";
+import { type ApiApp, ok, type RouteContext } from "../http.js";
+
+/** Routes: the store, daemon and workers. */
+export function healthRoutes(app: ApiApp, { storage, catalog }: RouteContext) {
+  app.openapi(
+    createRoute({ method: "get", path: "/api/health", responses: ok("store, daemon and workers") }),
+    async (c) => {
+      const started = Date.now();
+      await storage.latestEventId();
+      const storeMs = Date.now() - started;
+      const daemon = await storage.getValue("daemon/heartbeat");
+      const beat = daemon ? (JSON.parse(daemon) as { id: string; at: number }) : undefined;
+      const workers = (await storage.listWorkers()).filter((w) => w.status === "running");
+      const snapshot = await catalog.current();
+      return c.json(
+        {
+          status: "ok",
+          store: { dialect: storage.dialect, reachable: true, latencyMs: storeMs },
+          daemon: beat ? { id: beat.id, heartbeatAgeMs: Date.now() - beat.at } : null,
+          workers: workers.map((w) => ({
+            workerId: w.workerId,
+            host: w.host,
+            pid: w.pid,
+            heartbeatAgeMs: Date.now() - w.heartbeatAt,
+          })),
+          definitions: snapshot
+            ? {
+                hash: snapshot.snapshot.hash,
+                publishedAt: snapshot.snapshot.publishedAt,
+                assets: snapshot.snapshot.assets.length,
+              }
+            : null,
+        },
+        200,
+      );
+    },
+  );
+}
