@@ -19,7 +19,7 @@
  *   answers 200. Prints the count of each status and every failure grouped by cause.
  */
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -371,6 +371,9 @@ describe("binding and headers (SQLite)", () => {
         expect(response.headers.get("cross-origin-resource-policy")).toBe("same-origin");
         expect(response.headers.get("cross-origin-opener-policy")).toBe("same-origin");
         expect(response.headers.get("x-permitted-cross-domain-policies")).toBe("none");
+        expect(response.headers.get("content-security-policy")).toMatch(
+          /^default-src 'self'; script-src 'self';/,
+        );
         expect(response.headers.get("access-control-allow-origin")).toBeNull();
         expect(response.headers.get("access-control-allow-credentials")).toBeNull();
         expect(response.headers.get("access-control-allow-methods")).toBeNull();
@@ -979,6 +982,14 @@ const WILD_PATHS = [
   "/api/automation//start",
   "/api/partitions/%2F/add",
   "*",
+  // The UI's files and routes (a fixture dist).
+  "/static/index-abc.js",
+  "/static/missing.js",
+  "/static/..%2f..%2fpackage.json",
+  "/static/%2e%2e/%2e%2e/package.json",
+  "/assets/shop%2Fraw",
+  "/runs/abc",
+  "/..%5c..%5cetc%5cpasswd",
 ];
 
 /** A parameter value for a `{…}` route segment: real ids and keys, or garbage. */
@@ -1206,16 +1217,23 @@ for (const backend of storageBackends()) {
     let instance: BatonInstance;
     let home: string;
     let server: Server;
+    let uiDir: string;
 
     beforeAll(async () => {
       await backend.start();
       location = await backend.createLocation();
       ({ instance, home } = await openTestInstance(location));
       await publishSnapshot(instance.storage, definitions);
+      // A built UI, so that paths outside /api are served too (index.html, /static files).
+      uiDir = await mkdtemp(path.join(tmpdir(), "baton-webserver-ui-"));
+      await mkdir(path.join(uiDir, "static"));
+      await writeFile(path.join(uiDir, "index.html"), "<!doctype html><title>Baton</title>");
+      await writeFile(path.join(uiDir, "static", "index-abc.js"), "export {};");
       server = await startWebserver({
         instance,
         port: 0,
         streamPollMs: POLL_MS,
+        ui: { dir: uiDir },
         auth: {
           tokens: [
             makeToken("admin", "admin", ADMIN),
@@ -1230,6 +1248,7 @@ for (const backend of storageBackends()) {
       await instance?.close();
       if (location) await backend.destroyLocation(location);
       if (backend.name === "postgres" && home) await rm(home, { recursive: true, force: true });
+      if (uiDir) await rm(uiDir, { recursive: true, force: true });
       await backend.stop();
     });
 

@@ -13,6 +13,7 @@ import { backfillRoutes } from "./routes/backfills.js";
 import { healthRoutes } from "./routes/health.js";
 import { partitionRoutes } from "./routes/partitions.js";
 import { runRoutes } from "./routes/runs.js";
+import { CONTENT_SECURITY_POLICY, defaultUiDir, type UiOptions, uiRoutes } from "./static-ui.js";
 
 export interface AppOptions {
   readonly instance: BatonInstance;
@@ -26,6 +27,11 @@ export interface AppOptions {
   readonly streamPollMs?: number;
   /** Ends open event streams (server shutdown). */
   readonly signal?: AbortSignal;
+  /**
+   * The built UI served at every path outside /api (default: the `dist` folder of the installed
+   * `@baton/ui` package); `false`: the API only.
+   */
+  readonly ui?: UiOptions | false;
 }
 
 /** The Hono app: every route under /api, validated with zod, described at /api/openapi.json. */
@@ -64,7 +70,7 @@ export function createApp(options: AppOptions) {
     const hasBody = Number(c.req.header("content-length") ?? 0) > 0 || c.req.header("transfer-encoding");
     if (hasBody && !c.req.raw.bodyUsed) c.res.headers.set("Connection", "close");
   });
-  app.use("*", secureHeaders());
+  app.use("*", secureHeaders({ contentSecurityPolicy: CONTENT_SECURITY_POLICY }));
   // Control characters in a path or query are never meaningful here (and Postgres rejects NUL).
   app.use("/api/*", async (c, next) => {
     let decoded: string;
@@ -127,5 +133,10 @@ export function createApp(options: AppOptions) {
     },
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  // Last: every GET the API does not answer (outside /api) is the UI's.
+  if (options.ui !== false) {
+    const dir = options.ui?.dir ?? defaultUiDir();
+    uiRoutes(app, dir === undefined ? undefined : { dir });
+  }
   return app;
 }

@@ -3,6 +3,7 @@ import type { BatonInstance } from "@baton/core";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import type { AuthConfig } from "./auth.js";
+import type { UiOptions } from "./static-ui.js";
 
 export interface WebserverOptions {
   readonly instance: BatonInstance;
@@ -13,6 +14,8 @@ export interface WebserverOptions {
   readonly auth?: AuthConfig;
   readonly readOnly?: boolean;
   readonly streamPollMs?: number;
+  /** The built UI to serve (default: the installed `@baton/ui` package's dist); `false`: API only. */
+  readonly ui?: UiOptions | false;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -30,6 +33,7 @@ export async function startWebserver(options: WebserverOptions) {
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.readOnly ? { readOnly: true } : {}),
     ...(options.streamPollMs !== undefined ? { streamPollMs: options.streamPollMs } : {}),
+    ...(options.ui !== undefined ? { ui: options.ui } : {}),
     signal: controller.signal,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
