@@ -540,6 +540,7 @@ describe("partition status and why", () => {
         { status: "missing", start: 4, end: 8, startKey: "2024-01-05", endKey: "2024-01-09" },
         { status: "failed", start: 9, end: 9, startKey: BAD_DAY, endKey: BAD_DAY },
       ],
+      dimensions: null,
     });
     const detail = await get(app, "/api/assets/taxi%2Fraw");
     expect(detail.body.partitions).toEqual({

@@ -2,6 +2,7 @@ import type { BatonInstance, Storage } from "@baton/core";
 import { isBatonError } from "@baton/core";
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { ErrorSchema } from "./api/common.js";
 import type { AppOptions } from "./app.js";
 import { type Role, requireRole } from "./auth.js";
 import type { CatalogSource } from "./catalog.js";
@@ -30,6 +31,64 @@ export const ok = (description: string) => ({
 export const created = (description: string) => ({
   201: { content: { "application/json": { schema: Json } }, description },
 });
+
+/** Every operation accepts the bearer token (required when the server has tokens). */
+export const BEARER = [{ bearer: [] }];
+
+/** A JSON success answer with its declared schema. */
+export function answer<const S extends 200 | 201, T extends z.ZodType>(
+  status: S,
+  schema: T,
+  description: string,
+) {
+  return { [status]: { content: { "application/json": { schema } }, description } } as {
+    [K in S]: { content: { "application/json": { schema: T } }; description: string };
+  };
+}
+
+const ERROR_MEANING = {
+  400: "invalid request: `error.field` names the parameter or body field",
+  401: "no valid API token (only when the server has tokens)",
+  403: "the token's role does not allow this, or the server is read-only",
+  404: "no such resource",
+  409: "conflicts with the resource's state",
+  413: "request body larger than 2 MB",
+  415: "mutations must be sent with Content-Type: application/json",
+  503: "no definitions published yet, no daemon answered, or the store is unavailable",
+} as const;
+export type ErrorStatus = keyof typeof ERROR_MEANING;
+
+/** The error answers an operation can give, all `{ error: { code, message, field? } }`. */
+export function errors(...statuses: ErrorStatus[]) {
+  return Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { description: ERROR_MEANING[s], content: { "application/json": { schema: ErrorSchema } } },
+    ]),
+  ) as Record<
+    ErrorStatus,
+    { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }
+  >;
+}
+/** Errors of every read (GET): a bad parameter, a missing token, an unavailable store. */
+export const READ_ERRORS = [400, 401, 503] as const satisfies readonly ErrorStatus[];
+/** Errors of every mutation (POST), besides the route's own. */
+export const WRITE_ERRORS = [400, 401, 403, 413, 415, 503] as const satisfies readonly ErrorStatus[];
+
+/** An optional JSON body, described in the document but validated by the handler (an empty body is allowed). */
+export function optionalJsonBody(ref: string | undefined, description: string) {
+  return {
+    required: false,
+    description,
+    content: {
+      "application/json": {
+        schema: ref
+          ? { $ref: `#/components/schemas/${ref}` }
+          : { type: "object" as const, description: "no fields (an empty body is fine too)" },
+      },
+    },
+  };
+}
 
 export const KeyParam = z.object({
   key: z.string().min(1).max(1000).openapi({ description: "asset key, URL-encoded" }),

@@ -3,11 +3,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../errors.js";
 import { type ApiApp, KeyParam, ok, pageOf, type RouteContext } from "../http.js";
 import { Cursor, Limit } from "../schemas.js";
+import { assetPartitionRoutes } from "./asset-partitions.js";
+import { graphStatusRoutes } from "./graph-status.js";
 
 /** Routes: asset graph, assets, status, jobs and resources. */
-export function assetRoutes(app: ApiApp, { storage, catalog }: RouteContext) {
-  /** Partition status answers by asset, with the version of the state they were computed from. */
-  const partitionCache = new Map<string, { version: string; json: string }>();
+export function assetRoutes(app: ApiApp, ctx: RouteContext) {
+  const { storage, catalog } = ctx;
+  graphStatusRoutes(app, ctx);
+  assetPartitionRoutes(app, ctx);
   app.openapi(
     createRoute({
       method: "get",
@@ -89,35 +92,6 @@ export function assetRoutes(app: ApiApp, { storage, catalog }: RouteContext) {
         ? await evaluateFreshness(cat.definitions, storage, spaces, key, now).catch(() => null)
         : null;
       return c.json({ definition: a, status: status ?? null, checks, partitions, freshness }, 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/api/assets/{key}/partitions",
-      request: { params: KeyParam },
-      responses: ok("partition status as compact ranges"),
-    }),
-    async (c) => {
-      const { key } = c.req.valid("param");
-      const { cat, a } = await assetOf(key);
-      if (!a.partitions) throw new ApiError(409, "not_partitioned", `Asset "${key}" is not partitioned.`);
-      const spaces = await loadKeySpaces(cat.definitions, storage, Date.now());
-      // The answer changes only with a new event, another key space (dynamic keys, a new time
-      // window) or new definitions: serve repeated reads from memory.
-      const def = cat.definitions.computationOf(key).partitions!;
-      const version = `${key}\u0000${spaces.fingerprintOf(def)}:${spaces.of(def).count()}:${await storage.latestEventId()}`;
-      let body = partitionCache.get(key);
-      if (body?.version !== version) {
-        body = {
-          version,
-          json: JSON.stringify(await partitionStatus(cat.definitions, storage, spaces, key)),
-        };
-        partitionCache.set(key, body);
-        if (partitionCache.size > 1000) partitionCache.delete(partitionCache.keys().next().value!);
-      }
-      return c.body(body.json, 200, { "content-type": "application/json" }) as never;
     },
   );
 

@@ -1,8 +1,28 @@
 import { createRoute } from "@hono/zod-openapi";
-import { type ApiApp, ok, type RouteContext } from "../http.js";
+import { MeSchema } from "../api/system.js";
+import { type ApiApp, answer, BEARER, errors, ok, type RouteContext } from "../http.js";
 
-/** Routes: the store, daemon and workers. */
-export function healthRoutes(app: ApiApp, { storage, catalog }: RouteContext) {
+/** Routes: the store, daemon and workers; who is calling. */
+export function healthRoutes(app: ApiApp, { storage, catalog, options }: RouteContext) {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/me",
+      operationId: "getMe",
+      summary: "The caller: token name and role",
+      description:
+        'With no tokens configured (auth off, loopback only) every caller is `{ name: "local", role: "admin", authRequired: false }`.',
+      tags: ["system"],
+      security: BEARER,
+      responses: { ...answer(200, MeSchema, "the caller"), ...errors(401) },
+    }),
+    (c) =>
+      c.json(
+        { name: c.get("caller"), role: c.get("role"), authRequired: (options.auth?.tokens.length ?? 0) > 0 },
+        200,
+      ),
+  );
+
   app.openapi(
     createRoute({ method: "get", path: "/api/health", responses: ok("store, daemon and workers") }),
     async (c) => {

@@ -1,0 +1,69 @@
+/**
+ * Response schemas shared by several resources: errors, metadata, serialized errors. Each named
+ * schema (`.openapi("Name")`) is one component of /api/openapi.json; the UI imports the inferred
+ * types from `@baton/webserver/api-types` (types only, zod never reaches the browser).
+ *
+ * Response objects are strict: a field a route sends that its schema does not describe fails the
+ * route suite (tests/webserver-routes.test.ts validates every 2xx answer against these).
+ */
+import { z } from "@hono/zod-openapi";
+
+export const ErrorSchema = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.string().openapi({
+        description:
+          "Machine-readable: invalid_request, invalid_partition, unauthorized, forbidden, read_only, not_found, not_partitioned, conflict, unsupported_media_type, too_large, no_definitions, no_daemon, unavailable, …",
+        example: "invalid_request",
+      }),
+      message: z.string().openapi({ description: "What happened, where, and what to do." }),
+      field: z
+        .string()
+        .optional()
+        .openapi({ description: "For 400s: where the problem is", example: "body.partitions.keys[1]" }),
+    }),
+  })
+  .openapi("Error");
+
+export const MetadataValueSchema = z
+  .discriminatedUnion("type", [
+    z.strictObject({ type: z.literal("number"), value: z.number() }),
+    z.strictObject({ type: z.literal("text"), value: z.string() }),
+    z.strictObject({ type: z.literal("bool"), value: z.boolean() }),
+    z.strictObject({ type: z.literal("json"), value: z.unknown() }),
+    z.strictObject({ type: z.literal("url"), value: z.string() }),
+    z.strictObject({ type: z.literal("path"), value: z.string() }),
+    z.strictObject({ type: z.literal("row_count"), value: z.number() }),
+    z.strictObject({ type: z.literal("duration_ms"), value: z.number() }),
+    z.strictObject({
+      type: z.literal("table_schema"),
+      value: z.array(z.strictObject({ name: z.string(), type: z.string() })),
+    }),
+  ])
+  .openapi("MetadataValue");
+
+export const MetadataMapSchema = z.record(z.string(), MetadataValueSchema).openapi("MetadataMap");
+
+export const SerializedErrorSchema = z
+  .strictObject({
+    name: z.string(),
+    message: z.string(),
+    stack: z.string().optional(),
+    code: z.string().optional(),
+    cause: z
+      .unknown()
+      .optional()
+      .openapi({ description: "The cause, itself a SerializedError (at most 5 deep)" }),
+  })
+  .openapi("SerializedError");
+
+export const TagsSchema = z.record(z.string(), z.string());
+
+/** Epoch milliseconds. */
+export const Millis = z.number().int().openapi({ description: "epoch milliseconds" });
+
+export const RunStatusSchema = z
+  .enum(["QUEUED", "STARTING", "STARTED", "SUCCESS", "FAILURE", "CANCELING", "CANCELED"])
+  .openapi("RunStatus");
+
+export const CheckSeveritySchema = z.enum(["WARN", "ERROR"]).openapi("CheckSeverity");
