@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SelectionError } from "../errors.js";
 import type { SelectableAsset, SelectableGraph, SelectionNode } from "./selection.js";
-import { evaluateSelection, parseSelection, resolveSelection } from "./selection.js";
+import { evaluateSelection, MAX_SELECTION_NESTING, parseSelection, resolveSelection } from "./selection.js";
 
 interface AssetSpec {
   readonly key: string;
@@ -505,5 +505,32 @@ describe("errors", () => {
   it("says and N more when there are over 5 values", () => {
     const g = makeGraph(["a", "b", "c", "d", "e", "f", "g"].map((group) => ({ key: `k_${group}`, group })));
     expectError("group:z", 0, "existing groups: a, b, c, d, e, and 2 more", g);
+  });
+});
+
+describe("limits", () => {
+  it("refuses parentheses nested deeper than MAX_SELECTION_NESTING with a SelectionError, not a stack overflow", () => {
+    const deep = `${"(".repeat(5000)}shop/raw${")".repeat(5000)}`;
+    expectError(deep, MAX_SELECTION_NESTING, `nested deeper than ${MAX_SELECTION_NESTING} levels`);
+    const ok = `${"(".repeat(MAX_SELECTION_NESTING)}shop/raw${")".repeat(MAX_SELECTION_NESTING)}`;
+    expect([...resolveSelection(ok, graph)]).toEqual(["shop/raw"]);
+  });
+
+  it("counts not as nesting too", () => {
+    const nots = (n: number) => `${"not ".repeat(n)}shop/raw`;
+    expect(resolveSelection(nots(MAX_SELECTION_NESTING), graph).has("shop/raw")).toBe(true);
+    expectError(nots(5000), 4 * MAX_SELECTION_NESTING, `nested deeper than ${MAX_SELECTION_NESTING} levels`);
+    expectError(
+      `${"(not ".repeat(60)}shop/raw${")".repeat(60)}`,
+      50 * 5,
+      `nested deeper than ${MAX_SELECTION_NESTING} levels`,
+    );
+  });
+
+  it("evaluates long flat or/and chains without recursing per operand", () => {
+    const or = Array.from({ length: 20_000 }, (_, i) => (i % 2 ? "shop/raw" : "order/x")).join(",");
+    expect([...resolveSelection(or, graph)].sort()).toEqual(["order/x", "shop/raw"]);
+    const ands = Array.from({ length: 20_000 }, () => "group:shop").join(" and ");
+    expect(resolveSelection(ands, graph).size).toBe(4);
   });
 });

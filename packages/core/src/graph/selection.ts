@@ -268,6 +268,9 @@ function createLexer(text: string): Lexer {
 // Parser
 // ---------------------------------------------------------------------------------------------------------
 
+/** How deeply "(" and "not" may nest in a selection (deeper ones are refused, not parsed). */
+export const MAX_SELECTION_NESTING = 100;
+
 /** Parses a selection into an AST. Throws `SelectionError` for syntax errors. Does not look at any graph. */
 export function parseSelection(text: string): SelectionNode {
   if (text.trim() === "") throw new SelectionError(text, 0, `empty selection — expected ${EXPECTED_OPERAND}`);
@@ -276,6 +279,20 @@ export function parseSelection(text: string): SelectionNode {
   function fail(position: number, problem: string): never {
     throw new SelectionError(text, position, problem);
   }
+
+  /** Open "(" and "not" around the token being parsed: bounded, so the parser never runs out of stack. */
+  let nesting = 0;
+  const nest = <T>(position: number, parse: () => T): T => {
+    if (nesting >= MAX_SELECTION_NESTING)
+      fail(
+        position,
+        `nested deeper than ${MAX_SELECTION_NESTING} levels of "(" and "not" — write a flatter selection`,
+      );
+    nesting += 1;
+    const node = parse();
+    nesting -= 1;
+    return node;
+  };
 
   const describe = (token: Token): string => {
     switch (token.kind) {
@@ -336,7 +353,7 @@ export function parseSelection(text: string): SelectionNode {
         }
         return attributeNode(token);
       case "(": {
-        const inner = parseOr();
+        const inner = nest(token.start, parseOr);
         const close = lexer.peek();
         if (close.kind === ")") {
           lexer.next();
@@ -438,7 +455,7 @@ export function parseSelection(text: string): SelectionNode {
     const token = lexer.peek();
     if (isKeyword(token, "not")) {
       lexer.next();
-      return { type: "not", operand: parseNot(), position: token.start };
+      return { type: "not", operand: nest(token.start, parseNot), position: token.start };
     }
     return parseTraversal();
   };
@@ -521,16 +538,29 @@ export function evaluateSelection(node: SelectionNode, graph: SelectableGraph, t
         for (const key of graph.keys) if (!excluded.has(key)) result.add(key);
         return result;
       }
-      case "and": {
-        const left = evaluate(n.left);
-        const right = evaluate(n.right);
-        const result = new Set<string>();
-        for (const key of left) if (right.has(key)) result.add(key);
-        return result;
-      }
+      // `a, b, c, …` parses as a left-deep chain as long as the selection: walked in a loop, not
+      // recursively (only "(" and "not" nest, and those are bounded by the parser).
+      case "and":
       case "or": {
-        const result = evaluate(n.left);
-        for (const key of evaluate(n.right)) result.add(key);
+        const operands: SelectionNode[] = [];
+        let left: SelectionNode = n;
+        while (left.type === n.type) {
+          const chain = left as Extract<SelectionNode, { type: "and" | "or" }>;
+          operands.push(chain.right);
+          left = chain.left;
+        }
+        operands.push(left);
+        operands.reverse();
+        let result = evaluate(operands[0]!);
+        for (const operand of operands.slice(1)) {
+          const next = evaluate(operand);
+          if (n.type === "or") for (const key of next) result.add(key);
+          else {
+            const both = new Set<string>();
+            for (const key of result) if (next.has(key)) both.add(key);
+            result = both;
+          }
+        }
         return result;
       }
     }
