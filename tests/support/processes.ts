@@ -21,6 +21,8 @@ export interface Exit {
 export interface Proc {
   readonly child: ChildProcess;
   readonly pid: number;
+  /** What was started, for messages: "baton" for `spawnBaton`. */
+  readonly name: string;
   readonly args: readonly string[];
   stdout(): string;
   stderr(): string;
@@ -58,18 +60,29 @@ export function forget(proc: Proc) {
 export function describeProc(proc: Proc): string {
   const exit = proc.exitInfo();
   const status = exit ? `exited ${exit.code ?? exit.signal}` : "running";
-  return `baton ${proc.args.join(" ")} (pid ${proc.pid}, ${status})\n--- stdout ---\n${proc.stdout()}\n--- stderr ---\n${proc.stderr()}`;
+  return `${proc.name} ${proc.args.join(" ")} (pid ${proc.pid}, ${status})\n--- stdout ---\n${proc.stdout()}\n--- stderr ---\n${proc.stderr()}`;
 }
 
 /** Start `baton ARGS` in its own process group. */
 export function spawnBaton(args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  return spawnCommand("baton", process.execPath, [BIN], args, options);
+}
+
+/** Start any command (`npm start`, …) in its own process group, like `spawnBaton`. */
+export function spawnCommand(
+  name: string,
+  command: string,
+  prefix: readonly string[],
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Proc {
+  const child = spawn(command, [...prefix, ...args], {
     cwd: options.cwd,
     env: options.env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  if (child.pid === undefined) throw new Error(`could not spawn baton ${args.join(" ")}`);
+  if (child.pid === undefined) throw new Error(`could not spawn ${name} ${args.join(" ")}`);
   let stdout = "";
   let stderr = "";
   let exit: Exit | undefined;
@@ -90,6 +103,7 @@ export function spawnBaton(args: readonly string[], options: { cwd: string; env:
   const proc: Proc = {
     child,
     pid: child.pid,
+    name,
     args,
     stdout: () => stdout,
     stderr: () => stderr,
@@ -146,14 +160,24 @@ export async function exitOf(proc: Proc, ms = WAIT_MS): Promise<Exit> {
 
 /** Resolves as soon as the process writes `text` to stderr (no polling delay); rejects after `ms`. */
 export function stderrShows(proc: Proc, text: string, ms = WAIT_MS): Promise<void> {
+  return outputShows(proc, "stderr", text, ms);
+}
+
+/** Resolves as soon as the process writes `text` to that stream (no polling delay); rejects after `ms`. */
+export function outputShows(
+  proc: Proc,
+  which: "stdout" | "stderr",
+  text: string,
+  ms = WAIT_MS,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const stream = proc.child.stderr!;
+    const stream = proc.child[which]!;
     const done = () => {
       clearTimeout(timer);
       stream.off("data", check);
     };
     const check = () => {
-      if (!proc.stderr().includes(text)) return;
+      if (!proc[which]().includes(text)) return;
       done();
       resolve();
     };

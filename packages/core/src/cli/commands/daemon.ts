@@ -9,7 +9,7 @@ import { publishSnapshot } from "../../snapshot/snapshot.js";
 import { startWorkerPool } from "../../worker/worker-pool.js";
 import { type CliContext, parsePositiveInt } from "../cli-context.js";
 import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
-import { importWebserver } from "../webserver-module.js";
+import { importWebserver, type WebserverModule } from "../webserver-module.js";
 import { parseTagLimit, stopSignal } from "./worker.js";
 
 const collectFlag = (value: string, previous: string[]) => [...previous, value];
@@ -100,6 +100,22 @@ function startDaemon(
   };
 }
 
+/** API tokens from BATON_API_TOKENS / BATON_API_TOKENS_FILE; a malformed entry is a usage error. */
+function authOf(web: WebserverModule, env: CliContext["env"]) {
+  try {
+    return web.authFromEnv(env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** The webserver refusing a non-loopback address without tokens is the caller's to fix. */
+function refusal(error: unknown): unknown {
+  return error instanceof Error && /^Refusing to listen/.test(error.message)
+    ? new UsageError(error.message)
+    : error;
+}
+
 export function registerDaemonCommands(program: Command, ctx: CliContext) {
   const defsPathOf = (cmd: Command) =>
     resolveDefinitionsPath((cmd.optsWithGlobals() as { defs?: string }).defs, ctx.cwd, ctx.env);
@@ -148,15 +164,19 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
     .option("--read-only", "refuse every mutation")
     .action(async (opts: { host?: string; port?: number; readOnly?: boolean }) => {
       const web = await importWebserver();
-      const auth = web.authFromEnv(ctx.env);
+      const auth = authOf(web, ctx.env);
       const instance = await ctx.instance();
-      const server = await web.startWebserver({
-        instance,
-        auth,
-        ...(opts.host !== undefined ? { host: opts.host } : {}),
-        ...(opts.port !== undefined ? { port: opts.port } : {}),
-        ...(opts.readOnly ? { readOnly: true } : {}),
-      });
+      const server = await web
+        .startWebserver({
+          instance,
+          auth,
+          ...(opts.host !== undefined ? { host: opts.host } : {}),
+          ...(opts.port !== undefined ? { port: opts.port } : {}),
+          ...(opts.readOnly ? { readOnly: true } : {}),
+        })
+        .catch((error: unknown) => {
+          throw refusal(error);
+        });
       ctx.stderr.write(
         `baton webserver: ${server.url} (${auth.tokens.length > 0 ? `${auth.tokens.length} API token(s)` : "no auth: loopback only"}${opts.readOnly ? ", read-only" : ""}; Ctrl-C to stop)\n`,
       );
@@ -180,7 +200,12 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
     .option("--tag-limit <KEY=VALUE:N>", "at most N runs at once with this tag (repeatable)", collectFlag, [])
     .option("--no-watch", "do not reload on file changes")
     .option("--port <port>", "webserver port (default 3000; 0 picks one)", parsePort)
+    .option("--host <host>", "webserver address (default 127.0.0.1; others need BATON_API_TOKENS)")
     .option("--no-webserver", "do not start the webserver")
+    .option(
+      "--report-to-parent",
+      "for launchers that fork baton dev: send the webserver URL over IPC, stop when the parent goes away",
+    )
     .option("--interval-ms <ms>", "daemon loop period (default 500)", parsePositiveInt("--interval-ms"))
     .option(
       "--heartbeat-timeout-ms <ms>",
@@ -195,12 +220,17 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           maxConcurrentRuns?: number;
           tagLimit: string[];
           port?: number;
+          host?: string;
           webserver: boolean;
+          reportToParent?: boolean;
         },
         cmd: Command,
       ) => {
         const file = defsPathOf(cmd);
         for (const t of opts.tagLimit) parseTagLimit(t); // a bad flag fails before anything starts
+        // API tokens as `baton webserver` reads them (bad tokens fail before anything starts).
+        const web = opts.webserver ? await importWebserver() : undefined;
+        const auth = web ? authOf(web, ctx.env) : undefined;
         const instance = await ctx.instance();
         const generation = await currentGeneration(instance);
         const defs = reloadable(ctx, file, await loadDefinitions(file));
@@ -208,19 +238,22 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
         // The webserver first (a busy port fails before any process starts); it reads the
         // snapshot, so publish it now rather than when the first worker is up.
         await publishSnapshot(instance.storage, defs.get()).catch(() => undefined);
-        let server:
-          | Awaited<ReturnType<Awaited<ReturnType<typeof importWebserver>>["startWebserver"]>>
-          | undefined;
-        if (opts.webserver) {
+        let server: Awaited<ReturnType<WebserverModule["startWebserver"]>> | undefined;
+        if (web && auth) {
           const port = opts.port ?? 3000;
           try {
-            server = await (await importWebserver()).startWebserver({ instance, port });
+            server = await web.startWebserver({
+              instance,
+              port,
+              auth,
+              ...(opts.host !== undefined ? { host: opts.host } : {}),
+            });
           } catch (error) {
             if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
               throw new UsageError(
                 `Port ${port} is in use: pass --port N (0 picks a free one), or --no-webserver.`,
               );
-            throw error;
+            throw refusal(error);
           }
         }
         const pool = startWorkerPool({
@@ -241,7 +274,24 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           log: (line) => ctx.stderr.write(`${line}\n`),
         });
         const stop = stopSignal(ctx, "baton dev");
-        const { daemon, done, acknowledge } = startDaemon(ctx, instance, defs, opts, stop.signal, generation);
+        // Forked by a launcher (`npm start`): its IPC channel closing means it is gone (even
+        // SIGKILLed), so stop as on Ctrl-C rather than run on unsupervised.
+        const parentGone = new AbortController();
+        const supervised = opts.reportToParent === true && typeof process.send === "function";
+        const onDisconnect = () => {
+          if (parentGone.signal.aborted || stop.signal.aborted) return;
+          ctx.stderr.write("baton dev: the launching process is gone, stopping\n");
+          parentGone.abort();
+        };
+        if (supervised) process.on("disconnect", onDisconnect);
+        const { daemon, done, acknowledge } = startDaemon(
+          ctx,
+          instance,
+          defs,
+          opts,
+          AbortSignal.any([stop.signal, parentGone.signal]),
+          generation,
+        );
         const dir = path.dirname(file);
         let watcher: import("chokidar").FSWatcher | undefined;
         if (opts.watch) {
@@ -269,7 +319,17 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           };
           watcher.on("add", changed).on("change", changed);
         }
-        if (server) ctx.stderr.write(`baton dev: webserver on ${server.url}\n`);
+        if (server)
+          ctx.stderr.write(
+            `baton dev: webserver on ${server.url} (${auth && auth.tokens.length > 0 ? `${auth.tokens.length} API token(s)` : "no auth: loopback only"})\n`,
+          );
+        if (supervised && process.connected)
+          process.send!({
+            type: "baton-dev-ready",
+            url: server?.url ?? null,
+            store: instance.storage.location,
+            workers: size,
+          });
         ctx.stderr.write(
           `baton dev: daemon + ${size} worker${size === 1 ? "" : "s"} on ${instance.storage.location}` +
             `${opts.watch ? `, reloading on changes in ${dir}` : ""} (Ctrl-C to stop)\n`,
@@ -281,6 +341,10 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           await server?.close();
           await pool.stop();
           stop.dispose();
+          if (supervised) {
+            process.off("disconnect", onDisconnect);
+            if (process.connected) process.disconnect();
+          }
         }
       },
     );
