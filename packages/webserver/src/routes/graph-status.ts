@@ -46,45 +46,147 @@ async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<void>)
   for (let i = 0; i < items.length; i += PARALLEL) await Promise.all(items.slice(i, i + PARALLEL).map(fn));
 }
 
+type KeySpaces = Awaited<ReturnType<typeof loadKeySpaces>>;
+type Partitions = NonNullable<GraphAssetStatus["partitions"]>;
+/** Events read to update the store-derived state incrementally; more than this: recompute all. */
+const MAX_INCREMENTAL_EVENTS = 10_000;
+
+/** What the graph status derives from the store, valid for one (definitions, key spaces, event id). */
+interface StoreState {
+  readonly base: string;
+  readonly eventId: number;
+  readonly statuses: ReadonlyMap<string, AssetStatusRecord>;
+  readonly checks: ReadonlyMap<string, { passed: number; failed: number }>;
+  readonly partitions: ReadonlyMap<string, Partitions>;
+  /** Unpartitioned assets that are stale. */
+  readonly stale: ReadonlySet<string>;
+}
+
+/** The assets the events after `afterId` touched (undefined: too many events, recompute all). */
+async function touchedSince(storage: Storage, afterId: number): Promise<Set<string> | undefined> {
+  const events = await storage.getEventsAfter(afterId, { limit: MAX_INCREMENTAL_EVENTS });
+  if (events.length >= MAX_INCREMENTAL_EVENTS) return undefined;
+  const touched = new Set<string>();
+  const runs = new Set<string>();
+  for (const e of events) {
+    const x = e as {
+      assetKey?: string;
+      assetKeys?: readonly string[];
+      steps?: { assetKeys: readonly string[] }[];
+    };
+    if (x.assetKey) touched.add(x.assetKey);
+    for (const k of x.assetKeys ?? []) touched.add(k);
+    for (const step of x.steps ?? []) for (const k of step.assetKeys) touched.add(k);
+    // Run-level events (started, failed, canceled) change the partitions of every asset of the run.
+    if (e.type.startsWith("run_")) runs.add(e.runId);
+  }
+  for (const runId of runs) for (const k of (await storage.getRun(runId))?.assetKeys ?? []) touched.add(k);
+  return touched;
+}
+
 /**
- * The live status of every asset for colouring the graph, computed in bulk (one read of all asset
- * statuses, one of all latest check results, one of the runs in progress, then per-asset reads only
- * for partition ranges and freshness policies) and cached whole, keyed by what it depends on: the
- * definitions hash, the latest event id, the runs in progress, the partition key spaces, and (only
- * when some asset has a freshness policy) the minute.
+ * The live status of every asset for colouring the graph, in two cached layers:
+ * - from the store (asset statuses, latest checks: one bulk read each; partition counts; staleness),
+ *   keyed by definitions hash, key spaces and latest event id. On a new event only the assets the new
+ *   events touched are re-read (partition counts), and only those and their downstream assets are
+ *   re-resolved (staleness; the resolver answers asset statuses from the bulk read).
+ * - the answer: adds runs in progress (one read per request) and freshness (time-dependent; only
+ *   assets with a policy), keyed by the store state, the runs in progress and the minute.
  */
 export function createGraphStatus(storage: Storage) {
+  let state: StoreState | undefined;
+  let pendingState: { key: string; promise: Promise<StoreState> } | undefined;
   let cached: { version: string; json: string } | undefined;
-  let pending: { version: string; json: Promise<string> } | undefined;
+  let pendingAnswer: { version: string; json: Promise<string> } | undefined;
 
-  async function compute(
+  async function computeState(
     cat: Catalog,
+    base: string,
     eventId: number,
-    runs: RunRecord[],
-    now: number,
-    spaces: Awaited<ReturnType<typeof loadKeySpaces>>,
-  ) {
+    spaces: KeySpaces,
+  ): Promise<StoreState> {
     const { snapshot, definitions } = cat;
-    const [statuses, checks] = await Promise.all([
+    const previous = state?.base === base && state.eventId <= eventId ? state : undefined;
+    const touched = previous ? await touchedSince(storage, previous.eventId) : undefined;
+    const [statusList, checkList] = await Promise.all([
       storage.getAssetStatuses(),
       storage.getLatestCheckResults(),
     ]);
-    const statusOf = new Map<string, AssetStatusRecord>(statuses.map((s) => [s.assetKey, s]));
-    // The staleness resolver and freshness read one asset status at a time: answer from the bulk read.
-    const bulk: Storage = Object.assign(Object.create(storage) as Storage, {
-      getAssetStatuses: async (keys?: readonly string[]) =>
-        keys ? keys.map((k) => statusOf.get(k)).filter((s) => s !== undefined) : statuses,
-    });
-    const checksOf = new Map<string, { passed: number; failed: number }>();
-    for (const r of checks) {
-      let c = checksOf.get(r.assetKey);
+    const statuses = new Map(statusList.map((s) => [s.assetKey, s]));
+    const checks = new Map<string, { passed: number; failed: number }>();
+    for (const r of checkList) {
+      let c = checks.get(r.assetKey);
       if (!c) {
         c = { passed: 0, failed: 0 };
-        checksOf.set(r.assetKey, c);
+        checks.set(r.assetKey, c);
       }
       if (r.passed) c.passed++;
       else c.failed++;
     }
+    // What to recompute: everything, or what the new events touched (staleness: and downstream).
+    const redo = (key: string) => !previous || !touched || touched.has(key);
+    let restale: Set<string> | undefined;
+    if (previous && touched) {
+      const children = new Map<string, string[]>();
+      for (const a of snapshot.assets)
+        for (const p of a.parents) {
+          const list = children.get(p);
+          if (list) list.push(a.key);
+          else children.set(p, [a.key]);
+        }
+      restale = new Set(touched);
+      const queue = [...touched];
+      while (queue.length > 0)
+        for (const child of children.get(queue.pop()!) ?? [])
+          if (!restale.has(child)) {
+            restale.add(child);
+            queue.push(child);
+          }
+    }
+
+    const partitions = new Map<string, Partitions>();
+    await inBatches(
+      snapshot.assets.filter((a) => a.partitions),
+      async (a) => {
+        const kept = redo(a.key) ? undefined : previous?.partitions.get(a.key);
+        if (kept) return void partitions.set(a.key, kept);
+        const ps = await partitionStatus(definitions, storage, spaces, a.key);
+        partitions.set(a.key, {
+          total: ps.total,
+          materialized: ps.counts.materialized,
+          failed: ps.counts.failed,
+          missing: ps.counts.missing,
+          inProgress: ps.counts.in_progress,
+        });
+      },
+    );
+
+    const stale = new Set<string>();
+    const resolver = createStalenessResolver(
+      definitions,
+      withStatuses(storage, statusList, statuses),
+      spaces,
+    );
+    for (const a of snapshot.assets) {
+      if (a.partitions || !statuses.get(a.key)?.lastMaterialization) continue;
+      if (previous && restale && !restale.has(a.key)) {
+        if (previous.stale.has(a.key)) stale.add(a.key);
+        continue;
+      }
+      const s = await resolver.staleness(a.key, null).catch(() => undefined);
+      if (s?.status === "stale") stale.add(a.key);
+    }
+    return { base, eventId, statuses, checks, partitions, stale };
+  }
+
+  async function computeAnswer(
+    cat: Catalog,
+    st: StoreState,
+    runs: readonly RunRecord[],
+    spaces: KeySpaces,
+    now: number,
+  ) {
+    const { snapshot, definitions } = cat;
     // Newest first: the first run seen for an asset is its newest in-progress run.
     const runOf = new Map<string, { runId: string; queued: boolean; running: boolean }>();
     for (const run of runs) {
@@ -96,50 +198,33 @@ export function createGraphStatus(storage: Storage) {
         else r.running = true;
       }
     }
-
-    const partitionsOf = new Map<string, GraphAssetStatus["partitions"]>();
     const overdue = new Set<string>();
-    const stale = new Set<string>();
-    const resolver = createStalenessResolver(definitions, bulk, spaces);
-    await inBatches(snapshot.assets, async (a) => {
-      if (a.partitions) {
-        const ps = await partitionStatus(definitions, storage, spaces, a.key);
-        partitionsOf.set(a.key, {
-          total: ps.total,
-          materialized: ps.counts.materialized,
-          failed: ps.counts.failed,
-          missing: ps.counts.missing,
-          inProgress: ps.counts.in_progress,
-        });
-      } else if (statusOf.get(a.key)?.lastMaterialization) {
-        const s = await resolver.staleness(a.key, null).catch(() => undefined);
-        if (s?.status === "stale") stale.add(a.key);
-      }
-      if (a.freshness) {
+    const statusList = [...st.statuses.values()];
+    const bulk = withStatuses(storage, statusList, st.statuses);
+    await inBatches(
+      snapshot.assets.filter((a) => a.freshness),
+      async (a) => {
         const f = await evaluateFreshness(definitions, bulk, spaces, a.key, now).catch(() => undefined);
         if (f?.status === "overdue") overdue.add(a.key);
-      }
-    });
+      },
+    );
 
     const assets: Record<string, GraphAssetStatus> = {};
     for (const a of snapshot.assets) {
-      const s = statusOf.get(a.key);
+      const s = st.statuses.get(a.key);
       const m = s?.lastMaterialization ?? null;
       const run = runOf.get(a.key);
-      const partitions = partitionsOf.get(a.key) ?? null;
+      const partitions = st.partitions.get(a.key) ?? null;
       const running = run?.running ?? false;
       const queued = run?.queued ?? false;
+      const lastFailed = s?.lastFailure != null && (m === null || s.lastFailure.timestamp > m.timestamp);
       const failed = partitions
         ? partitions.failed > 0 && partitions.inProgress === 0 && !running
-        : s?.lastFailure != null && (m === null || s.lastFailure.timestamp > m.timestamp);
+        : lastFailed;
       const missing = partitions ? partitions.materialized === 0 : m === null;
-      const checkCounts = checksOf.get(a.key) ?? { passed: 0, failed: 0 };
+      const checks = st.checks.get(a.key) ?? { passed: 0, failed: 0 };
       const isOverdue = overdue.has(a.key);
-      const isStale = stale.has(a.key);
-      const last =
-        s?.lastFailure && (m === null || s.lastFailure.timestamp > m.timestamp)
-          ? s.lastFailure.runId
-          : m?.runId;
+      const isStale = st.stale.has(a.key);
       assets[a.key] = {
         status: running
           ? "running"
@@ -147,7 +232,7 @@ export function createGraphStatus(storage: Storage) {
             ? "queued"
             : failed
               ? "failed"
-              : checkCounts.failed > 0
+              : checks.failed > 0
                 ? "check_failed"
                 : isOverdue
                   ? "overdue"
@@ -157,17 +242,35 @@ export function createGraphStatus(storage: Storage) {
                       ? "missing"
                       : "materialized",
         lastMaterializedAt: m?.timestamp ?? null,
-        lastRunId: run?.runId ?? last ?? null,
+        lastRunId: run?.runId ?? (lastFailed ? s!.lastFailure!.runId : m?.runId) ?? null,
         running,
         queued,
         failed,
         stale: isStale,
         overdue: isOverdue,
-        checks: checkCounts,
+        checks,
         partitions,
       };
     }
-    return JSON.stringify({ eventId, assets });
+    return JSON.stringify({ eventId: st.eventId, assets });
+  }
+
+  /** The store state for (base, eventId): cached, or updated from the previous one (one at a time). */
+  function storeState(cat: Catalog, base: string, eventId: number, spaces: KeySpaces) {
+    const key = `${base}\n${eventId}`;
+    if (state && `${state.base}\n${state.eventId}` === key) return Promise.resolve(state);
+    if (pendingState?.key === key) return pendingState.promise;
+    const promise = (pendingState?.promise.catch(() => undefined) ?? Promise.resolve())
+      .then(() => computeState(cat, base, eventId, spaces))
+      .then((s) => {
+        if (!state || state.base !== s.base || state.eventId <= s.eventId) state = s;
+        return s;
+      })
+      .finally(() => {
+        if (pendingState?.promise === promise) pendingState = undefined;
+      });
+    pendingState = { key, promise };
+    return promise;
   }
 
   return async function graphStatus(cat: Catalog): Promise<string> {
@@ -181,33 +284,47 @@ export function createGraphStatus(storage: Storage) {
     const parts = new Set<string>();
     for (const c of cat.definitions.computations)
       if (c.partitions) parts.add(`${spaces.fingerprintOf(c.partitions)}=${spaces.of(c.partitions).count()}`);
+    const base = `${cat.snapshot.hash}\n${[...parts].join(",")}`;
     const hasFreshness = cat.snapshot.assets.some((a) => a.freshness);
     const version = createHash("sha1")
       .update(
         [
-          cat.snapshot.hash,
+          base,
           eventId,
           runs.map((r) => `${r.runId}:${r.status}`).join(","),
-          [...parts].join(","),
           hasFreshness ? Math.floor(now / 60_000) : 0,
         ].join("\n"),
       )
       .digest("hex");
     if (cached?.version === version) return cached.json;
-    if (pending?.version !== version) {
-      const json = compute(cat, eventId, runs, now, spaces);
-      pending = { version, json };
+    if (pendingAnswer?.version !== version) {
+      const json = storeState(cat, base, eventId, spaces).then((st) =>
+        computeAnswer(cat, st, runs, spaces, now),
+      );
+      pendingAnswer = { version, json };
       json
         .then((j) => {
           cached = { version, json: j };
         })
         .catch(() => undefined)
         .finally(() => {
-          if (pending?.json === json) pending = undefined;
+          if (pendingAnswer?.json === json) pendingAnswer = undefined;
         });
     }
-    return pending.json;
+    return pendingAnswer.json;
   };
+}
+
+/** The store, answering asset status reads from one bulk read (the staleness resolver and freshness read one at a time). */
+function withStatuses(
+  storage: Storage,
+  all: readonly AssetStatusRecord[],
+  byKey: ReadonlyMap<string, AssetStatusRecord>,
+): Storage {
+  return Object.assign(Object.create(storage) as Storage, {
+    getAssetStatuses: async (keys?: readonly string[]) =>
+      keys ? keys.map((k) => byKey.get(k)).filter((s) => s !== undefined) : [...all],
+  });
 }
 
 /** Route: GET /api/graph/status. */
