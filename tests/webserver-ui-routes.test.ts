@@ -185,6 +185,19 @@ describe("GET /api/graph/status", () => {
       }),
     );
 
+    // Incremental updates: re-materializing `down` makes it fresh; then `up` again makes it stale.
+    const fix = await instance.materialize(defs, { selection: "down" });
+    expect((await get(app, "/api/graph/status")).body.assets.down).toMatchObject({
+      status: "materialized",
+      stale: false,
+      lastRunId: fix.runId,
+    });
+    await instance.materialize(defs, { selection: "up" });
+    expect((await get(app, "/api/graph/status")).body.assets.down).toMatchObject({
+      status: "stale",
+      stale: true,
+    });
+
     // Queued, then claimed by a worker (STARTING): no event is written, the answer still changes.
     const launched = await instance.launchRun(defs, { selection: "never" });
     const queued = await get(app, "/api/graph/status");
