@@ -2,7 +2,7 @@ import type { BatonInstance } from "@baton/core";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
-import { type AuthConfig, authenticate, requireRole } from "./auth.js";
+import { type AuthConfig, authenticate, checkHost, requireRole } from "./auth.js";
 import { createCatalog } from "./catalog.js";
 import { ApiError, errorAnswer } from "./errors.js";
 import { eventRoutes } from "./events.js";
@@ -32,6 +32,11 @@ export interface AppOptions {
    * `@baton/ui` package); `false`: the API only.
    */
   readonly ui?: UiOptions | false;
+  /**
+   * Host names answered besides loopback ones when there are no tokens (with tokens: the only
+   * ones answered, when given); added to `auth.allowedHosts` (BATON_ALLOWED_HOSTS). `*`: any.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** The Hono app: every route under /api, validated with zod, described at /api/openapi.json. */
@@ -57,6 +62,14 @@ export function createApp(options: AppOptions) {
     const { status, body } = errorAnswer(error);
     if (status >= 500 && status !== 503)
       console.error(`baton webserver: ${c.req.method} ${c.req.path}: ${String(error)}`);
+    // RFC 6750: say which scheme, and whether the token given was the problem.
+    if (status === 401)
+      c.header(
+        "WWW-Authenticate",
+        c.req.header("authorization")
+          ? 'Bearer realm="baton", error="invalid_token"'
+          : 'Bearer realm="baton"',
+      );
     return c.json(body, status as 400);
   });
   app.notFound((c) =>
@@ -71,6 +84,22 @@ export function createApp(options: AppOptions) {
     if (hasBody && !c.req.raw.bodyUsed) c.res.headers.set("Connection", "close");
   });
   app.use("*", secureHeaders({ contentSecurityPolicy: CONTENT_SECURITY_POLICY }));
+  // API answers are per caller and change all the time: never stored by a browser or proxy, except
+  // those a route validates with an ETag (revalidated every time).
+  app.use("/api/*", async (c, next) => {
+    await next();
+    if (!c.res.headers.has("cache-control"))
+      c.res.headers.set(
+        "Cache-Control",
+        c.res.status === 304 || c.res.headers.has("etag") ? "private, no-cache" : "no-store",
+      );
+  });
+  // DNS rebinding: only names this server is meant to be reached by (UI files included).
+  const allowedHosts = [...(auth.allowedHosts ?? []), ...(options.allowedHosts ?? [])];
+  app.use("*", async (c, next) => {
+    checkHost(auth, allowedHosts, c.req.header("host") ?? new URL(c.req.url).host);
+    await next();
+  });
   // Control characters in a path or query are never meaningful here (and Postgres rejects NUL).
   app.use("/api/*", async (c, next) => {
     let decoded: string;
@@ -84,14 +113,8 @@ export function createApp(options: AppOptions) {
       throw new ApiError(400, "invalid_request", "The URL contains control characters.", "url");
     await next();
   });
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: 2 * 1024 * 1024,
-      onError: (c) =>
-        c.json({ error: { code: "too_large", message: "The request body is larger than 2 MB." } }, 413),
-    }),
-  );
+  // Who is calling and may they do this, from the headers alone: nothing of the body is read
+  // before (an anonymous client cannot make the server buffer uploads).
   app.use("/api/*", async (c, next) => {
     const who = authenticate(auth, c.req.header("authorization"));
     c.set("role", who.role);
@@ -113,6 +136,14 @@ export function createApp(options: AppOptions) {
     }
     await next();
   });
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: 2 * 1024 * 1024,
+      onError: (c) =>
+        c.json({ error: { code: "too_large", message: "The request body is larger than 2 MB." } }, 413),
+    }),
+  );
 
   // One module per resource, all on this app (one OpenAPI document, one middleware chain).
   const ctx: RouteContext = { instance, storage, catalog, options };

@@ -12,6 +12,46 @@ export const RunStatus = z.enum([
 
 const key = z.string().min(1).max(1000);
 
+/** How deeply run config may nest (objects and arrays, the config object itself counting as 1). */
+export const MAX_CONFIG_DEPTH = 32;
+/** How large run config may be, as JSON (it is stored with the run and sent with every run list). */
+export const MAX_CONFIG_BYTES = 256 * 1024;
+/** How many tags a run or backfill may carry. */
+export const MAX_TAGS = 100;
+
+/**
+ * What is wrong with a JSON value's shape, if anything: deeper than `maxDepth` or larger than
+ * `maxBytes`. Walked with an explicit stack (a recursive walk is what a deep value overflows).
+ */
+export function jsonShapeProblem(value: unknown, maxDepth: number, maxBytes: number): string | undefined {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > maxDepth) return `nested deeper than ${maxDepth} levels`;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? "");
+  if (bytes > maxBytes) return `larger than ${maxBytes / 1024} KiB as JSON (${Math.ceil(bytes / 1024)} KiB)`;
+  return undefined;
+}
+
+/** Run config: asset key → that asset's config, bounded in depth and size. */
+export const RunConfig = z
+  .record(z.string(), z.unknown())
+  .superRefine((config, ctx) => {
+    const problem = jsonShapeProblem(config, MAX_CONFIG_DEPTH, MAX_CONFIG_BYTES);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .openapi({
+    description: `Config by asset key (at most ${MAX_CONFIG_DEPTH} levels deep and ${MAX_CONFIG_BYTES / 1024} KiB)`,
+  });
+
+/** Run tags: string → string, at most MAX_TAGS of them. */
+export const RunTags = z
+  .record(z.string().min(1).max(200), z.string().max(1000))
+  .refine((tags) => Object.keys(tags).length <= MAX_TAGS, { message: `at most ${MAX_TAGS} tags` });
+
 export const PartitionSelection = z
   .object({
     keys: z.array(key).min(1).max(100_000).optional(),
@@ -27,8 +67,8 @@ export const LaunchBody = z
   .object({
     selection: z.string().min(1).max(10_000).openapi({ example: "taxi/raw_trips+" }),
     partitions: PartitionSelection.optional(),
-    config: z.record(z.string(), z.unknown()).optional(),
-    tags: z.record(z.string().min(1).max(200), z.string().max(1000)).optional(),
+    config: RunConfig.optional(),
+    tags: RunTags.optional(),
     priority: z.number().int().min(-1000).max(1000).optional(),
     maxRetries: z.number().int().min(0).max(10).optional(),
   })
@@ -50,8 +90,8 @@ export const BackfillBody = z
       }),
     chunkSize: z.number().int().min(1).max(1_000_000).optional(),
     singleRun: z.boolean().optional(),
-    config: z.record(z.string(), z.unknown()).optional(),
-    tags: z.record(z.string().min(1).max(200), z.string().max(1000)).optional(),
+    config: RunConfig.optional(),
+    tags: RunTags.optional(),
   })
   .strict()
   .openapi("CreateBackfill");

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import type { BatonInstance } from "@baton/core";
+import { BatonError, type BatonInstance } from "@baton/core";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import type { AuthConfig } from "./auth.js";
@@ -16,6 +16,15 @@ export interface WebserverOptions {
   readonly streamPollMs?: number;
   /** The built UI to serve (default: the installed `@baton/ui` package's dist); `false`: API only. */
   readonly ui?: UiOptions | false;
+  /** Host names answered besides loopback ones (see `AppOptions.allowedHosts`; BATON_ALLOWED_HOSTS). */
+  readonly allowedHosts?: readonly string[];
+  /** Longest wait for a request's headers (default 10 s). */
+  readonly headersTimeoutMs?: number;
+  /**
+   * Longest wait for a whole request, body included (default 30 s): a slow upload is cut off
+   * (408). Answers are not limited: the event stream stays open.
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -24,9 +33,14 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 export async function startWebserver(options: WebserverOptions) {
   const host = options.host ?? "127.0.0.1";
   if (!LOOPBACK.has(host) && (options.auth?.tokens.length ?? 0) === 0)
-    throw new Error(
+    // The caller's to fix (the CLI prints it as such, without a stack trace).
+    throw new BatonError(
+      "USAGE_ERROR",
       `Refusing to listen on ${host} without auth: set BATON_API_TOKENS (role:token,…) or BATON_API_TOKENS_FILE, or bind to 127.0.0.1.`,
     );
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+  // Node requires requestTimeout >= headersTimeout (0 would mean none).
+  const requestTimeoutMs = Math.max(options.requestTimeoutMs ?? 30_000, headersTimeoutMs);
   const controller = new AbortController();
   const app = createApp({
     instance: options.instance,
@@ -34,10 +48,27 @@ export async function startWebserver(options: WebserverOptions) {
     ...(options.readOnly ? { readOnly: true } : {}),
     ...(options.streamPollMs !== undefined ? { streamPollMs: options.streamPollMs } : {}),
     ...(options.ui !== undefined ? { ui: options.ui } : {}),
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
     signal: controller.signal,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 3000 }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        hostname: host,
+        port: options.port ?? 3000,
+        serverOptions: {
+          headersTimeout: headersTimeoutMs,
+          requestTimeout: requestTimeoutMs,
+          // Node checks both timeouts this often (default 30 s: a 10 s limit could take 40).
+          connectionsCheckingInterval: Math.max(
+            10,
+            Math.min(1000, Math.floor(Math.min(headersTimeoutMs, requestTimeoutMs) / 4)),
+          ),
+        },
+      },
+      () => resolve(s),
+    );
     s.once("error", reject);
   });
   const address = server.address() as AddressInfo;

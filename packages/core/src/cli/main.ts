@@ -97,6 +97,20 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   }
 }
 
+/**
+ * An error from the machine rather than from Baton: a Node system error (EADDRINUSE, EACCES,
+ * ENOENT …, with the failing call) is about the environment, and its message says which.
+ */
+function isSystemError(error: unknown): boolean {
+  const e = error as { code?: unknown; syscall?: unknown } | undefined;
+  return (
+    error instanceof Error &&
+    typeof e?.code === "string" &&
+    /^E[A-Z]+$/.test(e.code) &&
+    typeof e.syscall === "string"
+  );
+}
+
 function reportError(stderr: NodeJS.WritableStream, error: unknown, verbose: boolean) {
   if (isBatonError(error)) {
     stderr.write(`error: ${error.message}\n`);
@@ -104,6 +118,8 @@ function reportError(stderr: NodeJS.WritableStream, error: unknown, verbose: boo
     stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
   }
   if (verbose && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
-  else if (!(error instanceof BatonError) && !isBatonError(error))
+  // Coded errors (Baton's own, from any copy of @baton/core, and system errors) are the user's to
+  // fix and say how; anything else is unexpected.
+  else if (!(error instanceof BatonError) && !isBatonError(error) && !isSystemError(error))
     stderr.write("(this looks like a bug in Baton; run with --verbose for the stack trace)\n");
 }
