@@ -16,6 +16,7 @@ import {
   defineDefinitions,
   type NewRun,
   openInstance,
+  type PartitionsDefinition,
   publishSnapshot,
   type RunEvent,
 } from "@baton/core";
@@ -25,7 +26,7 @@ const UNPARTITIONED = 4_500;
 const PARTITIONED = 500;
 const DAYS = dailyPartitions({ start: "2023-01-01", end: "2024-01-01" });
 
-const assets: AssetDefinition<number>[] = [];
+const assets: AssetDefinition<number, PartitionsDefinition | undefined>[] = [];
 for (let i = 0; i < UNPARTITIONED; i++) {
   const layer = Math.floor(i / 10);
   const j = i % 10;

@@ -10,8 +10,9 @@
  * does). The last describe runs the core flows on every storage backend (SQLite and a throwaway
  * Postgres; BATON_TEST_STORAGE=sqlite|postgres|all, default all).
  *
- * Every answer goes through `call()`, which records it: the last test asserts that nothing in this
- * file got a 5xx other than the deliberate 503 `no_definitions`.
+ * Every answer goes through `call()`, which records it (the last test asserts that nothing in this
+ * file got a 5xx other than the deliberate 503 `no_definitions`) and validates every 2xx JSON answer
+ * against its operation's declared response schema (tests/support/api-responses.ts).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -34,9 +35,10 @@ import {
   sensor,
   staticPartitions,
 } from "@baton/core";
-import { type AppOptions, createApp, makeToken } from "@baton/webserver";
+import { type AppOptions, createApp, makeToken, openApiDocument } from "@baton/webserver";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { z } from "zod";
+import { checkAnswer, operationOf } from "./support/api-responses.js";
 import { type StorageBackend, type StorageLocation, storageBackends } from "./support/storage-backends.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -162,6 +164,8 @@ async function call(app: App, method: string, url: string, options: CallOptions 
     body = undefined;
   }
   answered.push({ method, path: url, status: res.status, code: body?.error?.code });
+  // Every 2xx JSON answer must be what its operation declares (the schemas /api/openapi.json shows).
+  checkAnswer(app, method, url, res.status, res.headers.get("content-type"), body);
   return { status: res.status, text, body, headers: res.headers };
 }
 const get = (app: App, url: string, headers?: Record<string, string>) =>
@@ -2411,6 +2415,10 @@ describe("openapi", () => {
       "/api/backfills/{id}/retry": ["post"],
       "/api/partitions/{name}/add": ["post"],
       "/api/partitions/{name}/remove": ["post"],
+      "/api/me": ["get"],
+      "/api/graph/status": ["get"],
+      "/api/assets/{key}/partition-keys": ["get"],
+      "/api/events/stream": ["get"],
     });
 
     const launch = paths["/api/runs"]!.post;
@@ -2445,6 +2453,73 @@ describe("openapi", () => {
     const keyParam = paths["/api/assets/{key}"]!.get.parameters.find((p: any) => p.name === "key");
     expect(keyParam).toMatchObject({ in: "path", required: true });
     expect(doc.components.securitySchemes).toEqual({ bearer: { type: "http", scheme: "bearer" } });
+  });
+
+  test("every operation: operationId, summary, bearer security, a named response schema, its error answers; POSTs declare a JSON body", async () => {
+    const { app } = await setup();
+    const doc = JSON.parse((await get(app, "/api/openapi.json")).text);
+    const ids = new Set<string>();
+    const problems: string[] = [];
+    let operations = 0;
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>))
+      for (const [method, op] of Object.entries(ops)) {
+        operations++;
+        const where = `${method.toUpperCase()} ${path}`;
+        if (!op.operationId || ids.has(op.operationId))
+          problems.push(`${where}: operationId missing or repeated`);
+        ids.add(op.operationId);
+        if (!op.summary) problems.push(`${where}: no summary`);
+        if (JSON.stringify(op.security) !== JSON.stringify([{ bearer: [] }]))
+          problems.push(`${where}: security`);
+        const success = Object.keys(op.responses).filter((s) => s.startsWith("2"));
+        for (const s of success) {
+          const content = op.responses[s].content ?? {};
+          const schema = content["application/json"]?.schema ?? content["text/event-stream"]?.schema;
+          if (content["application/json"] && !schema?.$ref?.startsWith("#/components/schemas/"))
+            problems.push(`${where}: ${s} is not a named schema`);
+          if (!schema) problems.push(`${where}: ${s} declares no schema`);
+        }
+        for (const s of ["401", ...(method === "post" ? ["403", "415"] : [])])
+          if (op.responses[s]?.content?.["application/json"]?.schema?.$ref !== "#/components/schemas/Error")
+            problems.push(`${where}: no ${s} Error answer`);
+        if (method === "post" && !op.requestBody?.content?.["application/json"])
+          problems.push(`${where}: no JSON request body`);
+      }
+    expect(problems).toEqual([]);
+    expect(operations).toBe(36);
+    expect(doc.components.schemas.Error).toMatchObject({ type: "object", required: ["error"] });
+    // Optional bodies are declared optional; `limit` keeps its bounds and default.
+    expect(doc.paths["/api/runs/{id}/reexecute"].post.requestBody).toMatchObject({
+      required: false,
+      content: { "application/json": { schema: { $ref: "#/components/schemas/Reexecute" } } },
+    });
+    expect(doc.paths["/api/runs/{id}/cancel"].post.requestBody.required).toBe(false);
+    const limit = doc.paths["/api/runs"].get.parameters.find((p: any) => p.name === "limit");
+    expect(limit.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 1000, default: 50 });
+    // The same document without a store (what `npm run lint:openapi` lints).
+    expect(openApiDocument()).toEqual(doc);
+  });
+
+  test("the suite's response check rejects a body its operation's schema does not describe", async () => {
+    const { app } = await setup();
+    const me = { name: "local", role: "admin", authRequired: false };
+    const check = (body: unknown, status = 200) =>
+      checkAnswer(app, "GET", "/api/me", status, "application/json", body);
+    expect(() => check(me)).not.toThrow();
+    expect(() => check({ ...me, role: "root" })).toThrow(
+      /GET \/api\/me answered 200 with a body its schema does not describe:\n {2}at role:/,
+    );
+    expect(() => check({ ...me, extra: 1 })).toThrow(/Unrecognized key: "extra"/);
+    expect(() => check({ name: "local" })).toThrow(/at role/);
+    // Error answers are not checked against success schemas; routes nobody declared are refused.
+    expect(() => check({ error: { code: "x", message: "y" } }, 401)).not.toThrow();
+    expect(() => checkAnswer(app, "GET", "/api/nothing", 200, "application/json", {})).toThrow(
+      /no operation declares/,
+    );
+    expect(operationOf(app, "GET", "/api/assets/taxi%2Fraw/partitions?x=1")?.path).toBe(
+      "/api/assets/{key}/partitions",
+    );
+    expect(operationOf(app, "GET", "/api/graph/status")?.path).toBe("/api/graph/status");
   });
 });
 

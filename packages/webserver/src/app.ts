@@ -7,6 +7,7 @@ import { createCatalog } from "./catalog.js";
 import { ApiError, errorAnswer } from "./errors.js";
 import { eventRoutes } from "./events.js";
 import { type Env, fieldOf, type RouteContext } from "./http.js";
+import { OPENAPI_CONFIG } from "./openapi.js";
 import { assetRoutes } from "./routes/assets.js";
 import { automationRoutes } from "./routes/automation.js";
 import { backfillRoutes } from "./routes/backfills.js";
@@ -155,14 +156,7 @@ export function createApp(options: AppOptions) {
   partitionRoutes(app, ctx);
   eventRoutes(app, ctx);
 
-  app.doc31("/api/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Baton API",
-      version: "0.1.0",
-      description: "Assets, runs, backfills, automation and live events.",
-    },
-  });
+  app.doc31("/api/openapi.json", OPENAPI_CONFIG as never);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   // Last: every GET the API does not answer (outside /api) is the UI's.
   if (options.ui !== false) {

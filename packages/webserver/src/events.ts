@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { ApiError } from "./errors.js";
-import type { ApiApp, RouteContext } from "./http.js";
+import { type ApiApp, BEARER, errors, type RouteContext } from "./http.js";
 
 /**
  * `GET /api/events/stream[?runId=ID][&after=ID]`: run events as Server-Sent Events, in log order,
@@ -63,6 +63,10 @@ export function eventRoutes(app: ApiApp, { storage, options }: RouteContext) {
   app.openAPIRegistry.registerPath({
     method: "get",
     path: "/api/events/stream",
+    operationId: "streamEvents",
+    summary: "Live run events (Server-Sent Events)",
+    tags: ["events"],
+    security: BEARER,
     description:
       "Run events as Server-Sent Events (id = event log id; resumable with Last-Event-ID; starts from now without it).",
     request: {
@@ -72,7 +76,12 @@ export function eventRoutes(app: ApiApp, { storage, options }: RouteContext) {
       }),
     },
     responses: {
-      200: { description: "text/event-stream", content: { "text/event-stream": { schema: z.string() } } },
+      200: {
+        description:
+          "text/event-stream: each message's `event` is the run event's type, `id` its log id and `data` the RunEvent as JSON",
+        content: { "text/event-stream": { schema: z.string() } },
+      },
+      ...errors(400, 401, 404, 503),
     },
   });
 }

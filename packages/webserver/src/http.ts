@@ -7,7 +7,6 @@ import type { AppOptions } from "./app.js";
 import { type Role, requireRole } from "./auth.js";
 import type { CatalogSource } from "./catalog.js";
 import { ApiError, fieldOfCoreError } from "./errors.js";
-import { Json } from "./schemas.js";
 
 /** What every handler can read from its context: the caller (set by the auth middleware). */
 export type Env = { Variables: { role: Role; caller: string } };
@@ -23,14 +22,16 @@ export interface RouteContext {
   readonly options: AppOptions;
 }
 
-/** A 200 JSON answer in a route's `responses`. */
-export const ok = (description: string) => ({
-  200: { content: { "application/json": { schema: Json } }, description },
-});
-/** A 201 JSON answer in a route's `responses`. */
-export const created = (description: string) => ({
-  201: { content: { "application/json": { schema: Json } }, description },
-});
+/** `T` without `readonly` (core records are readonly; the zod response types are not). */
+export type Writable<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends readonly (infer U)[]
+    ? Writable<U>[]
+    : T extends object
+      ? { -readonly [K in keyof T]: Writable<T[K]> }
+      : T;
+/** A core record as a response body (the same shape, typed as the declared schema expects). */
+export const writable = <T>(value: T) => value as Writable<T>;
 
 /** Every operation accepts the bearer token (required when the server has tokens). */
 export const BEARER = [{ bearer: [] }];

@@ -100,7 +100,14 @@ export const ReexecuteBody = z.object({ fromFailure: z.boolean().optional() }).s
 export const RetryBody = z.object({ force: z.boolean().optional() }).strict().openapi("RetryBackfill");
 
 export const Limit = (max: number, def: number) =>
-  z.coerce.number().int().min(1).max(max).optional().default(def).openapi({ type: "integer" });
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(max)
+    .optional()
+    .default(def)
+    .openapi({ type: "integer", minimum: 1, maximum: max, default: def });
 
 export const Cursor = z
   .string()

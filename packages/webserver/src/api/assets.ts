@@ -285,7 +285,14 @@ export const StalenessSchema = z
     partition: nullableString,
     status: z.enum(["fresh", "stale", "missing"]),
     lastMaterialization: z
-      .strictObject({ eventId: z.number().int(), timestamp: Millis, codeVersion: nullableString })
+      .strictObject({
+        eventId: z.number().int(),
+        timestamp: Millis,
+        codeVersion: nullableString,
+        dataVersion: nullableString
+          .optional()
+          .openapi({ description: "partitions: the stored value's fingerprint" }),
+      })
       .nullable(),
     reasons: z.array(StaleReasonSchema),
   })

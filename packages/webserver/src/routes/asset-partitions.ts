@@ -104,7 +104,12 @@ export function assetPartitionRoutes(app: ApiApp, { storage, catalog }: RouteCon
               .max(Number.MAX_SAFE_INTEGER)
               .optional()
               .default(0)
-              .openapi({ type: "integer", description: "skip this many (matching) keys" }),
+              .openapi({
+                type: "integer",
+                minimum: 0,
+                default: 0,
+                description: "skip this many (matching) keys",
+              }),
             limit: Limit(1000, 100),
           })
           .strict(),

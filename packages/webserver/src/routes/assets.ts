@@ -1,7 +1,34 @@
-import { createStalenessResolver, evaluateFreshness, loadKeySpaces, partitionStatus } from "@baton/core";
+import {
+  type AssetPartitionStatus,
+  createStalenessResolver,
+  evaluateFreshness,
+  loadKeySpaces,
+  partitionStatus,
+} from "@baton/core";
 import { createRoute, z } from "@hono/zod-openapi";
+import {
+  AssetDetailSchema,
+  AssetGraphSchema,
+  AssetStatusesSchema,
+  ChecksPageSchema,
+  MaterializationsPageSchema,
+  MetadataSeriesSchema,
+  StalenessSchema,
+} from "../api/assets.js";
+import { JobsSchema, ResourcesSchema } from "../api/system.js";
+import type { AssetDefinition, CheckEvaluationEvent, MaterializationEvent } from "../api-types.js";
 import { ApiError } from "../errors.js";
-import { type ApiApp, KeyParam, ok, pageOf, type RouteContext } from "../http.js";
+import {
+  type ApiApp,
+  answer,
+  BEARER,
+  errors,
+  KeyParam,
+  pageOf,
+  READ_ERRORS,
+  type RouteContext,
+  writable,
+} from "../http.js";
 import { Cursor, Limit } from "../schemas.js";
 import { assetPartitionRoutes } from "./asset-partitions.js";
 import { graphStatusRoutes } from "./graph-status.js";
@@ -15,9 +42,21 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
     createRoute({
       method: "get",
       path: "/api/assets",
+      operationId: "getAssetGraph",
+      summary: "The asset graph",
+      description:
+        "Every asset with its group, kinds, owners, tags, deps, partitions kind and checks. The ETag is the definitions hash: send If-None-Match to get a 304 when unchanged.",
+      tags: ["assets"],
+      security: BEARER,
+      request: {
+        headers: z.object({
+          "if-none-match": z.string().optional().openapi({ description: "an ETag from an earlier answer" }),
+        }),
+      },
       responses: {
-        ...ok("the asset graph (ETag: the definitions hash)"),
+        ...answer(200, AssetGraphSchema, "the asset graph (ETag: the definitions hash)"),
         304: { description: "unchanged since If-None-Match" },
+        ...errors(401, 503),
       },
     }),
     async (c) => {
@@ -57,9 +96,16 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
     createRoute({
       method: "get",
       path: "/api/status",
-      responses: ok("latest materialization and failure of every asset"),
+      operationId: "getAssetStatuses",
+      summary: "Latest materialization and failure of every asset",
+      tags: ["assets"],
+      security: BEARER,
+      responses: {
+        ...answer(200, AssetStatusesSchema, "latest materialization and failure of every asset"),
+        ...errors(401, 503),
+      },
     }),
-    async (c) => c.json({ assets: await storage.getAssetStatuses() }, 200),
+    async (c) => c.json(writable({ assets: await storage.getAssetStatuses() }), 200),
   );
 
   const assetOf = async (key: string) => {
@@ -73,8 +119,15 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
     createRoute({
       method: "get",
       path: "/api/assets/{key}",
+      operationId: "getAsset",
+      summary: "One asset: definition, status, latest checks, partition counts, freshness",
+      tags: ["assets"],
+      security: BEARER,
       request: { params: KeyParam },
-      responses: ok("one asset: definition and status"),
+      responses: {
+        ...answer(200, AssetDetailSchema, "one asset: definition and status"),
+        ...errors(...READ_ERRORS, 404),
+      },
     }),
     async (c) => {
       const { key } = c.req.valid("param");
@@ -83,15 +136,17 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
       const checks = await storage.getLatestCheckResults(key);
       const now = Date.now();
       const spaces = await loadKeySpaces(cat.definitions, storage, now);
-      let partitions: unknown = null;
+      let partitions: { total: number; counts: AssetPartitionStatus["counts"] } | null = null;
       if (a.partitions) {
         const ps = await partitionStatus(cat.definitions, storage, spaces, key);
         partitions = { total: ps.total, counts: ps.counts };
       }
       const freshness = a.freshness
-        ? await evaluateFreshness(cat.definitions, storage, spaces, key, now).catch(() => null)
+        ? ((await evaluateFreshness(cat.definitions, storage, spaces, key, now).catch(() => null)) ?? null)
         : null;
-      return c.json({ definition: a, status: status ?? null, checks, partitions, freshness }, 200);
+      // A dimension of a multi spec is never itself multi (the core type allows it).
+      const definition = a as unknown as AssetDefinition;
+      return c.json(writable({ definition, status: status ?? null, checks, partitions, freshness }), 200);
     },
   );
 
@@ -103,7 +158,14 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
         params: KeyParam,
         query: z.object({ partition: z.string().min(1).max(1000).optional() }).strict(),
       },
-      responses: ok("why the asset (partition) is stale or missing"),
+      operationId: "getAssetStaleness",
+      summary: "Why the asset (partition) is stale or missing",
+      tags: ["assets"],
+      security: BEARER,
+      responses: {
+        ...answer(200, StalenessSchema, "the staleness and its reasons, nested through upstream assets"),
+        ...errors(...READ_ERRORS, 404),
+      },
     }),
     async (c) => {
       const { key } = c.req.valid("param");
@@ -135,7 +197,7 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
           );
       }
       const resolver = createStalenessResolver(cat.definitions, storage, spaces);
-      return c.json(await resolver.staleness(key, partition ?? null), 200);
+      return c.json(writable(await resolver.staleness(key, partition ?? null)), 200);
     },
   );
 
@@ -153,7 +215,14 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
           })
           .strict(),
       },
-      responses: ok("materializations, newest first (optionally of one partition)"),
+      operationId: "listAssetMaterializations",
+      summary: "Materializations, newest first (optionally of one partition)",
+      tags: ["assets"],
+      security: BEARER,
+      responses: {
+        ...answer(200, MaterializationsPageSchema, "a page of materializations; nextCursor for the next"),
+        ...errors(...READ_ERRORS, 404),
+      },
     }),
     async (c) => {
       const { key } = c.req.valid("param");
@@ -183,7 +252,7 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
         ...(partition !== undefined ? { partition } : {}),
       });
       const { items, nextCursor } = pageOf(rows, limit);
-      return c.json({ materializations: items, nextCursor }, 200);
+      return c.json(writable({ materializations: items as MaterializationEvent[], nextCursor }), 200);
     },
   );
 
@@ -197,7 +266,14 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
           .object({ limit: Limit(1000, 50), cursor: Cursor, check: z.string().min(1).max(200).optional() })
           .strict(),
       },
-      responses: ok("latest result of each check, and the history of evaluations (newest first)"),
+      operationId: "listAssetChecks",
+      summary: "Latest result of each check, and the history of evaluations",
+      tags: ["assets"],
+      security: BEARER,
+      responses: {
+        ...answer(200, ChecksPageSchema, "latest result of each check, and the history (newest first)"),
+        ...errors(...READ_ERRORS, 404),
+      },
     }),
     async (c) => {
       const { key } = c.req.valid("param");
@@ -211,7 +287,14 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
         ...(check !== undefined ? { checkName: check } : {}),
       });
       const { items, nextCursor } = pageOf(rows, limit);
-      return c.json({ latest: await storage.getLatestCheckResults(key), history: items, nextCursor }, 200);
+      return c.json(
+        writable({
+          latest: await storage.getLatestCheckResults(key),
+          history: items as CheckEvaluationEvent[],
+          nextCursor,
+        }),
+        200,
+      );
     },
   );
 
@@ -223,7 +306,14 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
         params: KeyParam.extend({ name: z.string().min(1).max(200) }),
         query: z.object({ limit: Limit(10_000, 1000) }).strict(),
       },
-      responses: ok("a numeric metadata entry over time, oldest first (for plots)"),
+      operationId: "getAssetMetadataSeries",
+      summary: "A numeric metadata entry over time (for plots)",
+      tags: ["assets"],
+      security: BEARER,
+      responses: {
+        ...answer(200, MetadataSeriesSchema, "the entry's numeric values, oldest first"),
+        ...errors(...READ_ERRORS, 404),
+      },
     }),
     async (c) => {
       const { key, name } = c.req.valid("param");
@@ -249,15 +339,28 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
     },
   );
 
-  app.openapi(createRoute({ method: "get", path: "/api/jobs", responses: ok("jobs") }), async (c) =>
-    c.json({ jobs: (await catalog.require()).snapshot.jobs }, 200),
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/jobs",
+      operationId: "listJobs",
+      summary: "Jobs",
+      tags: ["definitions"],
+      security: BEARER,
+      responses: { ...answer(200, JobsSchema, "jobs"), ...errors(401, 503) },
+    }),
+    async (c) => c.json(writable({ jobs: (await catalog.require()).snapshot.jobs }), 200),
   );
   app.openapi(
     createRoute({
       method: "get",
       path: "/api/resources",
-      responses: ok("resources (names; values never leave the workers)"),
+      operationId: "listResources",
+      summary: "Resources (names; values never leave the workers)",
+      tags: ["definitions"],
+      security: BEARER,
+      responses: { ...answer(200, ResourcesSchema, "resources, secrets masked"), ...errors(401, 503) },
     }),
-    async (c) => c.json({ resources: (await catalog.require()).snapshot.resources }, 200),
+    async (c) => c.json(writable({ resources: (await catalog.require()).snapshot.resources }), 200),
   );
 }

@@ -1,8 +1,30 @@
 import { randomUUID } from "node:crypto";
 import { cancelPreview, requestPreview, takePreviewResult } from "@baton/core";
 import { createRoute, z } from "@hono/zod-openapi";
+import {
+  CursorResetSchema,
+  InstigatorStateAnswerSchema,
+  PreviewSchema,
+  SchedulesSchema,
+  SensorsSchema,
+  TicksPageSchema,
+} from "../api/system.js";
+import type { Preview } from "../api-types.js";
 import { ApiError } from "../errors.js";
-import { type ApiApp, NameParam, need, ok, pageOf, type RouteContext } from "../http.js";
+import {
+  type ApiApp,
+  answer,
+  BEARER,
+  errors,
+  NameParam,
+  need,
+  optionalJsonBody,
+  pageOf,
+  READ_ERRORS,
+  type RouteContext,
+  WRITE_ERRORS,
+  writable,
+} from "../http.js";
 import { Cursor, Limit } from "../schemas.js";
 
 /** Routes: schedules and sensors. */
@@ -22,12 +44,28 @@ export function automationRoutes(app: ApiApp, { storage, catalog, options }: Rou
     return { schedules: snapshot.schedules.map(withState), sensors: snapshot.sensors.map(withState) };
   };
   app.openapi(
-    createRoute({ method: "get", path: "/api/schedules", responses: ok("schedules with their state") }),
-    async (c) => c.json({ schedules: (await instigators()).schedules }, 200),
+    createRoute({
+      method: "get",
+      path: "/api/schedules",
+      operationId: "listSchedules",
+      summary: "Schedules with their state",
+      tags: ["automation"],
+      security: BEARER,
+      responses: { ...answer(200, SchedulesSchema, "schedules with their state"), ...errors(401, 503) },
+    }),
+    async (c) => c.json(writable({ schedules: (await instigators()).schedules }), 200),
   );
   app.openapi(
-    createRoute({ method: "get", path: "/api/sensors", responses: ok("sensors with their state") }),
-    async (c) => c.json({ sensors: (await instigators()).sensors }, 200),
+    createRoute({
+      method: "get",
+      path: "/api/sensors",
+      operationId: "listSensors",
+      summary: "Sensors with their state",
+      tags: ["automation"],
+      security: BEARER,
+      responses: { ...answer(200, SensorsSchema, "sensors with their state"), ...errors(401, 503) },
+    }),
+    async (c) => c.json(writable({ sensors: (await instigators()).sensors }), 200),
   );
   const instigator = async (name: string) => {
     const all = await instigators();
@@ -42,7 +80,14 @@ export function automationRoutes(app: ApiApp, { storage, catalog, options }: Rou
       method: "get",
       path: "/api/automation/{name}/ticks",
       request: { params: NameParam, query: z.object({ limit: Limit(1000, 20), cursor: Cursor }).strict() },
-      responses: ok("ticks, newest first"),
+      operationId: "listTicks",
+      summary: "Ticks of a schedule or sensor, newest first",
+      tags: ["automation"],
+      security: BEARER,
+      responses: {
+        ...answer(200, TicksPageSchema, "a page of ticks; nextCursor for the next"),
+        ...errors(...READ_ERRORS, 404),
+      },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
@@ -53,7 +98,7 @@ export function automationRoutes(app: ApiApp, { storage, catalog, options }: Rou
         ...(cursor ? { beforeId: Number(cursor) } : {}),
       });
       const { items, nextCursor } = pageOf(ticks, limit);
-      return c.json({ ticks: items, nextCursor }, 200);
+      return c.json(writable({ ticks: items, nextCursor }), 200);
     },
   );
   for (const [verb, status] of [
@@ -64,8 +109,15 @@ export function automationRoutes(app: ApiApp, { storage, catalog, options }: Rou
       createRoute({
         method: "post",
         path: `/api/automation/{name}/${verb}`,
-        request: { params: NameParam },
-        responses: ok(`${verb} a schedule or sensor`),
+        operationId: verb === "start" ? "startAutomation" : "stopAutomation",
+        summary: verb === "start" ? "Start a schedule or sensor" : "Stop a schedule or sensor",
+        tags: ["automation"],
+        security: BEARER,
+        request: { params: NameParam, body: optionalJsonBody(undefined, "no fields") },
+        responses: {
+          ...answer(200, InstigatorStateAnswerSchema, "its new state"),
+          ...errors(...WRITE_ERRORS, 404),
+        },
       }),
       async (c) => {
         need(c, "launcher");
@@ -88,8 +140,15 @@ export function automationRoutes(app: ApiApp, { storage, catalog, options }: Rou
       path: "/api/automation/{name}/preview",
       description:
         "Evaluate a sensor once (or list a schedule's next ticks) without launching anything. The daemon runs it (the webserver never loads user code); 503 when no daemon answers in time.",
-      request: { params: NameParam },
-      responses: ok("what it would launch"),
+      operationId: "previewAutomation",
+      summary: "Evaluate a schedule or sensor once without launching anything",
+      tags: ["automation"],
+      security: BEARER,
+      request: { params: NameParam, body: optionalJsonBody(undefined, "no fields") },
+      responses: {
+        ...answer(200, PreviewSchema, "what it would launch"),
+        ...errors(...WRITE_ERRORS, 404),
+      },
     }),
     async (c) => {
       need(c, "launcher");
@@ -100,7 +159,7 @@ export function automationRoutes(app: ApiApp, { storage, catalog, options }: Rou
       const deadline = Date.now() + (options.previewTimeoutMs ?? 10_000);
       while (Date.now() < deadline) {
         const result = await takePreviewResult(storage, id);
-        if (result) return c.json(result, 200);
+        if (result) return c.json(writable(result as Preview), 200);
         await new Promise((r) => setTimeout(r, 50));
       }
       await cancelPreview(storage, id);
@@ -116,8 +175,15 @@ export function automationRoutes(app: ApiApp, { storage, catalog, options }: Rou
     createRoute({
       method: "post",
       path: "/api/sensors/{name}/cursor/reset",
-      request: { params: NameParam },
-      responses: ok("the sensor starts from scratch"),
+      operationId: "resetSensorCursor",
+      summary: "Reset a sensor's cursor (admin)",
+      tags: ["automation"],
+      security: BEARER,
+      request: { params: NameParam, body: optionalJsonBody(undefined, "no fields") },
+      responses: {
+        ...answer(200, CursorResetSchema, "the sensor starts from scratch"),
+        ...errors(...WRITE_ERRORS, 404, 409),
+      },
     }),
     async (c) => {
       need(c, "admin");

@@ -1,30 +1,45 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { BackfillAnswerSchema, BackfillDetailSchema, BackfillsPageSchema } from "../api/runs.js";
 import { ApiError } from "../errors.js";
 import {
   type ApiApp,
-  created,
+  answer,
+  BEARER,
+  errors,
   IdParam,
   need,
-  ok,
   optionalBody,
+  optionalJsonBody,
+  READ_ERRORS,
   type RouteContext,
+  WRITE_ERRORS,
   withFields,
+  writable,
 } from "../http.js";
 import { BackfillBody, Cursor, Limit, RetryBody } from "../schemas.js";
 
 /** Routes: backfills. */
 export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: RouteContext) {
+  // Referenced by the optional body of /retry (validated by the handler, so not by the route).
+  app.openAPIRegistry.register("RetryBackfill", RetryBody);
   app.openapi(
     createRoute({
       method: "get",
       path: "/api/backfills",
+      operationId: "listBackfills",
+      summary: "Backfills, newest first",
+      tags: ["backfills"],
+      security: BEARER,
       request: { query: z.object({ limit: Limit(1000, 50), cursor: Cursor }).strict() },
-      responses: ok("backfills, newest first"),
+      responses: {
+        ...answer(200, BackfillsPageSchema, "a page of backfills; nextCursor for the next"),
+        ...errors(...READ_ERRORS),
+      },
     }),
     async (c) => {
       const q = c.req.valid("query");
       return c.json(
-        await storage.listBackfills({ limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) }),
+        writable(await storage.listBackfills({ limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) })),
         200,
       );
     },
@@ -38,14 +53,21 @@ export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: Rout
     createRoute({
       method: "get",
       path: "/api/backfills/{id}",
+      operationId: "getBackfill",
+      summary: "A backfill with its runs",
+      tags: ["backfills"],
+      security: BEARER,
       request: { params: IdParam },
-      responses: ok("a backfill with its runs"),
+      responses: {
+        ...answer(200, BackfillDetailSchema, "the backfill and (up to 1,000 of) its runs"),
+        ...errors(...READ_ERRORS, 404),
+      },
     }),
     async (c) => {
       const b = await backfillOf(c.req.valid("param").id);
       const runs = await storage.listRuns({ backfillId: b.backfillId, limit: 1000 });
       return c.json(
-        {
+        writable({
           backfill: b,
           runs: runs.runs.map((r) => ({
             runId: r.runId,
@@ -54,7 +76,7 @@ export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: Rout
             partitionKeys: r.partitionKeys,
           })),
           moreRuns: runs.nextCursor !== null,
-        },
+        }),
         200,
       );
     },
@@ -63,8 +85,15 @@ export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: Rout
     createRoute({
       method: "post",
       path: "/api/backfills",
+      operationId: "createBackfill",
+      summary: "Create a backfill (the daemon drives it)",
+      tags: ["backfills"],
+      security: BEARER,
       request: { body: { content: { "application/json": { schema: BackfillBody } }, required: true } },
-      responses: created("the stored backfill (the daemon drives it)"),
+      responses: {
+        ...answer(201, BackfillAnswerSchema, "the stored backfill"),
+        ...errors(...WRITE_ERRORS),
+      },
     }),
     async (c) => {
       need(c, "launcher");
@@ -81,20 +110,27 @@ export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: Rout
           daemon: true,
         }),
       );
-      return c.json({ backfill }, 201);
+      return c.json(writable({ backfill }), 201);
     },
   );
   app.openapi(
     createRoute({
       method: "post",
       path: "/api/backfills/{id}/cancel",
-      request: { params: IdParam },
-      responses: ok("the backfill, canceling or canceled"),
+      operationId: "cancelBackfill",
+      summary: "Cancel a backfill",
+      tags: ["backfills"],
+      security: BEARER,
+      request: { params: IdParam, body: optionalJsonBody(undefined, "no fields") },
+      responses: {
+        ...answer(200, BackfillAnswerSchema, "the backfill, canceling or canceled"),
+        ...errors(...WRITE_ERRORS, 404, 409),
+      },
     }),
     async (c) => {
       need(c, "launcher");
       const b = await backfillOf(c.req.valid("param").id);
-      return c.json({ backfill: await instance.cancelBackfill(b.backfillId) }, 200);
+      return c.json(writable({ backfill: await instance.cancelBackfill(b.backfillId) }), 200);
     },
   );
   app.openapi(
@@ -102,8 +138,18 @@ export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: Rout
       method: "post",
       path: "/api/backfills/{id}/retry",
       description: 'Body (optional): `{ "force": true }` re-runs every partition, also those that succeeded.',
-      request: { params: IdParam },
-      responses: created("a new backfill re-running what did not succeed"),
+      operationId: "retryBackfill",
+      summary: "Retry a backfill: a new one re-running what did not succeed",
+      tags: ["backfills"],
+      security: BEARER,
+      request: {
+        params: IdParam,
+        body: optionalJsonBody("RetryBackfill", "optional; an empty body retries what did not succeed"),
+      },
+      responses: {
+        ...answer(201, BackfillAnswerSchema, "the new backfill"),
+        ...errors(...WRITE_ERRORS, 404, 409),
+      },
     }),
     async (c) => {
       need(c, "launcher");
@@ -115,7 +161,7 @@ export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: Rout
         force: Boolean(body.force),
         daemon: true,
       });
-      return c.json({ backfill: retry }, 201);
+      return c.json(writable({ backfill: retry }), 201);
     },
   );
 }

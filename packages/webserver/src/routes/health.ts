@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { MeSchema } from "../api/system.js";
-import { type ApiApp, answer, BEARER, errors, ok, type RouteContext } from "../http.js";
+import { HealthSchema, MeSchema } from "../api/system.js";
+import { type ApiApp, answer, BEARER, errors, type RouteContext } from "../http.js";
 
 /** Routes: the store, daemon and workers; who is calling. */
 export function healthRoutes(app: ApiApp, { storage, catalog, options }: RouteContext) {
@@ -24,7 +24,15 @@ export function healthRoutes(app: ApiApp, { storage, catalog, options }: RouteCo
   );
 
   app.openapi(
-    createRoute({ method: "get", path: "/api/health", responses: ok("store, daemon and workers") }),
+    createRoute({
+      method: "get",
+      path: "/api/health",
+      operationId: "getHealth",
+      summary: "Store, daemon, workers and published definitions",
+      tags: ["system"],
+      security: BEARER,
+      responses: { ...answer(200, HealthSchema, "store, daemon and workers"), ...errors(401, 503) },
+    }),
     async (c) => {
       const started = Date.now();
       await storage.latestEventId();
@@ -35,7 +43,7 @@ export function healthRoutes(app: ApiApp, { storage, catalog, options }: RouteCo
       const snapshot = await catalog.current();
       return c.json(
         {
-          status: "ok",
+          status: "ok" as const,
           store: { dialect: storage.dialect, reachable: true, latencyMs: storeMs },
           daemon: beat ? { id: beat.id, heartbeatAgeMs: Date.now() - beat.at } : null,
           workers: workers.map((w) => ({

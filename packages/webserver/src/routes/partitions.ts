@@ -1,23 +1,45 @@
 import { partitionKeyProblem } from "@baton/core";
 import { createRoute, z } from "@hono/zod-openapi";
+import { PartitionsAddedSchema, PartitionsRemovedSchema } from "../api/system.js";
 import { ApiError } from "../errors.js";
-import { type ApiApp, NameParam, need, ok, type RouteContext } from "../http.js";
+import {
+  type ApiApp,
+  answer,
+  BEARER,
+  errors,
+  NameParam,
+  need,
+  type RouteContext,
+  WRITE_ERRORS,
+} from "../http.js";
 
 /** Routes: dynamic partitions (admin). */
+export const PartitionKeysBody = z
+  .object({ keys: z.array(z.string().min(1).max(1000)).min(1).max(100_000) })
+  .strict()
+  .openapi("DynamicPartitionKeys");
+
 export function partitionRoutes(app: ApiApp, { storage, catalog }: RouteContext) {
-  const PartitionKeysBody = z
-    .object({ keys: z.array(z.string().min(1).max(1000)).min(1).max(100_000) })
-    .strict();
   for (const verb of ["add", "remove"] as const) {
     app.openapi(
       createRoute({
         method: "post",
         path: `/api/partitions/{name}/${verb}`,
+        operationId: verb === "add" ? "addDynamicPartitions" : "removeDynamicPartitions",
+        summary:
+          verb === "add" ? "Add dynamic partition keys (admin)" : "Remove dynamic partition keys (admin)",
+        tags: ["partitions"],
+        security: BEARER,
         request: {
           params: NameParam,
           body: { content: { "application/json": { schema: PartitionKeysBody } }, required: true },
         },
-        responses: ok(`${verb} dynamic partition keys`),
+        responses: {
+          ...(verb === "add"
+            ? answer(200, PartitionsAddedSchema, "the keys that were new")
+            : answer(200, PartitionsRemovedSchema, "the keys that existed")),
+          ...errors(...WRITE_ERRORS, 404),
+        },
       }),
       async (c) => {
         need(c, "admin");
@@ -40,7 +62,7 @@ export function partitionRoutes(app: ApiApp, { storage, catalog }: RouteContext)
           verb === "add"
             ? await storage.addDynamicPartitions(name, keys)
             : await storage.removeDynamicPartitions(name, keys);
-        return c.json({ name, [verb === "add" ? "added" : "removed"]: changed }, 200);
+        return c.json({ name, [verb === "add" ? "added" : "removed"]: changed } as never, 200);
       },
     );
   }

@@ -1,20 +1,36 @@
 import { MAX_RETRIES_TAG, type RunStatus } from "@baton/core";
 import { createRoute } from "@hono/zod-openapi";
+import {
+  LaunchedRunAnswerSchema,
+  RunAnswerSchema,
+  RunDetailSchema,
+  RunEventsPageSchema,
+  RunLogsPageSchema,
+  RunsPageSchema,
+} from "../api/runs.js";
+import type { LogEvent, RunEvent } from "../api-types.js";
 import { ApiError } from "../errors.js";
 import {
   type ApiApp,
-  created,
+  answer,
+  BEARER,
+  errors,
   IdParam,
   need,
-  ok,
   optionalBody,
+  optionalJsonBody,
+  READ_ERRORS,
   type RouteContext,
+  WRITE_ERRORS,
   withFields,
+  writable,
 } from "../http.js";
 import { EventsQuery, LaunchBody, ReexecuteBody, RunsQuery } from "../schemas.js";
 
 /** Routes: runs. */
 export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteContext) {
+  // Referenced by the optional body of /reexecute (validated by the handler, so not by the route).
+  app.openAPIRegistry.register("Reexecute", ReexecuteBody);
   const runOf = async (id: string) => {
     const run = await storage.getRun(id);
     if (!run) throw new ApiError(404, "not_found", `No run "${id}".`);
@@ -24,8 +40,15 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
     createRoute({
       method: "get",
       path: "/api/runs",
+      operationId: "listRuns",
+      summary: "Runs, newest first, filtered",
+      tags: ["runs"],
+      security: BEARER,
       request: { query: RunsQuery },
-      responses: ok("runs, newest first"),
+      responses: {
+        ...answer(200, RunsPageSchema, "a page of runs; nextCursor for the next"),
+        ...errors(...READ_ERRORS),
+      },
     }),
     async (c) => {
       const q = c.req.valid("query");
@@ -48,19 +71,26 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
         ...(q.createdBefore ? { createdBefore: Date.parse(q.createdBefore) } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       });
-      return c.json(page, 200);
+      return c.json(writable(page), 200);
     },
   );
   app.openapi(
     createRoute({
       method: "get",
       path: "/api/runs/{id}",
+      operationId: "getRun",
+      summary: "A run and its steps",
+      tags: ["runs"],
+      security: BEARER,
       request: { params: IdParam },
-      responses: ok("a run and its steps"),
+      responses: {
+        ...answer(200, RunDetailSchema, "the run and a summary of its steps"),
+        ...errors(...READ_ERRORS, 404),
+      },
     }),
     async (c) => {
       const run = await runOf(c.req.valid("param").id);
-      return c.json({ run, summary: await instance.runSummary(run.runId) }, 200);
+      return c.json(writable({ run, summary: await instance.runSummary(run.runId) }), 200);
     },
   );
   app.openapi(
@@ -68,7 +98,14 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
       method: "get",
       path: "/api/runs/{id}/events",
       request: { params: IdParam, query: EventsQuery },
-      responses: ok("a run's events in order"),
+      operationId: "listRunEvents",
+      summary: "A run's events in order",
+      tags: ["runs"],
+      security: BEARER,
+      responses: {
+        ...answer(200, RunEventsPageSchema, "a page of events; nextAfter for the next"),
+        ...errors(...READ_ERRORS, 404),
+      },
     }),
     async (c) => {
       const run = await runOf(c.req.valid("param").id);
@@ -78,7 +115,10 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
         ...(q.after !== undefined ? { afterId: q.after } : {}),
       });
       return c.json(
-        { events, nextAfter: events.length === q.limit ? events[events.length - 1]!.id : null },
+        writable({
+          events: events as RunEvent[],
+          nextAfter: events.length === q.limit ? events[events.length - 1]!.id : null,
+        }),
         200,
       );
     },
@@ -88,7 +128,14 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
       method: "get",
       path: "/api/runs/{id}/logs",
       request: { params: IdParam, query: EventsQuery },
-      responses: ok("a run's captured log lines"),
+      operationId: "listRunLogs",
+      summary: "A run's log lines (logger and captured stdout/stderr)",
+      tags: ["runs"],
+      security: BEARER,
+      responses: {
+        ...answer(200, RunLogsPageSchema, "a page of log events; nextAfter for the next"),
+        ...errors(...READ_ERRORS, 404),
+      },
     }),
     async (c) => {
       const run = await runOf(c.req.valid("param").id);
@@ -98,15 +145,28 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
         limit: q.limit,
         ...(q.after !== undefined ? { afterId: q.after } : {}),
       });
-      return c.json({ logs, nextAfter: logs.length === q.limit ? logs[logs.length - 1]!.id : null }, 200);
+      return c.json(
+        writable({
+          logs: logs as LogEvent[],
+          nextAfter: logs.length === q.limit ? logs[logs.length - 1]!.id : null,
+        }),
+        200,
+      );
     },
   );
   app.openapi(
     createRoute({
       method: "post",
       path: "/api/runs",
+      operationId: "launchRun",
+      summary: "Launch a run (queued for a worker)",
+      tags: ["runs"],
+      security: BEARER,
       request: { body: { content: { "application/json": { schema: LaunchBody } }, required: true } },
-      responses: created("the queued run"),
+      responses: {
+        ...answer(201, LaunchedRunAnswerSchema, "the queued run"),
+        ...errors(...WRITE_ERRORS),
+      },
     }),
     async (c) => {
       need(c, "launcher");
@@ -125,20 +185,29 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
           ...(body.priority !== undefined ? { priority: body.priority } : {}),
         }),
       );
-      return c.json({ run }, 201);
+      return c.json(writable({ run }), 201);
     },
   );
   app.openapi(
     createRoute({
       method: "post",
       path: "/api/runs/{id}/cancel",
-      request: { params: IdParam },
-      responses: ok("the run, canceled or canceling"),
+      operationId: "cancelRun",
+      summary: "Cancel a run",
+      description:
+        "A queued run is CANCELED at once; a running one is asked to stop (CANCELING). 409 when it already ended.",
+      tags: ["runs"],
+      security: BEARER,
+      request: { params: IdParam, body: optionalJsonBody(undefined, "no fields") },
+      responses: {
+        ...answer(200, RunAnswerSchema, "the run, canceled or canceling"),
+        ...errors(...WRITE_ERRORS, 404, 409),
+      },
     }),
     async (c) => {
       need(c, "launcher");
       const run = await instance.cancelRun((await runOf(c.req.valid("param").id)).runId);
-      return c.json({ run }, 200);
+      return c.json(writable({ run }), 200);
     },
   );
   app.openapi(
@@ -146,8 +215,18 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
       method: "post",
       path: "/api/runs/{id}/reexecute",
       description: 'Body (optional): `{ "fromFailure": true }` re-runs only what did not succeed.',
-      request: { params: IdParam },
-      responses: created("the new queued run"),
+      operationId: "reexecuteRun",
+      summary: "Re-execute a run (all of it, or from failure)",
+      tags: ["runs"],
+      security: BEARER,
+      request: {
+        params: IdParam,
+        body: optionalJsonBody("Reexecute", "optional; an empty body re-runs everything"),
+      },
+      responses: {
+        ...answer(201, LaunchedRunAnswerSchema, "the new queued run"),
+        ...errors(...WRITE_ERRORS, 404, 409),
+      },
     }),
     async (c) => {
       need(c, "launcher");
@@ -158,7 +237,7 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
         ...(body.fromFailure ? { fromFailure: true } : {}),
         tags: { "baton/launched-by": c.get("caller") },
       });
-      return c.json({ run }, 201);
+      return c.json(writable({ run }), 201);
     },
   );
 }
