@@ -7,9 +7,9 @@ import type { z } from "zod";
 import type * as A from "./api/assets.js";
 import type * as C from "./api/common.js";
 import type * as E from "./api/events.js";
+import type * as P from "./api/requests.js";
 import type * as R from "./api/runs.js";
 import type * as S from "./api/system.js";
-import type * as P from "./routes/partitions.js";
 import type * as B from "./schemas.js";
 
 type Out<T extends z.ZodType> = z.output<T>;

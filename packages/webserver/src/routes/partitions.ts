@@ -1,5 +1,6 @@
 import { partitionKeyProblem } from "@baton/core";
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { PartitionKeysBody } from "../api/requests.js";
 import { PartitionsAddedSchema, PartitionsRemovedSchema } from "../api/system.js";
 import { ApiError } from "../errors.js";
 import {
@@ -14,11 +15,6 @@ import {
 } from "../http.js";
 
 /** Routes: dynamic partitions (admin). */
-export const PartitionKeysBody = z
-  .object({ keys: z.array(z.string().min(1).max(1000)).min(1).max(100_000) })
-  .strict()
-  .openapi("DynamicPartitionKeys");
-
 export function partitionRoutes(app: ApiApp, { storage, catalog }: RouteContext) {
   for (const verb of ["add", "remove"] as const) {
     app.openapi(
