@@ -46,9 +46,20 @@ const days = asset({ key: "days", partitions: DAYS }, async (ctx) =>
 );
 const hours = asset({ key: "hours", partitions: HOURS }, async () => 1);
 const grid = asset({ key: "grid", partitions: GRID }, async (ctx) => ctx.partitionKey);
+/** 1,440 hours × 2 kinds: the hour dimension is too large to list inline in /partitions. */
+const wide = asset(
+  {
+    key: "wide",
+    partitions: multiPartitions({
+      hour: hourlyPartitions({ start: "2024-01-01", end: "2024-03-01" }),
+      kind: staticPartitions(["a", "b"]),
+    }),
+  },
+  async (ctx) => ctx.partitionKey,
+);
 
 const defs = defineDefinitions({
-  assets: [up, down, broken, checked, late, never, days, hours, grid],
+  assets: [up, down, broken, checked, late, never, days, hours, grid, wide],
   checks: [alwaysFails],
 });
 
@@ -124,7 +135,7 @@ describe("GET /api/graph/status", () => {
     expect(empty.status).toBe(200);
     expect(empty.body.eventId).toBe(0);
     expect(Object.keys(empty.body.assets).sort()).toEqual(
-      ["broken", "checked", "days", "down", "grid", "hours", "late", "never", "up"].sort(),
+      ["broken", "checked", "days", "down", "grid", "hours", "late", "never", "up", "wide"].sort(),
     );
     expect(empty.body.assets.never).toEqual(status({ status: "missing" }));
     // Never materialized with a freshness policy: overdue (before missing).
@@ -337,5 +348,19 @@ describe("GET /api/assets/{key}/partitions: dimensions", () => {
       { status: "missing", start: 4, end: 5, startKey: "c|x", endKey: "c|y" },
     ]);
     expect((await get(app, "/api/assets/days/partitions")).body.dimensions).toBeNull();
+  });
+
+  test("a dimension over 1,000 keys is listed by size only in /partitions, in full in /partition-keys", async () => {
+    const { app } = await setup();
+    const status = await get(app, "/api/assets/wide/partitions");
+    expect(status.body.total).toBe(2880);
+    expect(status.body.dimensions).toEqual([
+      { name: "hour", size: 1440 },
+      { name: "kind", size: 2, keys: ["a", "b"] },
+    ]);
+    const keys = await get(app, "/api/assets/wide/partition-keys?offset=2&limit=3");
+    expect(keys.body.keys).toEqual(["2024-01-01-01:00|a", "2024-01-01-01:00|b", "2024-01-01-02:00|a"]);
+    expect(keys.body.dimensions[0].keys).toHaveLength(1440);
+    expect(keys.body.dimensions[0].keys.at(-1)).toBe("2024-02-29-23:00");
   });
 });
