@@ -1,0 +1,110 @@
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { lazy, Suspense, useState, useSyncExternalStore } from "react";
+import { BrowserRouter, Navigate, NavLink, Route, Routes } from "react-router";
+import { isApiError, tokenStore } from "../api/client";
+import { LiveEventsProvider, useLive } from "../api/LiveEvents";
+import { queryKeys } from "../api/queries";
+import { ToastProvider } from "../components/Toasts";
+import { AssetGraphPage } from "../features/asset-graph/AssetGraphPage";
+import { AuthGate, SignOutButton, useCurrentUser } from "./Auth";
+import { HealthBanner } from "./HealthBanner";
+import { NotFoundPage } from "./NotFoundPage";
+
+const CatalogPage = lazy(() => import("../features/catalog/CatalogPage"));
+const AssetDetailPage = lazy(() => import("../features/asset-detail/AssetDetailPage"));
+const RunPage = lazy(() => import("../features/runs/RunPage"));
+const BackfillPage = lazy(() => import("../features/runs/BackfillPage"));
+
+function makeQueryClient() {
+  const client: QueryClient = new QueryClient({
+    defaultOptions: {
+      queries: {
+        retry: (count, error) =>
+          !(isApiError(error) && error.status >= 400 && error.status < 500) && count < 2,
+        refetchOnWindowFocus: true,
+      },
+    },
+    // A token that stops working mid-session: ask for a new one.
+    queryCache: new QueryCache({
+      onError: (error) => {
+        if (isApiError(error) && error.status === 401)
+          void client.invalidateQueries({ queryKey: queryKeys.me });
+      },
+    }),
+    mutationCache: new MutationCache({
+      onError: (error) => {
+        if (isApiError(error) && error.status === 401)
+          void client.invalidateQueries({ queryKey: queryKeys.me });
+      },
+    }),
+  });
+  return client;
+}
+
+export function App() {
+  const [client] = useState(makeQueryClient);
+  const token = useSyncExternalStore(tokenStore.subscribe, tokenStore.get);
+  return (
+    <QueryClientProvider client={client}>
+      <BrowserRouter>
+        <ToastProvider>
+          <AuthGate>
+            <LiveEventsProvider key={token ?? "anonymous"}>
+              <Shell />
+            </LiveEventsProvider>
+          </AuthGate>
+        </ToastProvider>
+      </BrowserRouter>
+    </QueryClientProvider>
+  );
+}
+
+function Shell() {
+  const me = useCurrentUser();
+  const { connected } = useLive();
+  return (
+    <div className="app">
+      <header className="header">
+        <NavLink to="/graph" className="brand" aria-label="Baton home">
+          <img src="/favicon.svg" alt="" width={22} height={22} />
+          Baton
+        </NavLink>
+        <nav className="nav" aria-label="Main">
+          <NavLink to="/graph">Asset graph</NavLink>
+          <NavLink to="/catalog">Catalog</NavLink>
+        </nav>
+        <div className="header-right">
+          <span
+            className="live-dot"
+            data-live={connected}
+            title={connected ? "Receiving live events" : "Reconnecting to the event stream"}
+          >
+            {connected ? "Live" : "Offline"}
+          </span>
+          {me.authRequired && (
+            <>
+              <span className="badge" title={`Signed in as ${me.name}`}>
+                {me.name} · {me.role}
+              </span>
+              <SignOutButton />
+            </>
+          )}
+        </div>
+      </header>
+      <HealthBanner />
+      <main className="main">
+        <Suspense fallback={<p className="empty">Loading…</p>}>
+          <Routes>
+            <Route path="/" element={<Navigate to="/graph" replace />} />
+            <Route path="/graph" element={<AssetGraphPage />} />
+            <Route path="/catalog" element={<CatalogPage />} />
+            <Route path="/assets/*" element={<AssetDetailPage />} />
+            <Route path="/runs/:id" element={<RunPage />} />
+            <Route path="/backfills/:id" element={<BackfillPage />} />
+            <Route path="*" element={<NotFoundPage />} />
+          </Routes>
+        </Suspense>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,42 @@
+import { useHealth } from "../api/queries";
+
+/** Says why launched runs would wait: no daemon, no worker, no definitions published yet. */
+export function HealthBanner() {
+  const { data, error } = useHealth();
+  if (error)
+    return (
+      <div className="banner" role="alert">
+        <strong>The Baton webserver is not answering.</strong>
+        <span>{(error as Error).message}</span>
+      </div>
+    );
+  if (!data) return null;
+  const problems: { title: string; detail: string }[] = [];
+  if (!data.definitions)
+    problems.push({
+      title: "No definitions published yet.",
+      detail:
+        "Start `baton dev`, `baton worker` or `baton daemon`: they load your definitions and publish them here.",
+    });
+  if (!data.daemon || data.daemon.heartbeatAgeMs > 30_000)
+    problems.push({
+      title: "No daemon is running:",
+      detail: "schedules, sensors, automation and backfills are paused. Start `baton dev` or `baton daemon`.",
+    });
+  if (data.workers.length === 0)
+    problems.push({
+      title: "No run worker is running:",
+      detail: "launched runs wait in the queue until one starts. Start `baton dev` or `baton worker`.",
+    });
+  if (problems.length === 0) return null;
+  return (
+    <div className="banner-stack" role="status" aria-label="Deployment health">
+      {problems.map((p) => (
+        <div className="banner" key={p.title}>
+          <strong>{p.title}</strong>
+          <span>{p.detail}</span>
+        </div>
+      ))}
+    </div>
+  );
+}

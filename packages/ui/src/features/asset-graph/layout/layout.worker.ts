@@ -1,0 +1,24 @@
+/// <reference lib="webworker" />
+/** Layout worker: runs elk (its bundled build, in this worker's own thread) and the fast layout. */
+import ELK from "elkjs/lib/elk.bundled.js";
+import { layoutGroup, layoutGroupLevel } from "./engine";
+import type { WorkerRequest, WorkerResponse } from "./pool";
+
+const elk = new ELK();
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+
+scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
+  const { id, request } = event.data;
+  let answer: WorkerResponse;
+  try {
+    const result =
+      request.kind === "group"
+        ? await layoutGroup(request.job, elk)
+        : await layoutGroupLevel(request.job, elk);
+    answer = { id, result };
+  } catch (error) {
+    answer = { id, error: error instanceof Error ? error.message : String(error) };
+  }
+  scope.postMessage(answer);
+};
+scope.postMessage({ id: -1, ready: true });
