@@ -21,7 +21,7 @@ type In<T extends z.ZodType> = z.input<T>;
 export type ApiErrorBody = Out<typeof C.ErrorSchema>;
 export type MetadataValue = Out<typeof C.MetadataValueSchema>;
 export type MetadataMap = Out<typeof C.MetadataMapSchema>;
-export type SerializedError = Out<typeof C.SerializedErrorSchema>;
+export type SerializedError = C.SerializedErrorJson;
 export type RunStatus = Out<typeof C.RunStatusSchema>;
 export type CheckSeverity = Out<typeof C.CheckSeveritySchema>;
 

@@ -1,6 +1,6 @@
 /** Response schemas of the asset routes: graph, detail, status, partitions, lineage reasons. */
 import { z } from "@hono/zod-openapi";
-import { CheckSeveritySchema, MetadataMapSchema, Millis, TagsSchema } from "./common.js";
+import { CheckSeveritySchema, MetadataMapSchema, Millis, orNull, TagsSchema } from "./common.js";
 import { CheckEvaluationEventSchema, MaterializationEventSchema } from "./events.js";
 
 const nullableString = z.string().nullable();
@@ -68,7 +68,7 @@ export const AssetDefinitionSchema = z
       assetKeys: z.array(z.string()),
       canSubset: z.boolean(),
     }),
-    partitions: PartitionsSpecSchema.nullable(),
+    partitions: orNull(PartitionsSpecSchema),
     mappings: z
       .record(z.string(), z.string())
       .openapi({ description: "partition mapping kind by upstream key" }),
@@ -151,10 +151,10 @@ export const FreshnessSchema = z
 export const AssetDetailSchema = z
   .strictObject({
     definition: AssetDefinitionSchema,
-    status: AssetStatusSchema.nullable(),
+    status: orNull(AssetStatusSchema),
     checks: z.array(CheckResultSchema).openapi({ description: "latest result of each check" }),
     partitions: z.strictObject({ total: z.number().int(), counts: PartitionCountsSchema }).nullable(),
-    freshness: FreshnessSchema.nullable(),
+    freshness: orNull(FreshnessSchema),
   })
   .openapi("AssetDetail");
 

@@ -44,18 +44,30 @@ export const MetadataValueSchema = z
 
 export const MetadataMapSchema = z.record(z.string(), MetadataValueSchema).openapi("MetadataMap");
 
-export const SerializedErrorSchema = z
-  .strictObject({
-    name: z.string(),
-    message: z.string(),
-    stack: z.string().optional(),
-    code: z.string().optional(),
-    cause: z
-      .unknown()
-      .optional()
-      .openapi({ description: "The cause, itself a SerializedError (at most 5 deep)" }),
-  })
+export interface SerializedErrorJson {
+  name: string;
+  message: string;
+  stack?: string | undefined;
+  code?: string | undefined;
+  cause?: SerializedErrorJson | undefined;
+}
+export const SerializedErrorSchema: z.ZodType<SerializedErrorJson> = z
+  .lazy(() =>
+    z.strictObject({
+      name: z.string(),
+      message: z.string(),
+      stack: z.string().optional(),
+      code: z.string().optional(),
+      cause: SerializedErrorSchema.optional().openapi({ description: "what caused it (at most 5 deep)" }),
+    }),
+  )
   .openapi("SerializedError");
+
+/**
+ * A named schema or null, as `anyOf: [$ref, null]` (`.nullable()` on a named schema makes the
+ * generator write `allOf: [$ref, { type: [object, null] }]`, which no null satisfies).
+ */
+export const orNull = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()]);
 
 export const TagsSchema = z.record(z.string(), z.string());
 

@@ -1,6 +1,13 @@
 /** Response schemas of the run and backfill routes. */
 import { z } from "@hono/zod-openapi";
-import { MetadataMapSchema, Millis, RunStatusSchema, SerializedErrorSchema, TagsSchema } from "./common.js";
+import {
+  MetadataMapSchema,
+  Millis,
+  orNull,
+  RunStatusSchema,
+  SerializedErrorSchema,
+  TagsSchema,
+} from "./common.js";
 import { LogEventSchema, RunEventSchema } from "./events.js";
 
 const nullableString = z.string().nullable();
@@ -36,11 +43,15 @@ export const RunSchema = z
   })
   .openapi("Run");
 
-export const LaunchedRunSchema = RunSchema.extend({
-  created: z
-    .boolean()
-    .openapi({ description: "false when an earlier run with the same run key was returned" }),
-}).openapi("LaunchedRun");
+// Its own object, not `allOf: [Run, …]`: Run allows no other properties, so `created` would fail it.
+export const LaunchedRunSchema = z
+  .strictObject({
+    ...RunSchema.shape,
+    created: z
+      .boolean()
+      .openapi({ description: "false when an earlier run with the same run key was returned" }),
+  })
+  .openapi("LaunchedRun");
 
 export const RunsPageSchema = z
   .strictObject({ runs: z.array(RunSchema), nextCursor: nullableString })
@@ -57,7 +68,7 @@ export const StepSummarySchema = z
     durationMs: z.number().nullable(),
     attempts: z.number().int(),
     reason: nullableString,
-    error: SerializedErrorSchema.nullable(),
+    error: orNull(SerializedErrorSchema),
     materializations: z.array(z.strictObject({ assetKey: z.string(), metadata: MetadataMapSchema })),
     checks: z.array(
       z.strictObject({

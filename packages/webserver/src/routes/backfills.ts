@@ -92,7 +92,7 @@ export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: Rout
       request: { body: { content: { "application/json": { schema: BackfillBody } }, required: true } },
       responses: {
         ...answer(201, BackfillAnswerSchema, "the stored backfill"),
-        ...errors(...WRITE_ERRORS),
+        ...errors(...WRITE_ERRORS, 409),
       },
     }),
     async (c) => {

@@ -165,7 +165,7 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
       request: { body: { content: { "application/json": { schema: LaunchBody } }, required: true } },
       responses: {
         ...answer(201, LaunchedRunAnswerSchema, "the queued run"),
-        ...errors(...WRITE_ERRORS),
+        ...errors(...WRITE_ERRORS, 409),
       },
     }),
     async (c) => {
