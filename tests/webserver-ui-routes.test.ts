@@ -229,6 +229,45 @@ describe("GET /api/graph/status", () => {
     });
   });
 
+  test("an update spanning more events than one store read (5,000) still sees the last ones", async () => {
+    const { instance, app } = await setup();
+    await instance.materialize(defs, { selection: "up+" });
+    expect((await get(app, "/api/graph/status")).body.assets.down.status).toBe("materialized");
+    const storage = instance.storage;
+    await storage.createRun({
+      runId: "bulk",
+      status: "STARTED",
+      selection: "up",
+      assetKeys: ["up"],
+      config: {},
+      tags: {},
+      createdAt: Date.now(),
+    });
+    const log = (i: number) => ({
+      type: "log" as const,
+      runId: "bulk",
+      timestamp: Date.now(),
+      level: "info" as const,
+      message: `line ${i}`,
+      source: "logger" as const,
+    });
+    for (let i = 0; i < 5500; i += 1000)
+      await storage.appendEvents(Array.from({ length: Math.min(1000, 5500 - i) }, (_, j) => log(i + j)));
+    await storage.appendEvents([
+      {
+        type: "materialization",
+        runId: "bulk",
+        timestamp: Date.now(),
+        stepKey: "up",
+        assetKey: "up",
+        metadata: {},
+      },
+    ]);
+    const after = await get(app, "/api/graph/status");
+    expect(after.body.eventId).toBe(await storage.latestEventId());
+    expect(after.body.assets.down).toMatchObject({ status: "stale", stale: true });
+  });
+
   test("503 before any definitions are published", async () => {
     const home = await mkdtemp(path.join(tmpdir(), "baton-ui-routes-"));
     const instance = await openInstance({ home, env: {} });

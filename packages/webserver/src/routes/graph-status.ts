@@ -64,21 +64,29 @@ interface StoreState {
 
 /** The assets the events after `afterId` touched (undefined: too many events, recompute all). */
 async function touchedSince(storage: Storage, afterId: number): Promise<Set<string> | undefined> {
-  const events = await storage.getEventsAfter(afterId, { limit: MAX_INCREMENTAL_EVENTS });
-  if (events.length >= MAX_INCREMENTAL_EVENTS) return undefined;
   const touched = new Set<string>();
   const runs = new Set<string>();
-  for (const e of events) {
-    const x = e as {
-      assetKey?: string;
-      assetKeys?: readonly string[];
-      steps?: { assetKeys: readonly string[] }[];
-    };
-    if (x.assetKey) touched.add(x.assetKey);
-    for (const k of x.assetKeys ?? []) touched.add(k);
-    for (const step of x.steps ?? []) for (const k of step.assetKeys) touched.add(k);
-    // Run-level events (started, failed, canceled) change the partitions of every asset of the run.
-    if (e.type.startsWith("run_")) runs.add(e.runId);
+  let after = afterId;
+  let read = 0;
+  for (;;) {
+    // The store answers at most 5,000 events per read.
+    const events = await storage.getEventsAfter(after, { limit: 5000 });
+    read += events.length;
+    if (read > MAX_INCREMENTAL_EVENTS) return undefined;
+    for (const e of events) {
+      const x = e as {
+        assetKey?: string;
+        assetKeys?: readonly string[];
+        steps?: { assetKeys: readonly string[] }[];
+      };
+      if (x.assetKey) touched.add(x.assetKey);
+      for (const k of x.assetKeys ?? []) touched.add(k);
+      for (const step of x.steps ?? []) for (const k of step.assetKeys) touched.add(k);
+      // Run-level events (started, failed, canceled) change the partitions of every asset of the run.
+      if (e.type.startsWith("run_")) runs.add(e.runId);
+    }
+    if (events.length < 5000) break;
+    after = events[events.length - 1]!.id;
   }
   for (const runId of runs) for (const k of (await storage.getRun(runId))?.assetKeys ?? []) touched.add(k);
   return touched;
