@@ -1007,6 +1007,45 @@ describe("automation", () => {
     );
   });
 
+  test("POST /api/automation/{name}/preview: the daemon's answer as declared (a stand-in daemon answers here)", async () => {
+    const { instance, app } = await setup({ previewTimeoutMs: 5000 });
+    const storage = instance.storage;
+    // What the daemon does (packages/core/src/daemon/previews.ts): take the request, write the result.
+    const daemon = (async () => {
+      for (let i = 0; i < 250; i++) {
+        const [request] = await storage.listValues("preview/request/");
+        if (request) {
+          await storage.deleteValue(request.key);
+          const id = request.key.slice("preview/request/".length);
+          const result = {
+            name: "watcher",
+            kind: "sensor",
+            evaluatedAt: 1_700_000_000_000,
+            runRequests: [{ runKey: "file-1", selection: "plain", tags: { source: "s3" }, custom: 1 }],
+            skipReason: null,
+            cursor: "c1",
+            error: null,
+          };
+          await storage.setValue(`preview/result/${id}`, JSON.stringify(result), Date.now());
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const answer = await post(app, "/api/automation/watcher/preview");
+    await daemon;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({
+      name: "watcher",
+      kind: "sensor",
+      evaluatedAt: 1_700_000_000_000,
+      runRequests: [{ runKey: "file-1", selection: "plain", tags: { source: "s3" }, custom: 1 }],
+      skipReason: null,
+      cursor: "c1",
+      error: null,
+    });
+  });
+
   test("POST /api/sensors/{name}/cursor/reset: clears a sensor's cursor; 409 for a schedule; 404 unknown", async () => {
     const { instance, app } = await setup();
     await instance.storage.setInstigatorState(

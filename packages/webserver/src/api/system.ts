@@ -120,7 +120,21 @@ export const PreviewSchema = z
     name: z.string(),
     kind: z.enum(["schedule", "sensor"]),
     evaluatedAt: Millis,
-    runRequests: z.array(z.unknown()).optional().openapi({ description: "sensors: what it would launch" }),
+    runRequests: z
+      .array(
+        // What user code returned (other fields pass through as they are).
+        z.looseObject({
+          runKey: z.string().optional(),
+          job: z.string().optional(),
+          selection: z.string().optional(),
+          partitionKey: z.string().optional(),
+          partitionKeys: z.array(z.string()).optional(),
+          config: z.record(z.string(), z.unknown()).optional(),
+          tags: z.record(z.string(), z.string()).optional(),
+        }),
+      )
+      .optional()
+      .openapi({ description: "sensors: the run requests it would launch" }),
     skipReason: nullableString.optional(),
     cursor: nullableString.optional(),
     ticks: z
