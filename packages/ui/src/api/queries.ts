@@ -29,6 +29,7 @@ import {
   useQuery,
   useQueryClient,
 } from "@tanstack/react-query";
+import { useEffect } from "react";
 import { api, keySegment } from "./client";
 
 export const queryKeys = {
@@ -73,15 +74,18 @@ export function useMe() {
 
 /** The asset graph; re-read when the published definitions change (their hash is in /api/health). */
 export function useAssetGraph() {
-  const health = useHealth();
-  const hash = health.data?.definitions?.hash ?? null;
-  return useQuery({
-    queryKey: [...queryKeys.graph, hash],
+  const client = useQueryClient();
+  const hash = useHealth().data?.definitions?.hash;
+  const graph = useQuery({
+    queryKey: queryKeys.graph,
     queryFn: ({ signal }) => api<AssetGraph>("/api/assets", { signal }),
     staleTime: Number.POSITIVE_INFINITY,
-    placeholderData: keepPreviousData,
-    enabled: health.isSuccess && hash !== null,
   });
+  const stale = hash !== undefined && graph.data !== undefined && graph.data.hash !== hash;
+  useEffect(() => {
+    if (stale) void client.invalidateQueries({ queryKey: queryKeys.graph });
+  }, [stale, client]);
+  return graph;
 }
 
 /** Every asset's live status, refreshed from the event stream (see LiveEvents). */

@@ -11,14 +11,21 @@ export interface AssetNodeProps {
   readonly height: number;
   readonly selected: boolean;
   readonly dimmed: boolean;
+  /** While a search is active: whether this asset matches it (null: no search). */
+  readonly matched: boolean | null;
   /** Zoomed out: key and status only. */
   readonly simple: boolean;
   readonly descriptionId: string;
 }
 
 /** The accessible description of a node: its status in plain words first, then partitions and checks. */
-export function describeAsset(asset: AssetGraphNode, status: GraphAssetStatus | undefined): string {
-  if (!status) return "status loading";
+export function describeAsset(
+  asset: AssetGraphNode,
+  status: GraphAssetStatus | undefined,
+  matched: boolean | null = null,
+): string {
+  const search = matched === null ? "" : matched ? "; matches the search" : "; outside the search";
+  if (!status) return `status loading${search}`;
   const parts = [STATUS_WORDS[status.status]];
   if (status.status !== "stale" && status.stale) parts.push("stale");
   if (status.status !== "overdue" && status.overdue) parts.push("overdue");
@@ -32,11 +39,11 @@ export function describeAsset(asset: AssetGraphNode, status: GraphAssetStatus | 
   if (status.checks.failed)
     parts.push(`${status.checks.failed} check${status.checks.failed > 1 ? "s" : ""} failing`);
   if (asset.kinds.length) parts.push(`kinds: ${asset.kinds.join(", ")}`);
-  return parts.join("; ");
+  return parts.join("; ") + search;
 }
 
 export const AssetNode = memo(function AssetNode(props: AssetNodeProps) {
-  const { asset, status, selected, dimmed, simple } = props;
+  const { asset, status, selected, dimmed, simple, matched } = props;
   const headline = status?.status ?? "missing";
   const p = status?.partitions;
   return (
@@ -72,6 +79,11 @@ export const AssetNode = memo(function AssetNode(props: AssetNodeProps) {
                 stale
               </span>
             )}
+            {p && p.total > 0 && (
+              <span className="node-parts">
+                {p.materialized}/{p.total}
+              </span>
+            )}
             {asset.kinds.length > 0 && <span className="node-kinds">{asset.kinds.join(" · ")}</span>}
           </span>
         )}
@@ -88,7 +100,7 @@ export const AssetNode = memo(function AssetNode(props: AssetNodeProps) {
         )}
       </span>
       <span id={props.descriptionId} className="sr-only">
-        {describeAsset(asset, status)}
+        {describeAsset(asset, status, matched)}
       </span>
     </button>
   );

@@ -471,6 +471,7 @@ export function GraphView(props: GraphViewProps) {
                   height={n.height}
                   selected={selected.has(n.key)}
                   dimmed={highlighted !== null && !highlighted.has(n.key)}
+                  matched={highlighted === null ? null : highlighted.has(n.key)}
                   simple={simple}
                   descriptionId={`node-desc-${model.index.get(n.key)}`}
                 />
@@ -507,7 +508,9 @@ function ExpandedGroup(props: {
     >
       <div className="group-header" data-simple={props.simple || undefined}>
         <span className="group-name">{g.name}</span>
-        <span className="group-count">{g.count} assets</span>
+        <span className="group-count">
+          {g.count} {g.count === 1 ? "asset" : "assets"}
+        </span>
         <button
           type="button"
           className="ghost small"
@@ -554,7 +557,7 @@ function CollapsedGroup(props: {
         {g.name}
       </span>
       <span className="group-count" aria-hidden="true">
-        {g.count} assets
+        {g.count} {g.count === 1 ? "asset" : "assets"}
       </span>
       <span className="group-summary" aria-hidden="true">
         {[...counts.entries()].map(([s, n]) => (

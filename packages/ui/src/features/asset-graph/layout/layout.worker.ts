@@ -21,4 +21,17 @@ scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   }
   scope.postMessage(answer);
 };
-scope.postMessage({ id: -1, ready: true });
+// Warm up: elk's first layout pays for compiling its code; do that before anyone waits for it.
+void layoutGroup(
+  {
+    hash: "warm-up",
+    nodes: ["a", "b", "c", "d", "e"],
+    edges: [
+      [0, 1],
+      [1, 2],
+      [0, 3],
+      [3, 4],
+    ],
+  },
+  elk,
+).finally(() => scope.postMessage({ id: -1, ready: true }));
