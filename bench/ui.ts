@@ -18,8 +18,9 @@
 // turns aria-busy="false" once laid out and painted; a MutationObserver installed before the app's
 // scripts records performance.now() (ms since navigation start) at that moment.
 // Options: BENCH_UI_CASES=graph-1000,initial-js (a subset), BENCH_CHROMIUM=/path/to/chromium,
-// BENCH_UI_DIST=/path/to/dist (another build of the UI).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+// BENCH_UI_DIST=/path/to/dist (another build of the UI), BENCH_UI_SCREENSHOTS=1 (a PNG per case in
+// tests/.artifacts/bench-ui/, taken once the case is timed).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,10 +53,12 @@ const round = (x: number, digits = 3) => +x.toFixed(digits);
 /** Run one case; whatever goes wrong becomes a JSON line with `error` (the others still run). */
 async function runCase(inputs: Line, fn: () => Promise<Record<string, unknown>>) {
   if (!wanted(inputs.case)) return;
+  // The machine is shared: the 1-minute load average when the case started helps read its figure.
+  const load1 = round(os.loadavg()[0]!, 1);
   try {
-    print({ ...inputs, ...(await fn()) });
+    print({ ...inputs, ...(await fn()), load1 });
   } catch (error) {
-    print({ ...inputs, error: (error as Error).message.split("\n")[0]!.slice(0, 300) });
+    print({ ...inputs, error: (error as Error).message.split("\n")[0]!.slice(0, 300), load1 });
   }
 }
 
@@ -230,10 +233,19 @@ async function pollPage<T>(page: Page, expression: string, timeoutMs: number, wh
 }
 
 /** Navigate and wait for the graph to be ready; seconds from navigation start. */
-async function timeGraph(page: Page, url: string, timeoutMs: number): Promise<number> {
+async function timeGraph(page: Page, url: string, timeoutMs: number, name: string): Promise<number> {
   await page.goto(url, { waitUntil: "commit", timeout: timeoutMs });
   const at = await pollPage<number>(page, "window.__batonBench?.graphReadyAt", timeoutMs, "Asset graph");
+  await snapshot(page, name);
   return at / 1000;
+}
+
+/** BENCH_UI_SCREENSHOTS=1: a PNG per case under tests/.artifacts/bench-ui/ (to look at what was timed). */
+async function snapshot(page: Page, name: string) {
+  if (!process.env.BENCH_UI_SCREENSHOTS) return;
+  const dir = path.join(ROOT, "tests/.artifacts/bench-ui");
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`) });
 }
 
 function uiBuilt() {
@@ -277,7 +289,12 @@ async function graphCases(browser: Browser) {
       await runCase({ case: "graph-1000", assets: 1_000, groups: 10, cache: "cold" }, async () => {
         const context = await newContext(browser);
         try {
-          const seconds = await timeGraph(await context.newPage(), `${served.url}/graph`, 30_000);
+          const seconds = await timeGraph(
+            await context.newPage(),
+            `${served.url}/graph`,
+            30_000,
+            "graph-1000",
+          );
           return { seconds: round(seconds), target: 1 };
         } finally {
           await context.close();
@@ -298,7 +315,7 @@ async function graphCases(browser: Browser) {
       const inputs = { assets: 5_000, groups: 20, expanded: true };
       await runCase({ case: "graph-5000-expanded", ...inputs, cache: "cold" }, async () => {
         const page = await context.newPage();
-        const seconds = await timeGraph(page, url, 45_000);
+        const seconds = await timeGraph(page, url, 45_000, "graph-5000-expanded-cold");
         cold = true;
         await page.close();
         return { seconds: round(seconds), target: 3 };
@@ -307,12 +324,14 @@ async function graphCases(browser: Browser) {
       await runCase({ case: "graph-5000-expanded", ...inputs, cache: "warm" }, async () => {
         if (!cold) throw new Error("the cold load did not finish");
         warmPage = await context.newPage();
-        const seconds = await timeGraph(warmPage, url, 30_000);
+        const seconds = await timeGraph(warmPage, url, 30_000, "graph-5000-expanded-warm");
         return { seconds: round(seconds), target: 1 };
       });
       await runCase({ case: "pan-zoom-5000", ...inputs }, async () => {
         if (!warmPage) throw new Error("the graph did not load");
-        return panZoom(warmPage);
+        const figures = await panZoom(warmPage);
+        await snapshot(warmPage, "pan-zoom-5000");
+        return figures;
       });
     } finally {
       await context.close();
@@ -336,6 +355,7 @@ async function graphCases(browser: Browser) {
               await context.newPage(),
               `${served.url}/graph?${EXPANDED}`,
               c.timeoutMs,
+              c.name,
             );
             return { seconds: round(seconds), ...(c.target !== undefined ? { target: c.target } : {}) };
           } finally {
@@ -364,27 +384,31 @@ async function panZoom(page: Page): Promise<Record<string, unknown>> {
     };
     requestAnimationFrame((t) => { last = t; requestAnimationFrame(tick); });
   })()`);
+  // Every drag comes back to where it started and every zoom in is undone: the view stays on
+  // the graph (fit to screen, then closer in), never wandering off to an empty, cheap viewport.
+  const dragLoop = async () => {
+    await page.mouse.move(cx, cy);
+    await page.mouse.down();
+    await page.mouse.move(cx - 400, cy - 200, { steps: 25 });
+    await page.mouse.move(cx + 400, cy + 200, { steps: 40 });
+    await page.mouse.move(cx, cy, { steps: 20 });
+    await page.mouse.up();
+  };
+  const wheel = async (clicks: number, deltaY: number) => {
+    for (let i = 0; i < clicks; i++) {
+      await page.mouse.wheel(0, deltaY);
+      await page.waitForTimeout(30);
+    }
+  };
   const t0 = performance.now();
   await page.mouse.move(cx, cy);
   for (let round = 0; round < 2; round++) {
-    for (let i = 0; i < 10; i++) {
-      await page.mouse.wheel(0, -120); // zoom in
-      await page.waitForTimeout(30);
-    }
-    await page.mouse.down();
-    await page.mouse.move(cx - 400, cy - 200, { steps: 30 });
-    await page.mouse.move(cx + 300, cy + 250, { steps: 40 });
-    await page.mouse.up();
-    for (let i = 0; i < 16; i++) {
-      await page.mouse.wheel(0, 120); // zoom out, past the whole graph
-      await page.waitForTimeout(30);
-    }
-    await page.mouse.move(cx, cy);
-    await page.mouse.down();
-    await page.mouse.move(cx + 350, cy - 250, { steps: 30 });
-    await page.mouse.move(cx - 300, cy + 200, { steps: 30 });
-    await page.mouse.up();
-    await page.mouse.move(cx, cy);
+    await dragLoop(); // the whole graph
+    await wheel(8, -120); // zoom in
+    await dragLoop();
+    await wheel(6, -120); // closer: full node renderings
+    await dragLoop();
+    await wheel(14, 120); // back out to the whole graph
   }
   const deltas = (await page.evaluate(
     "(() => { window.__batonFrames.on = false; return window.__batonFrames.deltas; })()",
@@ -477,6 +501,7 @@ async function partitionCases(browser: Browser) {
             const page = await context.newPage();
             await page.goto(`${served.url}/assets/${p.key}`, { waitUntil: "commit", timeout: 30_000 });
             await pollPage(page, "window.__batonBench?.partitionsReadyAt", 30_000, "Partition health");
+            await snapshot(page, `partitions-${p.partitions}`);
             const t = (await page.evaluate(`(() => {
             const ready = window.__batonBench.partitionsReadyAt;
             const responses = performance
