@@ -135,7 +135,8 @@ const dev: ChildProcess = fork(BIN, ["dev", "--defs", "definitions.ts", "--repor
   cwd: EXAMPLE_DIR,
   env,
   stdio: ["ignore", "inherit", "inherit", "ipc"],
-  detached: true,
+  // (On Windows a detached child would get a console window of its own.)
+  detached: process.platform !== "win32",
 });
 
 let ready = false;
@@ -198,7 +199,8 @@ process.on("SIGHUP", onSignal);
 
 function killGroup(signal: NodeJS.Signals) {
   try {
-    if (dev.pid !== undefined) process.kill(-dev.pid, signal);
+    if (process.platform === "win32") dev.kill(signal);
+    else if (dev.pid !== undefined) process.kill(-dev.pid, signal);
   } catch {
     // already gone
   }
