@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["packages/*/src/**/*.test.ts", "tests/**/*.test.ts"],
+    include: ["packages/*/src/**/*.test.{ts,tsx}", "tests/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**", "tests/.tmp/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
