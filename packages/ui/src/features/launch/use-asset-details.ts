@@ -1,0 +1,20 @@
+import type { AssetDetail } from "@baton/webserver/api-types";
+import { useQueries } from "@tanstack/react-query";
+import { api, keySegment } from "../../api/client";
+import { queryKeys } from "../../api/queries";
+
+/** The detail of each key (same cache entries as useAssetDetail), in the order given. */
+export function useAssetDetails(keys: readonly string[]) {
+  return useQueries({
+    queries: keys.map((key) => ({
+      queryKey: queryKeys.assetDetail(key),
+      queryFn: ({ signal }: { signal: AbortSignal }) =>
+        api<AssetDetail>(`/api/assets/${keySegment(key)}`, { signal }),
+    })),
+    combine: (results) => ({
+      details: results.map((r) => r.data),
+      pending: results.some((r) => r.isPending),
+      errors: results.flatMap((r, i) => (r.error ? [{ key: keys[i]!, error: r.error }] : [])),
+    }),
+  });
+}
