@@ -142,7 +142,7 @@ describe("the built UI (app.request)", () => {
       const res = await app.request(url);
       expect(res.status, url).toBe(404);
       expect(res.headers.get("content-type"), url).toMatch(/^application\/json/);
-      expect((await res.json()).error.code, url).toBe("not_found");
+      expect(((await res.json()) as { error: { code: string } }).error.code, url).toBe("not_found");
     }
     const post = await app.request("/runs/abc", {
       method: "POST",
