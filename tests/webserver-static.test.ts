@@ -150,7 +150,7 @@ describe("the built UI (app.request)", () => {
       body: "{}",
     });
     expect(post.status).toBe(404);
-    expect((await post.json()).error.code).toBe("not_found");
+    expect(((await post.json()) as { error: { code: string } }).error.code).toBe("not_found");
     const health = await app.request("/api/health");
     expect(health.status).toBe(200);
     expect(health.headers.get("content-security-policy")).toBe(CSP);
@@ -201,7 +201,7 @@ describe("the built UI (app.request)", () => {
   test("ui: false serves the API only; the default is the @baton/ui package's dist", async () => {
     const res = await appWith(false).request("/");
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe("not_found");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
     expect(defaultUiDir()).toBe(path.resolve(import.meta.dirname, "../packages/ui/dist"));
   });
 });
