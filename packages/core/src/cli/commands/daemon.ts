@@ -109,13 +109,6 @@ function authOf(web: WebserverModule, env: CliContext["env"]) {
   }
 }
 
-/** The webserver refusing a non-loopback address without tokens is the caller's to fix. */
-function refusal(error: unknown): unknown {
-  return error instanceof Error && /^Refusing to listen/.test(error.message)
-    ? new UsageError(error.message)
-    : error;
-}
-
 export function registerDaemonCommands(program: Command, ctx: CliContext) {
   const defsPathOf = (cmd: Command) =>
     resolveDefinitionsPath((cmd.optsWithGlobals() as { defs?: string }).defs, ctx.cwd, ctx.env);
@@ -166,17 +159,13 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
       const web = await importWebserver();
       const auth = authOf(web, ctx.env);
       const instance = await ctx.instance();
-      const server = await web
-        .startWebserver({
-          instance,
-          auth,
-          ...(opts.host !== undefined ? { host: opts.host } : {}),
-          ...(opts.port !== undefined ? { port: opts.port } : {}),
-          ...(opts.readOnly ? { readOnly: true } : {}),
-        })
-        .catch((error: unknown) => {
-          throw refusal(error);
-        });
+      const server = await web.startWebserver({
+        instance,
+        auth,
+        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        ...(opts.port !== undefined ? { port: opts.port } : {}),
+        ...(opts.readOnly ? { readOnly: true } : {}),
+      });
       ctx.stderr.write(
         `baton webserver: ${server.url} (${auth.tokens.length > 0 ? `${auth.tokens.length} API token(s)` : "no auth: loopback only"}${opts.readOnly ? ", read-only" : ""}; Ctrl-C to stop)\n`,
       );
@@ -253,7 +242,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
               throw new UsageError(
                 `Port ${port} is in use: pass --port N (0 picks a free one), or --no-webserver.`,
               );
-            throw refusal(error);
+            throw error;
           }
         }
         const pool = startWorkerPool({
