@@ -6,6 +6,7 @@ import { layoutPool } from "./features/asset-graph/layout/pool";
 
 // Start the layout workers now: elk loads and warms up while the first API answers arrive.
 layoutPool();
+performance.mark("baton:app-start");
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

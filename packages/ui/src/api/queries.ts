@@ -24,6 +24,7 @@ import type {
 } from "@baton/webserver/api-types";
 import {
   keepPreviousData,
+  type QueryClient,
   useInfiniteQuery,
   useMutation,
   useQuery,
@@ -72,15 +73,28 @@ export function useMe() {
   });
 }
 
+const graphQuery = {
+  queryKey: queryKeys.graph,
+  queryFn: ({ signal }: { signal: AbortSignal }) => api<AssetGraph>("/api/assets", { signal }),
+  staleTime: Number.POSITIVE_INFINITY,
+};
+const graphStatusQuery = {
+  queryKey: queryKeys.graphStatus,
+  queryFn: ({ signal }: { signal: AbortSignal }) => api<GraphStatus>("/api/graph/status", { signal }),
+  staleTime: 30_000,
+};
+
+/** Start reading the graph and its statuses at once (in parallel with the sign-in check). */
+export function prefetchGraph(client: QueryClient) {
+  void client.prefetchQuery(graphQuery);
+  void client.prefetchQuery(graphStatusQuery);
+}
+
 /** The asset graph; re-read when the published definitions change (their hash is in /api/health). */
 export function useAssetGraph() {
   const client = useQueryClient();
   const hash = useHealth().data?.definitions?.hash;
-  const graph = useQuery({
-    queryKey: queryKeys.graph,
-    queryFn: ({ signal }) => api<AssetGraph>("/api/assets", { signal }),
-    staleTime: Number.POSITIVE_INFINITY,
-  });
+  const graph = useQuery(graphQuery);
   const stale = hash !== undefined && graph.data !== undefined && graph.data.hash !== hash;
   useEffect(() => {
     if (stale) void client.invalidateQueries({ queryKey: queryKeys.graph });
@@ -90,12 +104,7 @@ export function useAssetGraph() {
 
 /** Every asset's live status, refreshed from the event stream (see LiveEvents). */
 export function useGraphStatus() {
-  return useQuery({
-    queryKey: queryKeys.graphStatus,
-    queryFn: ({ signal }) => api<GraphStatus>("/api/graph/status", { signal }),
-    staleTime: 30_000,
-    placeholderData: keepPreviousData,
-  });
+  return useQuery({ ...graphStatusQuery, placeholderData: keepPreviousData });
 }
 
 export function useAssetDetail(key: string) {

@@ -3,7 +3,7 @@ import { lazy, Suspense, useState, useSyncExternalStore } from "react";
 import { BrowserRouter, Navigate, NavLink, Route, Routes } from "react-router";
 import { isApiError, tokenStore } from "../api/client";
 import { LiveEventsProvider, useLive } from "../api/LiveEvents";
-import { queryKeys } from "../api/queries";
+import { prefetchGraph, queryKeys } from "../api/queries";
 import { ToastProvider } from "../components/Toasts";
 import { AssetGraphPage } from "../features/asset-graph/AssetGraphPage";
 import { AuthGate, SignOutButton, useCurrentUser } from "./Auth";
@@ -38,6 +38,7 @@ function makeQueryClient() {
       },
     }),
   });
+  prefetchGraph(client);
   return client;
 }
 

@@ -255,7 +255,10 @@ export function GraphView(props: GraphViewProps) {
   // Painted: the canvas of this layout was drawn and its DOM nodes committed.
   useEffect(() => {
     if (!layout || !win) return;
-    const id = requestAnimationFrame(() => setPaintedLayout(layout));
+    const id = requestAnimationFrame(() => {
+      performance.mark("baton:graph-painted");
+      setPaintedLayout(layout);
+    });
     return () => cancelAnimationFrame(id);
   }, [layout, win]);
 

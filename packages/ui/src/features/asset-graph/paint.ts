@@ -53,6 +53,9 @@ export interface PaintInput {
   readonly drawNodes: boolean;
 }
 
+/** Below this zoom, lineage is drawn between groups rather than between assets. */
+export const FAR_ZOOM = 0.12;
+
 const visible = (b: Box, x0: number, y0: number, x1: number, y1: number) =>
   b.x < x1 && b.x + b.width > x0 && b.y < y1 && b.y + b.height > y0;
 
@@ -82,7 +85,9 @@ export function drawGraph(ctx: CanvasRenderingContext2D, input: PaintInput) {
   const plain = new Path2D();
   const marked = new Path2D();
   const curves = k > 0.25;
-  for (const e of layout.edges) {
+  // Far out, node-to-node lineage is a hairball: draw it between group boxes instead.
+  const edges = k < FAR_ZOOM ? layout.groupEdges : layout.edges;
+  for (const e of edges) {
     const a = e.from;
     const b = e.to;
     const ax = a.x + a.width;

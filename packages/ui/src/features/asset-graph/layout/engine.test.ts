@@ -69,8 +69,9 @@ async function layoutAll(graph: AssetGraph, collapsed = new Set<string>()) {
   const jobs = groupJobs(model);
   const results = new Map<string, GroupResult>();
   for (const [name, job] of jobs) if (!collapsed.has(name)) results.set(name, await layoutGroup(job, elk));
-  const level = await layoutGroupLevel(groupLevelJob(model, collapsed, results), elk);
-  return { model, layout: composeLayout(model, collapsed, results, level, jobs), results };
+  const levelJob = groupLevelJob(model, collapsed, results);
+  const level = layoutGroupLevel(levelJob);
+  return { model, layout: composeLayout(model, collapsed, results, levelJob, level, jobs), results };
 }
 
 describe("layout (graph → boxes)", () => {

@@ -105,45 +105,21 @@ export async function layoutGroup(job: GroupJob, elk: ElkLike): Promise<GroupRes
   return { width, height, positions, engine: "elk" };
 }
 
-export async function layoutGroupLevel(job: GroupLevelJob, elk: ElkLike): Promise<GroupLevelResult> {
-  if (job.groups.length === 1) {
-    const g = job.groups[0]!;
-    return { width: g.width, height: g.height, positions: [[0, 0]] };
-  }
-  if (job.groups.length > ELK_MAX_NODES) {
-    // Hundreds of groups: place them on a uniform grid of cells as big as the largest group.
-    const r = fastLayered({
-      count: job.groups.length,
-      edges: job.edges,
-      width: Math.max(...job.groups.map((g) => g.width)),
-      height: Math.max(...job.groups.map((g) => g.height)),
-      gapX: GAP_X * 2,
-      gapY: GAP_Y * 2,
-    });
-    return r;
-  }
-  const out = await elk.layout({
-    id: "groups",
-    layoutOptions: {
-      ...ELK_OPTIONS,
-      "elk.spacing.nodeNode": "48",
-      "elk.layered.spacing.nodeNodeBetweenLayers": "96",
-      "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
-    },
-    children: job.groups.map((g, i) => ({ id: String(i), width: g.width, height: g.height })),
-    edges: job.edges.map(([a, b], i) => ({ id: `e${i}`, sources: [String(a)], targets: [String(b)] })),
+/**
+ * The groups as boxes, left to right by lineage between groups. Linear-time (elk took 0.5–2 s for
+ * 20 groups with their ~180 cross-group edges): group layers by longest path, ordered by barycenter,
+ * each box near the middle of its upstream groups.
+ */
+export function layoutGroupLevel(job: GroupLevelJob): GroupLevelResult {
+  if (job.groups.length === 0) return { width: 0, height: 0, positions: [] };
+  return fastLayered({
+    count: job.groups.length,
+    edges: job.edges,
+    width: job.groups.map((g) => g.width),
+    height: job.groups.map((g) => g.height),
+    gapX: GAP_X * 2,
+    gapY: GAP_Y * 3,
   });
-  const positions: [number, number][] = new Array(job.groups.length);
-  let width = 0;
-  let height = 0;
-  for (const c of out.children ?? []) {
-    const i = Number(c.id);
-    const g = job.groups[i]!;
-    positions[i] = [c.x ?? 0, c.y ?? 0];
-    width = Math.max(width, (c.x ?? 0) + g.width);
-    height = Math.max(height, (c.y ?? 0) + g.height);
-  }
-  return { width, height, positions };
 }
 
 /** The group-level job for the given group sizes (expanded: laid out content; collapsed: a box). */
@@ -180,12 +156,12 @@ export function composeLayout(
   model: GraphModel,
   collapsed: ReadonlySet<string>,
   results: ReadonlyMap<string, GroupResult>,
+  levelJob: GroupLevelJob,
   level: GroupLevelResult,
   jobs: ReadonlyMap<string, GroupJob>,
 ): GraphLayout {
   const nodes = new Map<string, NodeBox>();
   const groups = new Map<string, GroupBox>();
-  const levelJob = groupLevelJob(model, collapsed, results);
   [...model.groups.keys()].forEach((name, i) => {
     const [gx, gy] = level.positions[i] ?? [0, 0];
     const size = levelJob.groups[i]!;
@@ -230,5 +206,12 @@ export function composeLayout(
     seen.add(id);
     edges.push({ from: a, to: b, fromKey, toKey });
   }
-  return { width: level.width, height: level.height, nodes, groups, edges };
+  const names = [...model.groups.keys()];
+  const groupEdges: LayoutEdge[] = levelJob.edges.map(([a, b]) => ({
+    from: groups.get(names[a]!)!,
+    to: groups.get(names[b]!)!,
+    fromKey: names[a]!,
+    toKey: names[b]!,
+  }));
+  return { width: level.width, height: level.height, nodes, groups, edges, groupEdges };
 }

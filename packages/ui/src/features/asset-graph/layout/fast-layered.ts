@@ -7,8 +7,9 @@
 export interface FastLayoutInput {
   readonly count: number;
   readonly edges: readonly (readonly [number, number])[];
-  readonly width: number;
-  readonly height: number;
+  /** Every node's size: one for all, or one per node (group boxes). */
+  readonly width: number | readonly number[];
+  readonly height: number | readonly number[];
   readonly gapX: number;
   readonly gapY: number;
 }
@@ -18,7 +19,9 @@ export function fastLayered(input: FastLayoutInput): {
   height: number;
   positions: [number, number][];
 } {
-  const { count, edges, width, height, gapX, gapY } = input;
+  const { count, edges, gapX, gapY } = input;
+  const widthOf = (i: number) => (typeof input.width === "number" ? input.width : input.width[i]!);
+  const heightOf = (i: number) => (typeof input.height === "number" ? input.height : input.height[i]!);
   const parents: number[][] = Array.from({ length: count }, () => []);
   const children: number[][] = Array.from({ length: count }, () => []);
   const indegree = new Int32Array(count);
@@ -77,9 +80,9 @@ export function fastLayered(input: FastLayoutInput): {
     sweep(layers, parents);
     sweep([...layers].reverse(), children);
   }
-  // y: near the mean of the parents' centres, pushed down to avoid overlap within the layer.
+  // y: near the mean of the parents' centres, pushed down to avoid overlap within the layer;
+  // x: each layer as wide as its widest node.
   const y = new Float64Array(count);
-  const rowH = height + gapY;
   for (const l of layers) {
     let next = 0;
     for (const n of l) {
@@ -87,18 +90,26 @@ export function fastLayered(input: FastLayoutInput): {
       let want = next;
       if (ps.length > 0) {
         let sum = 0;
-        for (const p of ps) sum += y[p]!;
-        want = Math.max(next, Math.round(sum / ps.length / rowH) * rowH);
+        for (const p of ps) sum += y[p]! + heightOf(p) / 2;
+        want = Math.max(next, Math.round(sum / ps.length - heightOf(n) / 2));
       }
       y[n] = want;
-      next = want + rowH;
+      next = want + heightOf(n) + gapY;
     }
+  }
+  const layerX: number[] = [];
+  let x = 0;
+  for (const l of layers) {
+    layerX.push(x);
+    let w = 0;
+    for (const n of l) w = Math.max(w, widthOf(n));
+    x += w + gapX;
   }
   let maxY = 0;
   const positions: [number, number][] = [];
   for (let i = 0; i < count; i++) {
-    positions.push([layer[i]! * (width + gapX), y[i]!]);
-    maxY = Math.max(maxY, y[i]! + height);
+    positions.push([layerX[layer[i]!]!, y[i]!]);
+    maxY = Math.max(maxY, y[i]! + heightOf(i));
   }
-  return { width: layers.length * (width + gapX) - gapX, height: maxY, positions };
+  return { width: Math.max(0, x - gapX), height: maxY, positions };
 }

@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 /** Layout worker: runs elk (its bundled build, in this worker's own thread) and the fast layout. */
 import ELK from "elkjs/lib/elk.bundled.js";
-import { layoutGroup, layoutGroupLevel } from "./engine";
+import { layoutGroup } from "./engine";
 import type { WorkerRequest, WorkerResponse } from "./pool";
 
 const elk = new ELK();
@@ -11,11 +11,7 @@ scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   const { id, request } = event.data;
   let answer: WorkerResponse;
   try {
-    const result =
-      request.kind === "group"
-        ? await layoutGroup(request.job, elk)
-        : await layoutGroupLevel(request.job, elk);
-    answer = { id, result };
+    answer = { id, result: await layoutGroup(request.job, elk) };
   } catch (error) {
     answer = { id, error: error instanceof Error ? error.message : String(error) };
   }

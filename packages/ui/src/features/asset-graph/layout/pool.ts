@@ -3,13 +3,11 @@
  * Jobs are spread over the workers; a job whose caller gave up (a newer layout was asked for) is
  * dropped from the queue, or its worker terminated and replaced by a fresh spare.
  */
-import type { GroupJob, GroupLevelJob, GroupLevelResult, GroupResult } from "./types";
+import type { GroupJob, GroupResult } from "./types";
 
-export type WorkerRequest =
-  | { readonly id: number; readonly request: { kind: "group"; job: GroupJob } }
-  | { readonly id: number; readonly request: { kind: "level"; job: GroupLevelJob } };
+export type WorkerRequest = { readonly id: number; readonly request: { kind: "group"; job: GroupJob } };
 export type WorkerResponse =
-  | { readonly id: number; readonly result: GroupResult | GroupLevelResult }
+  | { readonly id: number; readonly result: GroupResult }
   | { readonly id: number; readonly error: string }
   | { readonly id: -1; readonly ready: true };
 
@@ -115,10 +113,6 @@ export class LayoutPool {
 
   group(job: GroupJob, signal?: AbortSignal) {
     return this.run<GroupResult>({ kind: "group", job }, signal);
-  }
-
-  level(job: GroupLevelJob, signal?: AbortSignal) {
-    return this.run<GroupLevelResult>({ kind: "level", job }, signal);
   }
 
   terminate() {

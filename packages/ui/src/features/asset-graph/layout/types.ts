@@ -64,6 +64,8 @@ export interface GraphLayout {
   readonly groups: ReadonlyMap<string, GroupBox>;
   /** Edges to draw, between node or collapsed-group boxes: [from box, to box, highlight keys]. */
   readonly edges: readonly LayoutEdge[];
+  /** The same lineage between group boxes (drawn instead of node edges when zoomed far out). */
+  readonly groupEdges: readonly LayoutEdge[];
 }
 
 export interface LayoutEdge {
