@@ -1,17 +1,20 @@
 import { evaluateSelection, parseSelection } from "@baton/core/selection";
-import { useDeferredValue, useMemo, useRef, useState } from "react";
+import { lazy, Suspense, useDeferredValue, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useAssetGraph, useGraphStatus } from "../../api/queries";
 import { usePermission } from "../../app/Auth";
 import { ErrorBox } from "../../components/ErrorBox";
 import { STATUS_ORDER, STATUS_WORDS, statusVar } from "../../components/status";
 import { useToast } from "../../components/Toasts";
-import { type InitialPartitions, LaunchDialog } from "../launch/LaunchDialog";
+import type { InitialPartitions } from "../launch/LaunchDialog";
 import { AssetPanel } from "./AssetPanel";
 import { GraphView, type GraphViewHandle } from "./GraphView";
 import { buildModel } from "./model";
 import { useGraphLayout } from "./useGraphLayout";
 import "./asset-graph.css";
+
+// The dialog (forms, Radix) loads when first opened, keeping the graph's first paint lean.
+const LaunchDialog = lazy(() => import("../launch/LaunchDialog").then((m) => ({ default: m.LaunchDialog })));
 
 /** Graphs up to this size open with every group expanded; larger ones open collapsed. */
 export const EXPAND_ALL_UP_TO = 300;
@@ -262,13 +265,17 @@ export function AssetGraphPage() {
           />
         )}
       </div>
-      <LaunchDialog
-        open={dialog !== null}
-        onOpenChange={(open) => !open && setDialog(null)}
-        assetKeys={dialog?.keys ?? []}
-        {...(dialog?.partitions ? { initialPartitions: dialog.partitions } : {})}
-        afterLaunch="stay"
-      />
+      {dialog && (
+        <Suspense fallback={null}>
+          <LaunchDialog
+            open={dialog !== null}
+            onOpenChange={(open) => !open && setDialog(null)}
+            assetKeys={dialog?.keys ?? []}
+            {...(dialog?.partitions ? { initialPartitions: dialog.partitions } : {})}
+            afterLaunch="stay"
+          />
+        </Suspense>
+      )}
       {graph.data && graph.data.assets.length > 0 && !panelKey && selected.size === 0 && (
         <p className="graph-hint muted small">
           Click an asset to see it here, shift-click or shift-drag to select several, then “Materialize
