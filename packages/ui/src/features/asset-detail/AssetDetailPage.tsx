@@ -154,7 +154,6 @@ function AssetPage({ assetKey }: { assetKey: string }) {
           </p>
         )}
       </div>
-      {def.description && <p className="ad-lede">{def.description}</p>}
 
       {partitioned && (
         <Card title="Partitions" className="ad-partitions">
@@ -176,7 +175,14 @@ function AssetPage({ assetKey }: { assetKey: string }) {
           <Card title={partitioned ? "Freshness" : "Why stale / overdue"}>
             {partitioned ? (
               <>
-                <WhyView why={{ isError: false, error: null, isPending: false }} freshness={data.freshness} />
+                {data.freshness ? (
+                  <WhyView
+                    why={{ isError: false, error: null, isPending: false }}
+                    freshness={data.freshness}
+                  />
+                ) : (
+                  <p className="muted">No freshness policy: it is never overdue.</p>
+                )}
                 <p className="muted small">
                   Staleness is per partition: open a partition above to see why it is stale, with its upstream
                   chain.

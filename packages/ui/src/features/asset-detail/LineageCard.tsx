@@ -1,3 +1,4 @@
+import { Fragment } from "react";
 import { Link } from "react-router";
 import type { Lineage } from "./lineage";
 
@@ -10,13 +11,29 @@ const COLUMNS: readonly { id: keyof Lineage | "self"; label: string }[] = [
 ];
 const MAX_PER_COLUMN = 12;
 
+/** A key that may wrap after its separators ("taxi/" "clean_" "trips"), not mid-word. */
+function Breakable({ text }: { text: string }) {
+  const parts = text.split(/(?<=[/_.-])/);
+  return (
+    <>
+      {parts.map((p, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: positional pieces of one string
+        <Fragment key={i}>
+          {p}
+          {i < parts.length - 1 && <wbr />}
+        </Fragment>
+      ))}
+    </>
+  );
+}
+
 /** Two levels up and down as columns of links: upstream2 → upstream1 → this → downstream1 → downstream2. */
 export function LineageCard({ assetKey, lineage }: { assetKey: string; lineage: Lineage }) {
   return (
     <div className="lineage">
-      {COLUMNS.map((c, i) => {
+      {COLUMNS.flatMap((c, i) => {
         const keys = c.id === "self" ? [assetKey] : lineage[c.id];
-        return (
+        const column = (
           <div key={c.id} className={`lineage-col${c.id === "self" ? " self" : ""}`}>
             <h4>{c.label}</h4>
             {keys.length === 0 ? (
@@ -27,11 +44,11 @@ export function LineageCard({ assetKey, lineage }: { assetKey: string; lineage: 
                   <li key={k}>
                     {c.id === "self" ? (
                       <span className="lineage-node self" aria-current="page">
-                        {k}
+                        <Breakable text={k} />
                       </span>
                     ) : (
                       <Link className="lineage-node" to={`/assets/${k}`} title={k}>
-                        {k}
+                        <Breakable text={k} />
                       </Link>
                     )}
                   </li>
@@ -41,13 +58,16 @@ export function LineageCard({ assetKey, lineage }: { assetKey: string; lineage: 
                 )}
               </ul>
             )}
-            {i < COLUMNS.length - 1 && (
-              <span className="lineage-arrow" aria-hidden="true">
-                →
-              </span>
-            )}
           </div>
         );
+        return i === 0
+          ? [column]
+          : [
+              <span key={`${c.id}-arrow`} className="lineage-arrow" aria-hidden="true">
+                →
+              </span>,
+              column,
+            ];
       })}
     </div>
   );

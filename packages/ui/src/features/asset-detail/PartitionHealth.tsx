@@ -94,6 +94,33 @@ export function indexOfKey(data: PartitionStatus, key: string): number | null {
   return null;
 }
 
+/** Look a key's index up by listing keys (up to this many partitions; larger spaces show no mark). */
+const LOOKUP_UP_TO = 5000;
+
+/** The index of `key`: from the answer when it can tell, else by listing the keys of a small space. */
+function useIndexOfKey(assetKey: string, data: PartitionStatus, key: string | null): number | null {
+  const known = key === null ? null : indexOfKey(data, key);
+  const lookup = useQuery({
+    queryKey: ["asset", assetKey, "partition-index", key] as const,
+    queryFn: async ({ signal }) => {
+      for (let offset = 0; offset < Math.min(data.total, LOOKUP_UP_TO); offset += 1000) {
+        const page = await api<PartitionKeys>(`/api/assets/${keySegment(assetKey)}/partition-keys`, {
+          signal,
+          query: { offset, limit: 1000 },
+        });
+        const i = page.keys.indexOf(key!);
+        if (i >= 0) return offset + i;
+        if (page.keys.length < 1000) break;
+      }
+      return -1;
+    },
+    enabled: key !== null && known === null && data.total <= LOOKUP_UP_TO,
+    staleTime: 60_000,
+  });
+  if (known !== null) return known;
+  return lookup.data !== undefined && lookup.data >= 0 ? lookup.data : null;
+}
+
 interface Geometry {
   readonly grid: boolean;
   readonly rows: number;
@@ -216,12 +243,9 @@ function PartitionCanvas(props: {
   const [pickedIndex, setPickedIndex] = useState<{ key: string; index: number } | null>(null);
   const summaryId = useId();
   const g = useMemo(() => geometry(data, width), [data, width]);
+  const looked = useIndexOfKey(assetKey, data, pickedIndex?.key === props.selected ? null : props.selected);
   const selectedIndex =
-    props.selected === null
-      ? null
-      : pickedIndex?.key === props.selected
-        ? pickedIndex.index
-        : indexOfKey(data, props.selected);
+    props.selected === null ? null : pickedIndex?.key === props.selected ? pickedIndex.index : looked;
 
   // Measure before the first paint, then follow the container's width.
   useLayoutEffect(() => {
@@ -440,9 +464,8 @@ function Readout(props: { assetKey: string; data: PartitionStatus; index: number
           />
           {STATE_WORDS[r.status]}
           {size > 1 && (
-            <span className="muted">
-              {" "}
-              · one of {numberFormat.format(size)} {STATE_WORDS[r.status]} ({r.startKey} … {r.endKey})
+            <span className="muted ph-run">
+              one of {numberFormat.format(size)} {STATE_WORDS[r.status]} in a row ({r.startKey} … {r.endKey})
             </span>
           )}
         </>
