@@ -143,7 +143,7 @@ export function KeyCombobox(props: {
       />
       {open && (
         <div className="key-popup">
-          <div id={listId} role="listbox" aria-label={props.label} className="key-list">
+          <div id={listId} role="listbox" aria-label={`${props.label}: keys`} className="key-list">
             {page.keys.map((k, i) => (
               <div
                 key={k.key}

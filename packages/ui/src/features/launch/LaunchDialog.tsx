@@ -16,6 +16,7 @@ import { useToast } from "../../components/Toasts";
 import { ConfigFields, type ConfigStep } from "./ConfigForm";
 import { configToValues, defaultValues, type FormValues, schemaToForm, valuesToConfig } from "./config-form";
 import {
+  configIssues,
   type DimensionInfo,
   launchSummary,
   launchTarget,
@@ -228,7 +229,10 @@ function LaunchForm(props: LaunchDialogProps) {
     missing: counts?.missing,
     failed: counts?.failed,
   });
-  const isBackfill = target.ok && target.endpoint === "backfill";
+  // The button names what will be launched, also while the picker is still incomplete.
+  const willBackfill = target.ok
+    ? target.endpoint === "backfill"
+    : mixed || picker?.mode === "range" || picker?.mode === "which" || picker?.mode === "keys";
   const busy = launchRun.isPending || createBackfill.isPending;
   const configInvalid = jsonMode ? !parsedJson.ok : Object.keys(formConfig.errors).length > 0;
   const blocked: string | undefined = !launcher.allowed
@@ -505,7 +509,7 @@ function LaunchForm(props: LaunchDialogProps) {
             aria-describedby={blocked ? blockedId : undefined}
             title={blocked}
           >
-            {isBackfill ? "Launch backfill" : "Launch run"}
+            {willBackfill ? "Launch backfill" : "Launch run"}
           </button>
         </div>
       </div>
@@ -524,9 +528,25 @@ function serverErrorsOf(error: unknown, steps: readonly ConfigStep[], jsonMode: 
     steps.map((s) => s.step),
   );
   switch (place.area) {
-    case "config":
-      if (jsonMode) return { configJson: `${place.step}${place.path ? `.${place.path}` : ""}: ${message}` };
-      return { config: { [place.step]: { [place.path]: message } } };
+    case "config": {
+      // The message lists every issue with its path: place each one, not just the first.
+      const issues = configIssues(message);
+      if (issues.length === 0)
+        issues.push({ path: `${place.step}${place.path ? `.${place.path}` : ""}`, message });
+      if (jsonMode)
+        return { configJson: issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("\n") };
+      const config: Record<string, Record<string, string>> = {};
+      const top: string[] = [];
+      for (const issue of issues) {
+        const p = placeApiError(
+          `body.config.${issue.path}`,
+          steps.map((s) => s.step),
+        );
+        if (p.area === "config") config[p.step] = { ...config[p.step], [p.path]: issue.message };
+        else top.push(`${issue.path || "config"}: ${issue.message}`);
+      }
+      return { config, ...(top.length > 0 ? { top: top.join("\n") } : {}) };
+    }
     case "partitions":
       return { partitions: { [place.part]: message } };
     case "tags":

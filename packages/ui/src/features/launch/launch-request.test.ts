@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  configIssues,
   type DimensionInfo,
   findKeyIndex,
   launchSummary,
@@ -202,6 +203,18 @@ describe("placeApiError: an API 400's field → the form", () => {
     expect(placeApiError("body.config.unknown.x", steps)).toEqual({ area: "top" });
     expect(placeApiError("body.selection", steps)).toEqual({ area: "top" });
     expect(placeApiError(undefined, steps)).toEqual({ area: "top" });
+  });
+});
+
+describe("configIssues", () => {
+  it("reads each issue of an INVALID_CONFIG message with its path", () => {
+    const message =
+      "Invalid config for the run:\n  - taxi/raw_trips.landing: Invalid input: expected string, received number\n  - (root): bad";
+    expect(configIssues(message)).toEqual([
+      { path: "taxi/raw_trips.landing", message: "Invalid input: expected string, received number" },
+      { path: "", message: "bad" },
+    ]);
+    expect(configIssues("No run")).toEqual([]);
   });
 });
 

@@ -244,6 +244,19 @@ export function placeApiError(field: string | undefined, stepKeys: readonly stri
   return { area: "top" };
 }
 
+/**
+ * The issues an INVALID_CONFIG message lists (`  - taxi/raw_trips.landing: expected string`), each
+ * with its path under the run config; empty when the message lists none.
+ */
+export function configIssues(message: string): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  for (const line of message.split("\n")) {
+    const m = /^\s*- (.+?): (.+)$/.exec(line);
+    if (m) out.push({ path: m[1] === "(root)" ? "" : m[1]!, message: m[2]! });
+  }
+  return out;
+}
+
 /** A selection naming exactly these assets (quoted, so any key parses). */
 export const selectionOf = (keys: readonly string[]) => keys.map((k) => JSON.stringify(k)).join(", ");
 

@@ -261,38 +261,42 @@ function BackfillActions({ detail }: { detail: BackfillDetail }) {
   return (
     <div className="row">
       {reason && <span className="muted small">{reason}</span>}
-      <button
-        type="button"
-        disabled={!launcher.allowed || !retriable || retry.isPending}
-        title={
-          reason ??
-          (retriable ? "A new backfill of what did not succeed" : "Nothing failed, was skipped or canceled")
-        }
-        onClick={() =>
-          retry.mutate(undefined, {
-            onSuccess: ({ backfill }) => {
-              toast(
-                `Backfill ${backfill.backfillId.slice(0, 8)} created to retry ${b.backfillId.slice(0, 8)}`,
-              );
-              navigate(`/backfills/${backfill.backfillId}`);
-            },
-          })
-        }
-      >
-        Retry failed
-      </button>
-      <button
-        type="button"
-        className="danger-outline"
-        disabled={!launcher.allowed || !active || b.status === "CANCELING"}
-        title={reason ?? (active ? undefined : "The backfill has ended")}
-        onClick={() => {
-          cancel.reset();
-          setConfirm(true);
-        }}
-      >
-        Cancel backfill
-      </button>
+      {!active && (
+        <>
+          {!retriable && <span className="muted small">Nothing failed, was skipped or canceled.</span>}
+          <button
+            type="button"
+            disabled={!launcher.allowed || !retriable || retry.isPending}
+            title={reason ?? "A new backfill of what did not succeed"}
+            onClick={() =>
+              retry.mutate(undefined, {
+                onSuccess: ({ backfill }) => {
+                  toast(
+                    `Backfill ${backfill.backfillId.slice(0, 8)} created to retry ${b.backfillId.slice(0, 8)}`,
+                  );
+                  navigate(`/backfills/${backfill.backfillId}`);
+                },
+              })
+            }
+          >
+            Retry failed
+          </button>
+        </>
+      )}
+      {active && (
+        <button
+          type="button"
+          className="danger-outline"
+          disabled={!launcher.allowed || b.status === "CANCELING"}
+          title={reason ?? (b.status === "CANCELING" ? "Cancel already requested" : undefined)}
+          onClick={() => {
+            cancel.reset();
+            setConfirm(true);
+          }}
+        >
+          Cancel backfill
+        </button>
+      )}
       {retry.error ? <ErrorBox error={retry.error} title="Could not retry" /> : null}
       <ConfirmDialog
         open={confirm}

@@ -197,7 +197,12 @@ function RunView({ run, steps, reason }: { run: Run; steps: StepSummary[]; reaso
                     <tr key={s.stepKey}>
                       <td className="mono">
                         {s.stepKey}
-                        {s.reason && <div className="muted small step-reason">{s.reason}</div>}
+                        {s.reason && !s.error && <div className="muted small step-reason">{s.reason}</div>}
+                        {s.error && (
+                          <div className="small step-reason check-failed">
+                            {s.error.name}: see the error below
+                          </div>
+                        )}
                       </td>
                       <td>
                         <StatusPill word={st.word} color={st.color} />
