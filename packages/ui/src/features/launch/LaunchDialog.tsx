@@ -529,20 +529,16 @@ function serverErrorsOf(error: unknown, steps: readonly ConfigStep[], jsonMode: 
   );
   switch (place.area) {
     case "config": {
-      // The message lists every issue with its path: place each one, not just the first.
-      const issues = configIssues(message);
-      if (issues.length === 0)
-        issues.push({ path: `${place.step}${place.path ? `.${place.path}` : ""}`, message });
-      if (jsonMode)
-        return { configJson: issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("\n") };
-      const config: Record<string, Record<string, string>> = {};
+      if (jsonMode) return { configJson: message };
+      // The field the API names gets its message; the other issues it lists go next to their fields.
+      const config: Record<string, Record<string, string>> = { [place.step]: { [place.path]: message } };
       const top: string[] = [];
-      for (const issue of issues) {
+      for (const issue of configIssues(message).slice(1)) {
         const p = placeApiError(
           `body.config.${issue.path}`,
           steps.map((s) => s.step),
         );
-        if (p.area === "config") config[p.step] = { ...config[p.step], [p.path]: issue.message };
+        if (p.area === "config") config[p.step] = { [p.path]: issue.message, ...config[p.step] };
         else top.push(`${issue.path || "config"}: ${issue.message}`);
       }
       return { config, ...(top.length > 0 ? { top: top.join("\n") } : {}) };
