@@ -200,61 +200,71 @@ export function AssetGraphPage() {
       </div>
       <div className="graph-body">
         <div className="graph-stage">
-          {!graph.data ? (
-            <div className="graph-viewport" role="application" aria-label="Asset graph" aria-busy="true">
-              <p className="empty">Loading the asset graph…</p>
-            </div>
-          ) : model && model.keys.length === 0 ? (
-            <div className="empty">
-              <h2>No assets{onlyMatches ? " match this selection" : ""}</h2>
-              <p>
-                {onlyMatches
-                  ? "Change the selection or untick “Only matches”."
-                  : "Define assets in your definitions file; they appear here once a worker publishes them."}
+          <div className="graph-statusbar">
+            <Legend />
+            {graph.data && graph.data.assets.length > 0 && (
+              <p className="graph-hint">
+                Click an asset to open it here; shift-click or shift-drag selects several for “Materialize
+                selected”. The <Link to="/catalog">catalog</Link> lists every asset.
               </p>
-            </div>
-          ) : (
-            model && (
-              <GraphView
-                handleRef={viewRef}
-                model={model}
-                layout={layout}
-                statuses={statuses}
-                highlighted={onlyMatches ? null : search.matches}
-                selected={selected}
-                layingOut={busy}
-                onNodeClick={onNodeClick}
-                onBoxSelect={(keys, additive) =>
-                  selectKeys(additive ? new Set([...selected, ...keys]) : keys)
-                }
-                onToggleGroup={toggleGroup}
-                onBackgroundClick={() => update({ sel: null, asset: null })}
-              />
-            )
-          )}
-          {layoutError && (
-            <div className="graph-overlay">
-              <ErrorBox error={layoutError} title="The layout failed" />
-            </div>
-          )}
-          <div className="graph-controls" role="toolbar" aria-label="Graph view">
-            <button type="button" onClick={() => viewRef.current?.zoomBy(1.25)} aria-label="Zoom in">
-              +
-            </button>
-            <button type="button" onClick={() => viewRef.current?.zoomBy(0.8)} aria-label="Zoom out">
-              −
-            </button>
-            <button type="button" onClick={() => viewRef.current?.fit()}>
-              Fit to screen
-            </button>
-            <button type="button" onClick={() => update({ groups: "expanded", toggle: null })}>
-              Expand all groups
-            </button>
-            <button type="button" onClick={() => update({ groups: "collapsed", toggle: null })}>
-              Collapse all groups
-            </button>
+            )}
           </div>
-          <Legend />
+          <div className="graph-area">
+            {!graph.data ? (
+              <div className="graph-viewport" role="application" aria-label="Asset graph" aria-busy="true">
+                <p className="empty">Loading the asset graph…</p>
+              </div>
+            ) : model && model.keys.length === 0 ? (
+              <div className="empty">
+                <h2>No assets{onlyMatches ? " match this selection" : ""}</h2>
+                <p>
+                  {onlyMatches
+                    ? "Change the selection or untick “Only matches”."
+                    : "Define assets in your definitions file; they appear here once a worker publishes them."}
+                </p>
+              </div>
+            ) : (
+              model && (
+                <GraphView
+                  handleRef={viewRef}
+                  model={model}
+                  layout={layout}
+                  statuses={statuses}
+                  highlighted={onlyMatches ? null : search.matches}
+                  selected={selected}
+                  layingOut={busy}
+                  onNodeClick={onNodeClick}
+                  onBoxSelect={(keys, additive) =>
+                    selectKeys(additive ? new Set([...selected, ...keys]) : keys)
+                  }
+                  onToggleGroup={toggleGroup}
+                  onBackgroundClick={() => update({ sel: null, asset: null })}
+                />
+              )
+            )}
+            {layoutError && (
+              <div className="graph-overlay">
+                <ErrorBox error={layoutError} title="The layout failed" />
+              </div>
+            )}
+            <div className="graph-controls" role="toolbar" aria-label="Graph view">
+              <button type="button" onClick={() => viewRef.current?.zoomBy(1.25)} aria-label="Zoom in">
+                +
+              </button>
+              <button type="button" onClick={() => viewRef.current?.zoomBy(0.8)} aria-label="Zoom out">
+                −
+              </button>
+              <button type="button" onClick={() => viewRef.current?.fit()}>
+                Fit to screen
+              </button>
+              <button type="button" onClick={() => update({ groups: "expanded", toggle: null })}>
+                Expand all groups
+              </button>
+              <button type="button" onClick={() => update({ groups: "collapsed", toggle: null })}>
+                Collapse all groups
+              </button>
+            </div>
+          </div>
         </div>
         {panelKey && graph.data && (
           <AssetPanel
@@ -275,12 +285,6 @@ export function AssetGraphPage() {
             afterLaunch="stay"
           />
         </Suspense>
-      )}
-      {graph.data && graph.data.assets.length > 0 && !panelKey && selected.size === 0 && (
-        <p className="graph-hint muted small">
-          Click an asset to see it here, shift-click or shift-drag to select several, then “Materialize
-          selected”. The <Link to="/catalog">catalog</Link> lists every asset.
-        </p>
       )}
     </div>
   );

@@ -42,6 +42,18 @@ export function describeAsset(
   return parts.join("; ") + search;
 }
 
+/** The key with line-break opportunities after "/" and "_" (for the two-line zoomed-out rendering). */
+function withBreaks(key: string) {
+  const parts = key.split(/(?<=[/_])/);
+  return parts.map((p, i) => (
+    // biome-ignore lint/suspicious/noArrayIndexKey: the parts of one key never reorder.
+    <span key={i}>
+      {p}
+      {i < parts.length - 1 && <wbr />}
+    </span>
+  ));
+}
+
 export const AssetNode = memo(function AssetNode(props: AssetNodeProps) {
   const { asset, status, selected, dimmed, simple, matched } = props;
   const headline = status?.status ?? "missing";
@@ -62,7 +74,7 @@ export const AssetNode = memo(function AssetNode(props: AssetNodeProps) {
       <span className="node-stripe" style={{ background: statusVar(headline) }} aria-hidden="true" />
       <span className="node-body" aria-hidden="true">
         <span className="node-key" title={asset.key}>
-          {asset.key}
+          {simple ? withBreaks(asset.key) : asset.key}
         </span>
         {!simple && (
           <span className="node-sub">

@@ -22,12 +22,10 @@ import { getOrInsert } from "../../util/maps";
 import { AssetNode } from "./AssetNode";
 import type { Box, GraphLayout, GroupBox } from "./layout/types";
 import type { GraphModel } from "./model";
-import { drawGraph, type Palette, readPalette } from "./paint";
+import { drawGraph, type Palette, readPalette, SIMPLE_ZOOM } from "./paint";
 
 /** More nodes than this in view: they are painted on the canvas instead of being DOM elements. */
 export const DOM_NODE_LIMIT = 400;
-/** Below this zoom, nodes show only their key. */
-const SIMPLE_ZOOM = 0.55;
 const MAX_ZOOM = 2;
 
 export interface Viewport {

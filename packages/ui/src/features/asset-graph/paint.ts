@@ -53,6 +53,8 @@ export interface PaintInput {
   readonly drawNodes: boolean;
 }
 
+/** Below this zoom, nodes show only their key, and group names are painted large. */
+export const SIMPLE_ZOOM = 0.55;
 /** Below this zoom, lineage is drawn between groups rather than between assets. */
 export const FAR_ZOOM = 0.12;
 
@@ -114,7 +116,7 @@ export function drawGraph(ctx: CanvasRenderingContext2D, input: PaintInput) {
   ctx.stroke(marked);
 
   // Group names, large and readable when zoomed out.
-  if (k < 0.5) {
+  if (k < SIMPLE_ZOOM) {
     ctx.fillStyle = pal.text;
     ctx.font = `600 ${14 / k}px ${pal.font}`;
     ctx.textBaseline = "top";
