@@ -7,7 +7,6 @@ import {
   useChecks,
   useGraphStatus,
   useMaterializations,
-  usePartitionStatus,
   useWhy,
 } from "../../api/queries";
 import { usePermission } from "../../app/Auth";
@@ -68,7 +67,6 @@ function AssetPage({ assetKey }: { assetKey: string }) {
   const [launching, setLaunching] = useState(false);
   const def = detail.data?.definition;
   const partitioned = def ? def.partitions !== null : false;
-  const partitionStatus = usePartitionStatus(assetKey, partitioned);
   const mats = useMaterializations(assetKey);
   const why = useWhy(assetKey, null, def !== undefined && !partitioned);
   const checks = useChecks(assetKey);
@@ -157,16 +155,25 @@ function AssetPage({ assetKey }: { assetKey: string }) {
 
       {partitioned && (
         <Card title="Partitions" className="ad-partitions">
-          <PartitionHealth assetKey={assetKey} selected={partition} onSelect={setPartition} />
-          <PartitionPicker assetKey={assetKey} selected={partition} onSelect={setPartition} />
-          {partition && (
-            <PartitionPanel
-              assetKey={assetKey}
-              partition={partition}
-              checkHistory={checks.data?.history ?? []}
-              onClose={() => setPartition(null)}
-            />
-          )}
+          <div className={`ad-partitions-body${def.partitions?.kind === "multi" ? " multi" : ""}`}>
+            <PartitionHealth assetKey={assetKey} selected={partition} onSelect={setPartition} />
+            <div className="ad-partition-side">
+              <PartitionPicker assetKey={assetKey} selected={partition} onSelect={setPartition} />
+              {partition ? (
+                <PartitionPanel
+                  assetKey={assetKey}
+                  partition={partition}
+                  checkHistory={checks.data?.history ?? []}
+                  onClose={() => setPartition(null)}
+                />
+              ) : (
+                <p className="muted small">
+                  Pick a partition (here, or on the {def.partitions?.kind === "multi" ? "grid" : "bar"}) to
+                  see why it is stale, its materializations and its checks.
+                </p>
+              )}
+            </div>
+          </div>
         </Card>
       )}
 
@@ -252,11 +259,7 @@ function AssetPage({ assetKey }: { assetKey: string }) {
         </div>
         <div className="stack">
           <Card title="Definition">
-            <DefinitionCard
-              def={def}
-              downstream={lineage.downstream1}
-              partitionStatus={partitionStatus.data}
-            />
+            <DefinitionCard def={def} downstream={lineage.downstream1} />
           </Card>
           <Card title="Checks">
             <ChecksCard assetKey={assetKey} def={def} latest={data.checks} />

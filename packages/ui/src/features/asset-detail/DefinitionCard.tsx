@@ -1,5 +1,6 @@
 import type { AssetDefinition, PartitionStatus } from "@baton/webserver/api-types";
 import { Link } from "react-router";
+import { usePartitionStatus } from "../../api/queries";
 import { schemaRows } from "./config-schema";
 import { MetadataEntry } from "./MetadataView";
 import { definitionMetadataDisplay } from "./metadata";
@@ -24,12 +25,16 @@ export function keyBounds(
 
 const assetHref = (key: string) => `/assets/${key}`;
 
+/** Its own subscriber to /partitions, so the answer re-renders this line and not the whole card. */
+function PartitionsInWords({ def }: { def: AssetDefinition }) {
+  const status = usePartitionStatus(def.key, def.partitions !== null);
+  if (!def.partitions) return null;
+  const data = status.data?.assetKey === def.key ? status.data : undefined;
+  return <>{partitionsInWords(def.partitions, keyBounds(def, data))}</>;
+}
+
 /** What the asset is: description, ownership, lineage, partitions, policies and config schema. */
-export function DefinitionCard(props: {
-  def: AssetDefinition;
-  downstream: readonly string[];
-  partitionStatus: PartitionStatus | undefined;
-}) {
+export function DefinitionCard(props: { def: AssetDefinition; downstream: readonly string[] }) {
   const { def } = props;
   const tags = Object.entries(def.tags);
   const metadata = Object.entries(def.metadata);
@@ -127,11 +132,7 @@ export function DefinitionCard(props: {
         </dd>
         <dt>Partitions</dt>
         <dd>
-          {def.partitions ? (
-            partitionsInWords(def.partitions, keyBounds(def, props.partitionStatus))
-          ) : (
-            <span className="muted">not partitioned</span>
-          )}
+          {def.partitions ? <PartitionsInWords def={def} /> : <span className="muted">not partitioned</span>}
         </dd>
         <dt>Automation</dt>
         <dd>{def.automation ?? <span className="muted">none (materialized when launched)</span>}</dd>

@@ -425,7 +425,7 @@ function PartitionCanvas(props: {
         ) : (
           <span className="muted">
             Hover a partition to see it; click it (or focus the {g.grid ? "grid" : "bar"} and use the arrow
-            keys and Enter) to open it below.
+            keys and Enter) to open it.
           </span>
         )}
       </div>

@@ -16,7 +16,9 @@ export function PartitionPicker(props: {
 }) {
   const [q, setQ] = useState(props.selected ?? "");
   const deferred = useDeferredValue(q.trim());
-  const keys = usePartitionKeys(props.assetKey, deferred);
+  // Keys are listed once the input is used (not on every page load of a million-partition asset).
+  const [used, setUsed] = useState(false);
+  const keys = usePartitionKeys(props.assetKey, deferred, 0, 200, used || q !== "");
   const [message, setMessage] = useState<string | null>(null);
   const listId = useId();
   const inputId = useId();
@@ -53,6 +55,7 @@ export function PartitionPicker(props: {
         placeholder="Type part of a key, e.g. 2020-03"
         spellCheck={false}
         autoComplete="off"
+        onFocus={() => setUsed(true)}
         onChange={(e) => {
           setQ(e.target.value);
           setMessage(null);
