@@ -42,8 +42,8 @@ export const queryKeys = {
   asset: (key: string) => ["asset", key] as const,
   assetDetail: (key: string) => ["asset", key, "detail"] as const,
   partitions: (key: string) => ["asset", key, "partitions"] as const,
-  partitionKeys: (key: string, q: string, offset: number) =>
-    ["asset", key, "partition-keys", q, offset] as const,
+  partitionKeys: (key: string, q: string, offset: number, limit?: number) =>
+    ["asset", key, "partition-keys", q, offset, limit] as const,
   why: (key: string, partition: string | null) => ["asset", key, "why", partition] as const,
   materializations: (key: string, partition: string | null) =>
     ["asset", key, "materializations", partition] as const,
@@ -125,7 +125,7 @@ export function usePartitionStatus(key: string, enabled = true) {
 
 export function usePartitionKeys(key: string, q: string, offset = 0, limit = 200, enabled = true) {
   return useQuery({
-    queryKey: queryKeys.partitionKeys(key, q, offset),
+    queryKey: queryKeys.partitionKeys(key, q, offset, limit),
     queryFn: ({ signal }) =>
       api<PartitionKeys>(assetPath(key, "/partition-keys"), {
         signal,

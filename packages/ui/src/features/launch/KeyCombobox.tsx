@@ -1,24 +1,21 @@
 import { type KeyboardEvent, useDeferredValue, useEffect, useId, useMemo, useState } from "react";
-import { usePartitionKeys } from "../../api/queries";
 import type { KeyRef } from "./launch-request";
+import { type KeyPage, useKeySearch } from "./use-key-search";
 
 /** Where the keys come from: the asset's key space (searched and paged by the server) or a list in memory. */
 export type KeySource =
-  | { readonly kind: "remote"; readonly assetKey: string }
+  | {
+      readonly kind: "remote";
+      readonly assetKey: string;
+      /** Keys sort in index order (time partitions): a query is first read as a prefix. */
+      readonly sorted?: boolean;
+    }
   | { readonly kind: "local"; readonly keys: readonly string[] };
 
 const PAGE = 50;
 const MAX_LIMIT = 1000;
 
-interface Page {
-  readonly keys: readonly KeyRef[];
-  readonly total: number | null;
-  readonly truncated: boolean;
-  readonly loading: boolean;
-  readonly error: string | null;
-}
-
-function useLocalKeys(keys: readonly string[], q: string, limit: number): Page {
+function useLocalKeys(keys: readonly string[], q: string, limit: number): KeyPage {
   return useMemo(() => {
     const needle = q.toLowerCase();
     const out: KeyRef[] = [];
@@ -28,21 +25,8 @@ function useLocalKeys(keys: readonly string[], q: string, limit: number): Page {
       total++;
       if (out.length < limit) out.push({ key, index });
     });
-    return { keys: out, total, truncated: false, loading: false, error: null };
+    return { keys: out, total, atLeast: false, loading: false, error: null };
   }, [keys, q, limit]);
-}
-
-function useRemoteKeys(assetKey: string, q: string, limit: number, enabled: boolean): Page {
-  const query = usePartitionKeys(assetKey, q, 0, limit, enabled);
-  const data = query.data;
-  return {
-    // Without a search the page starts at offset 0, so each key's position is known.
-    keys: (data?.keys ?? []).map((key, i) => ({ key, index: q ? undefined : data!.offset + i })),
-    total: data?.total ?? null,
-    truncated: data?.truncated ?? false,
-    loading: query.isFetching,
-    error: query.error ? (query.error as Error).message : null,
-  };
 }
 
 /**
@@ -75,11 +59,12 @@ export function KeyCombobox(props: {
   }, [q]);
 
   const local = useLocalKeys(source.kind === "local" ? source.keys : [], q, limit);
-  const remote = useRemoteKeys(
+  const remote = useKeySearch(
     source.kind === "remote" ? source.assetKey : "",
     q,
     limit,
     source.kind === "remote" && open,
+    source.kind === "remote" && source.sorted === true,
   );
   const page = source.kind === "local" ? local : remote;
 
@@ -179,7 +164,7 @@ export function KeyCombobox(props: {
       )}
       <div id={statusId} className="hint" aria-live="polite">
         {open && page.total !== null
-          ? `${page.keys.length.toLocaleString("en")} of ${page.total.toLocaleString("en")}${page.truncated ? "+" : ""} ${q ? "matching keys" : "keys"}${more ? " — type to narrow" : ""}`
+          ? `${page.keys.length.toLocaleString("en")} of ${page.total.toLocaleString("en")}${page.atLeast ? "+" : ""} ${q ? "matching keys" : "keys"}${more ? " — type to narrow" : ""}`
           : page.loading
             ? "Searching…"
             : ""}

@@ -1,17 +1,9 @@
-import type { PartitionKeys, PartitionsSpec } from "@baton/webserver/api-types";
+import type { PartitionsSpec } from "@baton/webserver/api-types";
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useMemo, useState } from "react";
-import { api, keySegment } from "../../api/client";
-import { queryKeys } from "../../api/queries";
 import { KeyCombobox } from "./KeyCombobox";
-import {
-  type DimensionInfo,
-  type DimensionPick,
-  findKeyIndex,
-  type KeyRef,
-  type PickerState,
-  type Which,
-} from "./launch-request";
+import type { DimensionInfo, DimensionPick, KeyRef, PickerState, Which } from "./launch-request";
+import { lookUpKeyIndex } from "./use-key-search";
 
 export interface PartitionErrors {
   readonly from?: string;
@@ -60,7 +52,7 @@ function stateFor(mode: Mode, dims: readonly DimensionInfo[], specs: readonly Di
 
 type DimSpecKind = "static" | "dynamic" | "time";
 
-/** Resolve the position of a range end chosen from a search (sorted key spaces only: time partitions). */
+/** Resolve the position of a range end chosen from a substring search (sorted key spaces: time partitions). */
 function useRangeIndices(
   assetKey: string,
   total: number | undefined,
@@ -70,31 +62,18 @@ function useRangeIndices(
   const client = useQueryClient();
   useEffect(() => {
     if (state.mode !== "range" || total === undefined) return;
-    const missing = (["from", "to"] as const).filter((end) => state[end] && state[end].index === undefined);
-    if (missing.length === 0) return;
+    const { from, to } = state;
+    const unknown = (ref: KeyRef | null) => ref !== null && ref.index === undefined;
+    if (!unknown(from) && !unknown(to)) return;
     let stale = false;
-    const keyAt = async (i: number) => {
-      const page = await client.fetchQuery({
-        queryKey: queryKeys.partitionKeys(assetKey, "", i),
-        queryFn: ({ signal }) =>
-          api<PartitionKeys>(`/api/assets/${keySegment(assetKey)}/partition-keys`, {
-            signal,
-            query: { offset: i, limit: 1 },
-          }),
-        staleTime: 60_000,
-      });
-      return page.keys[0];
-    };
-    void (async () => {
-      const next = { ...state };
-      for (const end of missing) {
-        const ref = state[end]!;
-        const index = await findKeyIndex(ref.key, total, keyAt).catch(() => null);
-        // null: not in sorted order; keep it unknown (the server counts it) but stop asking.
-        next[end] = { key: ref.key, index };
-      }
-      if (!stale) onChange(next);
-    })();
+    const resolve = async (ref: KeyRef | null): Promise<KeyRef | null> =>
+      ref && ref.index === undefined
+        ? // null: not where sorted order puts it; the server counts the range then.
+          { key: ref.key, index: await lookUpKeyIndex(client, assetKey, ref.key, total).catch(() => null) }
+        : ref;
+    void Promise.all([resolve(from), resolve(to)]).then(([f, t]) => {
+      if (!stale) onChange({ mode: "range", from: f, to: t });
+    });
     return () => {
       stale = true;
     };
@@ -149,7 +128,8 @@ export function PartitionPicker(props: {
             ? fmt(state.keys.length)
             : "";
   useRangeIndices(assetKey, props.total, state, onChange);
-  const source = { kind: "remote" as const, assetKey };
+  // Time keys sort in time order: a typed query is read as a prefix first (finds recent keys fast).
+  const source = { kind: "remote" as const, assetKey, sorted: spec.kind === "time" };
   const mode = modeOf(state);
   return (
     <fieldset className="partition-picker">

@@ -156,7 +156,7 @@ describe("defaultValues and valuesToConfig", () => {
 
   it("names each wrong field: required, not a number, not whole, below the minimum, bad JSON", () => {
     const base = defaultValues(form);
-    expect(valuesToConfig(form, base).errors).toEqual({ maxRows: "Required" });
+    expect(valuesToConfig(form, base).errors).toEqual({ maxRows: "Required", "target.table": "Required" });
     expect(valuesToConfig(form, { ...base, maxRows: "abc" }).errors.maxRows).toMatch(/not a number/);
     expect(valuesToConfig(form, { ...base, maxRows: "1.5" }).errors.maxRows).toMatch(/whole number/);
     expect(valuesToConfig(form, { ...base, maxRows: "0" }).errors.maxRows).toBe("At least 1");

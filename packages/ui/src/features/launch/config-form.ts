@@ -256,7 +256,8 @@ export function valuesToConfig(form: FormField | null, values: FormValues): Conf
       case "boolean":
         return raw === undefined && !field.required ? { set: false } : { set: true, value: raw === true };
       case "string":
-        if (text === "") return field.required ? { set: true, value: "" } : { set: false };
+        // A required string left empty is most likely forgotten (the JSON editor can send "").
+        if (text === "") return missing();
         return { set: true, value: text };
       case "number": {
         if (text.trim() === "") return missing();

@@ -5,6 +5,7 @@ import {
   findKeyIndex,
   launchSummary,
   launchTarget,
+  lowerBound,
   multiKeys,
   partitionCount,
   placeApiError,
@@ -235,7 +236,7 @@ describe("helpers", () => {
       errors: { 2: '"team" is given twice.', 3: "A tag needs a key." },
     });
   });
-  it("finds a key's index in a sorted key space by binary search, null when unsorted", async () => {
+  it("finds a key's position in a sorted key space by a parallel search, null when it is out of order", async () => {
     const keyAt = (i: number) => `k${String(i).padStart(7, "0")}`;
     let reads = 0;
     const at = async (i: number) => {
@@ -243,8 +244,14 @@ describe("helpers", () => {
       return keyAt(i);
     };
     expect(await findKeyIndex("k0765432", 1_000_000, at)).toBe(765_432);
-    expect(reads).toBeLessThanOrEqual(21);
+    expect(reads).toBeLessThanOrEqual(60);
+    expect(await lowerBound("k05", 1_000_000, at)).toBe(500_000);
+    expect(await lowerBound("k1", 1_000_000, at)).toBe(1_000_000);
+    expect(await lowerBound("a", 1_000_000, at)).toBe(0);
+    for (const total of [0, 1, 2, 7, 100])
+      for (let i = 0; i <= total; i++)
+        expect(await lowerBound(keyAt(i), total, at), `${i} of ${total}`).toBe(i);
     const unsorted = ["b", "a", "c"];
-    expect(await findKeyIndex("b", 3, async (i) => unsorted[i])).toBeNull();
+    expect(await findKeyIndex("a", 3, async (i) => unsorted[i])).toBeNull();
   });
 });
