@@ -1,5 +1,5 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { type ReactNode, useDeferredValue, useMemo, useRef, useState } from "react";
+import { memo, type ReactNode, useDeferredValue, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useAssetGraph, useGraphStatus } from "../../api/queries";
 import { ErrorBox } from "../../components/ErrorBox";
@@ -11,11 +11,12 @@ import {
   type CatalogRow,
   type CatalogView,
   distinct,
+  filterRows,
   paramsWith,
   type SortColumn,
   STATUS_FILTER_EXTRA,
+  sortRows,
   viewFromParams,
-  visibleRows,
 } from "./catalog-model";
 import "./catalog.css";
 
@@ -59,7 +60,12 @@ export default function CatalogPage() {
   );
   // Typing stays responsive on 10,000 assets: the filter follows the input a frame later.
   const deferredView = useDeferredValue(view);
-  const shown = useMemo(() => visibleRows(rows, deferredView), [rows, deferredView]);
+  // Sorting 10,000 rows happens when the sort changes; typing only filters the sorted list.
+  const sorted = useMemo(
+    () => sortRows(rows, deferredView.sort, deferredView.dir),
+    [rows, deferredView.sort, deferredView.dir],
+  );
+  const shown = useMemo(() => filterRows(sorted, deferredView), [sorted, deferredView]);
   const filtered = view.text || view.group || view.kind || view.owner || view.status;
 
   if (graph.isError)
@@ -297,11 +303,7 @@ function CatalogTable(props: {
               )}
               {items.map((item) => {
                 const row = rows[item.index]!;
-                return (
-                  <tr key={row.key} aria-rowindex={item.index + 2} style={{ height: ROW_HEIGHT }}>
-                    <Cells row={row} />
-                  </tr>
-                );
+                return <Row key={row.key} row={row} rowIndex={item.index + 2} />;
               })}
               {padBottom > 0 && (
                 // biome-ignore lint/a11y/noAriaHiddenOnFocusable: a spacer row holds nothing focusable
@@ -316,6 +318,15 @@ function CatalogTable(props: {
     </div>
   );
 }
+
+/** Memoized: scrolling renders only the rows that come into view. */
+const Row = memo(function Row({ row, rowIndex }: { row: CatalogRow; rowIndex: number }) {
+  return (
+    <tr aria-rowindex={rowIndex} style={{ height: ROW_HEIGHT }}>
+      <Cells row={row} />
+    </tr>
+  );
+});
 
 function Cell({ children, title }: { children: ReactNode; title?: string | undefined }) {
   return (

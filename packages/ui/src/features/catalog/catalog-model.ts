@@ -179,12 +179,20 @@ const fraction = (r: CatalogRow) =>
       ? 1
       : (r.partitionsMaterialized ?? 0) / r.partitionsTotal;
 
-/** Filter then sort (stable: ties keep key order). */
-export function visibleRows(rows: readonly CatalogRow[], view: CatalogView): CatalogRow[] {
-  const cmp = compareBy(view.sort);
+/** Sorted by a column (ties by key). Sort once per column change; filtering keeps this order. */
+export function sortRows(rows: readonly CatalogRow[], sort: SortColumn, dir: SortDirection): CatalogRow[] {
+  const cmp = compareBy(sort);
   const byKey = compareBy("key");
-  const sign = view.dir === "desc" ? -1 : 1;
-  return rows.filter((r) => matches(r, view)).sort((a, b) => sign * cmp(a, b) || byKey(a, b));
+  const sign = dir === "desc" ? -1 : 1;
+  return [...rows].sort((a, b) => sign * cmp(a, b) || byKey(a, b));
+}
+
+export const filterRows = (sorted: readonly CatalogRow[], filters: CatalogFilters): CatalogRow[] =>
+  sorted.filter((r) => matches(r, filters));
+
+/** Sort then filter: the rows the table shows. */
+export function visibleRows(rows: readonly CatalogRow[], view: CatalogView): CatalogRow[] {
+  return filterRows(sortRows(rows, view.sort, view.dir), view);
 }
 
 /** The distinct values of a list-valued or single field, sorted, for the filter selects. */
