@@ -25,6 +25,10 @@ export function MetadataPlot(props: { assetKey: string; names: readonly SeriesNa
   const type = names.find((n) => n.name === current)?.type;
   const series = useMetadataSeries(assetKey, current);
   const [table, setTable] = useState(false);
+  // Fetch uPlot while the series loads, not after.
+  useEffect(() => {
+    if (names.length > 0) void loadUplot().catch(() => {});
+  }, [names.length]);
   const selectId = useId();
   const tableId = useId();
   if (names.length === 0)
