@@ -17,6 +17,7 @@ import {
   runCounts,
 } from "./run-format";
 import { StatusPill } from "./StatusPill";
+import { useNow } from "./use-now";
 import { useCancelBackfill, useRetryBackfill } from "./use-run-actions";
 import "./runs.css";
 
@@ -64,6 +65,7 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
   const rc = runCounts(runs);
   const tags = (b.options.tags ?? {}) as Record<string, string>;
   const config = b.options.config as Record<string, unknown> | undefined;
+  const now = useNow(status.active);
   return (
     <div className="page run-page">
       <div className="page-header">
@@ -127,7 +129,10 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
             <dt>Ended</dt>
             <dd>{b.endedAt ? exactTime(b.endedAt) : <span className="muted">—</span>}</dd>
             <dt>Duration</dt>
-            <dd>{formatDuration((b.endedAt ?? b.updatedAt) - b.createdAt)}</dd>
+            <dd>
+              {formatDuration((b.endedAt ?? now) - b.createdAt)}
+              {b.endedAt === null ? " so far" : ""}
+            </dd>
             <dt>Launched by</dt>
             <dd>{tags["baton/launched-by"] ?? <span className="muted">—</span>}</dd>
             <dt>Selection</dt>

@@ -1,5 +1,5 @@
 import type { Run, StepSummary } from "@baton/webserver/api-types";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { isApiError } from "../../api/client";
 import { useRun } from "../../api/queries";
@@ -10,21 +10,11 @@ import { exactTime, RelativeTime } from "../../components/RelativeTime";
 import { ErrorDetails } from "./ErrorDetails";
 import { describeKeys, formatDuration, RUN_STATUS, STEP_STATUS } from "./run-format";
 import { StatusPill } from "./StatusPill";
+import { useNow } from "./use-now";
 import { useCancelRun } from "./use-run-actions";
 import "./runs.css";
 
 const LAUNCHED_BY = "baton/launched-by";
-
-/** Re-render every second while `on` (a running run's duration counts up). */
-function useNow(on: boolean) {
-  const [now, setNow] = useState(Date.now);
-  useEffect(() => {
-    if (!on) return;
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [on]);
-  return now;
-}
 
 function Time({ ms }: { ms: number | null }) {
   if (ms === null) return <span className="muted">—</span>;
@@ -85,7 +75,7 @@ function RunView({ run, steps, reason }: { run: Run; steps: StepSummary[]; reaso
         <StatusPill word={status.word} color={status.color} />
         {run.cancelRequested && run.status !== "CANCELED" && <span className="badge">cancel requested</span>}
         <span className="spacer" />
-        {status.active && <CancelRun run={run} />}
+        {status.active && !run.cancelRequested && run.status !== "CANCELING" && <CancelRun run={run} />}
       </div>
 
       {run.status === "FAILURE" && reason && failedSteps.length === 0 && (
@@ -252,14 +242,13 @@ function CancelRun({ run }: { run: Run }) {
   const launcher = usePermission("launcher");
   const cancel = useCancelRun(run.runId);
   const [open, setOpen] = useState(false);
-  const canceling = run.status === "CANCELING" || run.cancelRequested;
   return (
     <>
       <button
         type="button"
         className="danger-outline"
-        disabled={!launcher.allowed || canceling}
-        title={!launcher.allowed ? launcher.reason : canceling ? "Cancel already requested" : undefined}
+        disabled={!launcher.allowed}
+        title={launcher.reason}
         onClick={() => {
           cancel.reset();
           setOpen(true);
