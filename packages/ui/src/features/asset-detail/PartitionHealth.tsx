@@ -3,6 +3,7 @@ import { type QueryClient, useQuery, useQueryClient } from "@tanstack/react-quer
 import {
   type KeyboardEvent,
   type MouseEvent,
+  useEffect,
   useId,
   useLayoutEffect,
   useMemo,
@@ -332,7 +333,7 @@ function PartitionCanvas(props: {
       <figure
         className="partition-health"
         aria-label="Partition health"
-        aria-busy={painted === data ? "false" : "true"}
+        aria-busy={painted === data || data.total === 0 ? "false" : "true"}
         aria-describedby={summaryId}
         ref={wrapRef}
       >
@@ -448,7 +449,17 @@ function describeIndex(
 function Readout(props: { assetKey: string; data: PartitionStatus; index: number }) {
   const { data, index } = props;
   const known = knownKeyAt(data, index);
-  const fetched = useQuery({ ...keyAtQuery(props.assetKey, index), enabled: known === null });
+  // Ask for a key only once the pointer rests on it (sweeping a bar is not a request per pixel).
+  const [resting, setResting] = useState<number | null>(null);
+  useEffect(() => {
+    if (known !== null) return;
+    const t = setTimeout(() => setResting(index), 150);
+    return () => clearTimeout(t);
+  }, [index, known]);
+  const fetched = useQuery({
+    ...keyAtQuery(props.assetKey, index),
+    enabled: known === null && resting === index,
+  });
   const key = known ?? fetched.data ?? "…";
   const r = rangeAt(data.ranges, index);
   const size = r ? r.end - r.start + 1 : 0;

@@ -1,5 +1,5 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { memo, type ReactNode, useDeferredValue, useMemo, useRef, useState } from "react";
+import { memo, type ReactNode, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useAssetGraph, useGraphStatus } from "../../api/queries";
 import { ErrorBox } from "../../components/ErrorBox";
@@ -44,6 +44,10 @@ export default function CatalogPage() {
   // biome-ignore lint/correctness/useExhaustiveDependencies: the query string is the view's identity
   const view = useMemo(() => viewFromParams(params), [search]);
   const [draft, setDraft] = useState(view.text);
+  // Back/forward (or a link) changed the text in the URL: show it.
+  useEffect(() => {
+    setDraft((d) => (d.trim() === view.text ? d : view.text));
+  }, [view.text]);
   const update = (change: Partial<CatalogView>) => setParams((p) => paramsWith(p, change), { replace: true });
 
   const rows = useMemo(
