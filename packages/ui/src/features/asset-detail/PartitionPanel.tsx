@@ -52,7 +52,7 @@ export function PartitionPicker(props: {
         type="search"
         list={listId}
         value={q}
-        placeholder="Type part of a key, e.g. 2020-03"
+        placeholder="Part of a key, e.g. 2020-03"
         spellCheck={false}
         autoComplete="off"
         onFocus={() => setUsed(true)}
