@@ -58,7 +58,15 @@ export function LaunchDialog(props: LaunchDialogProps) {
     <Dialog.Root open={props.open} onOpenChange={props.onOpenChange}>
       <Dialog.Portal>
         <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog launch-dialog">
+        <Dialog.Content
+          className="dialog launch-dialog"
+          onEscapeKeyDown={(e) => {
+            // Escape in a key search with its list open closes the list, not the dialog.
+            const el = document.activeElement;
+            if (el?.getAttribute("role") === "combobox" && el.getAttribute("aria-expanded") === "true")
+              e.preventDefault();
+          }}
+        >
           <div className="launch-head">
             <Dialog.Title>
               {n === 1 ? "Materialize" : `Materialize ${n.toLocaleString("en")} assets`}
@@ -351,6 +359,7 @@ function LaunchForm(props: LaunchDialogProps) {
         </div>
       )}
 
+      {anchor && !picker && <p className="hint">Loading the partitions…</p>}
       {anchor && spec && picker && (
         <PartitionPicker
           assetKey={anchorKey}

@@ -25,6 +25,9 @@ const page = (client: QueryClient, assetKey: string, offset: number, limit: numb
     staleTime: 60_000,
   });
 
+/** Key spaces up to this size are read in one page (the API's largest) to find a key's position. */
+const SMALL = 1000;
+
 /** Reads one key by position (cached: binary searches share their probes). */
 export function keyReader(client: QueryClient, assetKey: string) {
   return async (index: number) => (await page(client, assetKey, index, 1)).keys[0];
@@ -32,6 +35,11 @@ export function keyReader(client: QueryClient, assetKey: string) {
 
 /** The position of a key in the asset's (sorted) key space, or null (see findKeyIndex). */
 export async function lookUpKeyIndex(client: QueryClient, assetKey: string, key: string, total: number) {
+  // A small key space (static partitions, in any order) is read whole: one page.
+  if (total <= SMALL) {
+    const i = (await page(client, assetKey, 0, SMALL)).keys.indexOf(key);
+    return i >= 0 ? i : null;
+  }
   return findKeyIndex(key, total, keyReader(client, assetKey));
 }
 
