@@ -6,7 +6,7 @@
  * catalog and the asset pages (light, dark, small window). Needs the built UI.
  */
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import {
   chromiumSkipReason,
   type DevServer,
@@ -68,6 +68,10 @@ describe.skipIf(skipReason !== null)("UI catalog and asset pages (Chromium)", ()
     }
     await dev.waitForIdle(60_000);
   }, 150_000);
+  afterEach(async () => {
+    // Pages left open keep their live event streams (and the CPU) busy: one test's pages at a time.
+    for (const context of browser?.browser.contexts() ?? []) await context.close().catch(() => undefined);
+  });
   afterAll(async () => {
     await browser?.close();
     await dev?.stop();

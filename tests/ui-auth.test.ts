@@ -8,7 +8,7 @@
  * browser is not affected.
  */
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import {
   chromiumSkipReason,
   type DevServer,
@@ -57,6 +57,10 @@ describe.skipIf(skipReason !== null)("UI with API tokens (Chromium)", () => {
     [dev, browser] = await Promise.all([startDev({ env: { BATON_API_TOKENS: TOKENS } }), launchBrowser()]);
     await dev.waitForIdle(60_000);
   }, 120_000);
+  afterEach(async () => {
+    // Pages left open keep their live event streams (and the CPU) busy: one test's pages at a time.
+    for (const context of browser?.browser.contexts() ?? []) await context.close().catch(() => undefined);
+  });
   afterAll(async () => {
     globalThis.fetch = plainFetch;
     await browser?.close();

@@ -6,7 +6,7 @@
  * launches with the config typed in. Needs the built UI.
  */
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import {
   chromiumSkipReason,
   type DevServer,
@@ -41,6 +41,10 @@ describe.skipIf(skipReason !== null)("UI launch dialog config validation (Chromi
   beforeAll(async () => {
     [dev, browser] = await Promise.all([startDev({ defs: DEFS }), launchBrowser()]);
   }, 90_000);
+  afterEach(async () => {
+    // Pages left open keep their live event streams (and the CPU) busy: one test's pages at a time.
+    for (const context of browser?.browser.contexts() ?? []) await context.close().catch(() => undefined);
+  });
   afterAll(async () => {
     await browser?.close();
     await dev?.stop();

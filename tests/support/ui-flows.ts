@@ -77,21 +77,28 @@ export const encodeKey = (key: string) => key.split("/").map(encodeURIComponent)
 /** The graph (role application, named "Asset graph"). */
 export const graphOf = (page: Page) => page.getByRole("application", { name: "Asset graph" });
 
-/** Wait until the graph is laid out and painted (aria-busy="false"). */
+/**
+ * Wait until the graph is laid out and painted (aria-busy="false"). Fails at once when the page
+ * throws (an uncaught exception unmounts the app), else after `timeout`, with a screenshot.
+ */
 export async function graphReady(page: Page, timeout = 30_000): Promise<Locator> {
   const graph = graphOf(page);
-  try {
-    await graph.and(page.locator('[aria-busy="false"]')).waitFor({ timeout });
-  } catch (error) {
-    const state = await graph
-      .evaluateAll((els) => els.map((el) => `aria-busy=${el.getAttribute("aria-busy")}`).join(", "))
-      .catch(() => "unknown");
-    const shot = await screenshot(page, `graph-not-ready-${Date.now()}`).catch(() => "none");
-    throw new Error(
-      `The asset graph was not laid out within ${timeout} ms (graph: ${state || "absent"}; page errors: ${JSON.stringify(errorsOf(page))}; screenshot: ${shot}): ${(error as Error).message}`,
-    );
+  const ready = graph.and(page.locator('[aria-busy="false"]'));
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if ((await ready.count()) > 0 && (await ready.first().isVisible())) return graph;
+    const crashed = errorsOf(page).some((e) => e.startsWith("pageerror:"));
+    if (crashed || Date.now() > deadline) {
+      const state = await graph
+        .evaluateAll((els) => els.map((el) => `aria-busy=${el.getAttribute("aria-busy")}`).join(", "))
+        .catch(() => "unknown");
+      const shot = await screenshot(page, `graph-not-ready-${Date.now()}`).catch(() => "none");
+      throw new Error(
+        `The asset graph was ${crashed ? "torn down by an uncaught exception" : `not laid out within ${timeout} ms`} (graph: ${state || "absent"}; page errors: ${JSON.stringify(errorsOf(page))}; screenshot: ${shot})`,
+      );
+    }
+    await page.waitForTimeout(100);
   }
-  return graph;
 }
 
 /** An asset node of the graph: a button named exactly by its key. */
