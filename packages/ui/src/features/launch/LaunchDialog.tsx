@@ -316,7 +316,7 @@ function LaunchForm(props: LaunchDialogProps) {
     <form className="launch-form" onSubmit={onSubmit} onChange={edit} noValidate>
       {server.top && <ErrorBox error={server.top} title="Not launched" />}
       {detailErrors.map((e) => (
-        <ErrorBox key={e.key} error={e.error} title={`Could not load ${e.key}`} />
+        <ErrorBox key={e.index} error={e.error} title={`Could not load ${assetKeys[e.index]}`} />
       ))}
 
       <section aria-labelledby={`${ids}-assets`}>
