@@ -330,9 +330,13 @@ function LaunchForm(props: LaunchDialogProps) {
               <li key={key}>
                 <span className="mono">{key}</span>
                 {d && <span className="tag">{d.group}</span>}
-                <span className="muted small">
-                  {d ? (d.partitions ? describeSpec(d.partitions) : "") : "…"}
-                </span>
+                {detailErrors.some((e) => e.index === i) ? (
+                  <span className="field-error">could not be loaded</span>
+                ) : (
+                  <span className="muted small">
+                    {d ? (d.partitions ? describeSpec(d.partitions) : "") : "…"}
+                  </span>
+                )}
               </li>
             );
           })}
@@ -496,7 +500,7 @@ function LaunchForm(props: LaunchDialogProps) {
 
       <div className="launch-footer">
         <p className="launch-summary" aria-live="polite">
-          {target.ok ? (
+          {target.ok && !pending && detailErrors.length === 0 ? (
             <>
               Launches <strong>{summary}</strong>.
             </>
