@@ -17,7 +17,13 @@ import {
   startDev,
   type TestBrowser,
 } from "./support/browser.js";
-import { type AssetNodeInfo, accessibleDescription, callApi, listAssets } from "./support/ui-flows.js";
+import {
+  type AssetNodeInfo,
+  accessibleDescription,
+  callApi,
+  listAssets,
+  pageHeading,
+} from "./support/ui-flows.js";
 
 const skipReason = chromiumSkipReason();
 if (skipReason !== null) handleMissingChromium(skipReason);
@@ -80,10 +86,7 @@ describe.skipIf(skipReason !== null)("UI catalog and asset pages (Chromium)", ()
   test("catalog: every asset, a text filter, columns that sort, rows that open the asset page", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${dev.url}/catalog`);
-    const h1 = page.getByRole("heading", { level: 1 });
-    await h1.waitFor({ timeout: 10_000 });
-    expect(await h1.count()).toBe(1);
-    expect((await h1.textContent())?.trim()).toBe("Catalog");
+    await pageHeading(page, "Catalog");
     const all = assets.map((a) => a.key);
     await expect.poll(() => catalogKeys(page), { timeout: 10_000 }).toHaveLength(all.length);
     expect([...(await catalogKeys(page))].sort()).toEqual([...all].sort());
@@ -133,7 +136,7 @@ describe.skipIf(skipReason !== null)("UI catalog and asset pages (Chromium)", ()
     await expect
       .poll(() => new URL(page.url()).pathname, { timeout: 10_000 })
       .toBe("/assets/taxi/payment_types");
-    await expect.poll(() => h1.textContent(), { timeout: 10_000 }).toBe("taxi/payment_types");
+    await pageHeading(page, "taxi/payment_types");
     expect(errorsOf(page)).toEqual([]);
   }, 60_000);
 
@@ -141,10 +144,7 @@ describe.skipIf(skipReason !== null)("UI catalog and asset pages (Chromium)", ()
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     // Partitioned: the health bar, painted, described with the API's counts.
     await page.goto(`${dev.url}/assets/taxi/raw_trips`);
-    const h1 = page.getByRole("heading", { level: 1 });
-    await h1.waitFor({ timeout: 10_000 });
-    expect(await h1.count()).toBe(1);
-    expect((await h1.textContent())?.trim()).toBe("taxi/raw_trips");
+    await pageHeading(page, "taxi/raw_trips");
     expect(await page.getByRole("button", { name: "Materialize", exact: true }).isEnabled()).toBe(true);
     const health = page.getByRole("figure", { name: "Partition health" });
     await health.and(page.locator('[aria-busy="false"]')).waitFor({ timeout: 15_000 });
@@ -165,7 +165,7 @@ describe.skipIf(skipReason !== null)("UI catalog and asset pages (Chromium)", ()
     const n = series.points.length; // the sensor's two files each materialized the zones, then one more
     expect(n).toBeGreaterThanOrEqual(2);
     await page.goto(`${dev.url}/assets/taxi/zones`);
-    await expect.poll(() => h1.textContent(), { timeout: 10_000 }).toBe("taxi/zones");
+    await pageHeading(page, "taxi/zones");
     const select = page.getByRole("combobox", { name: "Metadata series" });
     await select.waitFor({ timeout: 10_000 });
     await select.selectOption("row_count");
@@ -189,7 +189,7 @@ describe.skipIf(skipReason !== null)("UI catalog and asset pages (Chromium)", ()
       const p = await browser.newPage(options);
       const key = name.includes("partitioned") ? "taxi/raw_trips" : "taxi/zones";
       await p.goto(`${dev.url}/assets/${key}`);
-      await p.getByRole("heading", { level: 1, name: key }).waitFor({ timeout: 20_000 });
+      await pageHeading(p, key);
       if (key === "taxi/zones")
         await p
           .getByRole("img", { name: /over time/ })
@@ -217,7 +217,7 @@ describe.skipIf(skipReason !== null)("UI catalog and asset pages (Chromium)", ()
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${dev.url}/assets/taxi/daily_revenue`);
-    await page.getByRole("heading", { level: 1, name: "taxi/daily_revenue" }).waitFor({ timeout: 10_000 });
+    await pageHeading(page, "taxi/daily_revenue");
     // Open the partition by typing its key.
     const picker = page.getByRole("main").getByLabel("Partition", { exact: true });
     await picker.fill("2019-01");

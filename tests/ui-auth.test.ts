@@ -19,7 +19,7 @@ import {
   startDev,
   type TestBrowser,
 } from "./support/browser.js";
-import { assetNode, callApi, graphReady, listRuns, runStatus } from "./support/ui-flows.js";
+import { assetNode, callApi, graphReady, listRuns, pageHeading, runStatus } from "./support/ui-flows.js";
 
 const skipReason = chromiumSkipReason();
 if (skipReason !== null) handleMissingChromium(skipReason);
@@ -34,7 +34,7 @@ const unexpectedErrors = (page: Page) =>
   errorsOf(page).filter((e) => !/Failed to load resource.* (401|403)/.test(e));
 
 async function signIn(page: Page, token: string) {
-  await page.getByRole("heading", { level: 1, name: "Sign in to Baton" }).waitFor({ timeout: 20_000 });
+  await pageHeading(page, "Sign in to Baton");
   await page.getByLabel("Access token").fill(token);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
@@ -72,8 +72,7 @@ describe.skipIf(skipReason !== null)("UI with API tokens (Chromium)", () => {
     expect(anonymous.status).toBe(401);
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${dev.url}/graph`);
-    await page.getByRole("heading", { level: 1, name: "Sign in to Baton" }).waitFor({ timeout: 20_000 });
-    expect(await page.getByRole("heading", { level: 1 }).count()).toBe(1);
+    await pageHeading(page, "Sign in to Baton");
     const field = page.getByLabel("Access token");
     expect(await field.getAttribute("type")).toBe("password");
     expect(await graphOfCount(page)).toBe(0);
@@ -88,7 +87,7 @@ describe.skipIf(skipReason !== null)("UI with API tokens (Chromium)", () => {
     await screenshot(page, "login-refused");
     const dark = await browser.newPage({ viewport: { width: 1024, height: 700 }, colorScheme: "dark" });
     await dark.goto(`${dev.url}/`);
-    await dark.getByRole("heading", { level: 1, name: "Sign in to Baton" }).waitFor({ timeout: 20_000 });
+    await pageHeading(dark, "Sign in to Baton");
     await screenshot(dark, "login-dark-1024x700");
     expect(unexpectedErrors(page)).toEqual([]);
   }, 60_000);
@@ -121,7 +120,7 @@ describe.skipIf(skipReason !== null)("UI with API tokens (Chromium)", () => {
     const runsBefore = (await listRuns(dev)).length;
     await page.goto(`${dev.url}/assets/taxi/zones`);
     // The token is kept for the tab: a full navigation does not ask again.
-    await page.getByRole("heading", { level: 1, name: "taxi/zones" }).waitFor({ timeout: 20_000 });
+    await pageHeading(page, "taxi/zones");
     const pageButton = page.getByRole("main").getByRole("button", { name: "Materialize", exact: true });
     expect(await pageButton.isDisabled()).toBe(true);
     expect(await pageButton.getAttribute("title")).toMatch(/viewer/);
@@ -135,7 +134,7 @@ describe.skipIf(skipReason !== null)("UI with API tokens (Chromium)", () => {
 
     // Signing out returns to the prompt.
     await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
-    await page.getByRole("heading", { level: 1, name: "Sign in to Baton" }).waitFor({ timeout: 10_000 });
+    await pageHeading(page, "Sign in to Baton");
     expect(unexpectedErrors(page)).toEqual([]);
   }, 90_000);
 

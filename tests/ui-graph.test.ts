@@ -27,6 +27,7 @@ import {
   graphReady,
   listAssets,
   listRuns,
+  pageHeading,
   runStatus,
   setWindowMarker,
   windowMarker,
@@ -73,8 +74,7 @@ describe.skipIf(skipReason !== null)("UI asset graph (Chromium)", () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${dev.url}/graph`);
     const graph = await graphReady(page);
-    expect(await page.getByRole("heading", { level: 1 }).count()).toBe(1);
-    expect((await page.getByRole("heading", { level: 1 }).textContent())?.trim()).toBe("Asset graph");
+    await pageHeading(page, "Asset graph");
 
     const groups = new Map<string, string[]>();
     for (const a of assets) groups.set(a.group, [...(groups.get(a.group) ?? []), a.key]);

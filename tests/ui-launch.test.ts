@@ -26,6 +26,7 @@ import {
   assetNode,
   graphReady,
   listRuns,
+  pageHeading,
   partitionsDone,
   runStatus,
   setWindowMarker,
@@ -173,8 +174,7 @@ describe.skipIf(skipReason !== null)("UI launch dialog (Chromium)", () => {
 
     // The toast's link opens the backfill page.
     await page.goto(`${dev.url}${href}`);
-    await page.getByRole("heading", { level: 1 }).waitFor({ timeout: 10_000 });
-    expect(await page.getByRole("heading", { level: 1 }).count()).toBe(1);
+    await pageHeading(page);
     await page.getByText(backfillId).first().waitFor({ timeout: 10_000 });
     await screenshot(page, "backfill-page-1400x900");
     expect(errorsOf(page)).toEqual([]);
@@ -183,9 +183,7 @@ describe.skipIf(skipReason !== null)("UI launch dialog (Chromium)", () => {
   test("one partition launched from the asset page navigates to its run page", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${dev.url}/assets/${RAW}`);
-    const h1 = page.getByRole("heading", { level: 1 });
-    await h1.waitFor({ timeout: 10_000 });
-    expect((await h1.textContent())?.trim()).toBe(RAW);
+    await pageHeading(page, RAW);
     const runsBefore = new Set((await listRuns(dev)).map((r) => r.runId));
     await page.getByRole("main").getByRole("button", { name: "Materialize", exact: true }).click();
     const dialog = page.getByRole("dialog");
@@ -207,8 +205,7 @@ describe.skipIf(skipReason !== null)("UI launch dialog (Chromium)", () => {
     expect(fresh.map((r) => r.runId)).toEqual([runId]);
     expect(fresh[0]!.partitionKeys).toEqual([key]);
     await expect.poll(async () => runStatus(dev, runId), { timeout: 30_000 }).toBe("SUCCESS");
-    await page.getByRole("heading", { level: 1 }).waitFor({ timeout: 10_000 });
-    expect(await page.getByRole("heading", { level: 1 }).count()).toBe(1);
+    await pageHeading(page);
     // The run page follows the run live: it says it succeeded without a reload.
     await page.getByText("succeeded", { exact: true }).first().waitFor({ timeout: 15_000 });
     await screenshot(page, "run-page-1400x900");

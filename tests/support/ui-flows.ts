@@ -158,3 +158,26 @@ export async function runStatus(dev: DevServer, runId: string, token?: string): 
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   return answer.body.run.status;
 }
+
+/**
+ * The page's one h1 once it shows (optionally with this text); on a timeout the error says what the
+ * page shows instead, and its errors.
+ */
+export async function pageHeading(page: Page, name?: string, timeout = 20_000): Promise<Locator> {
+  const h1 = page.getByRole("heading", { level: 1, ...(name !== undefined ? { name, exact: true } : {}) });
+  try {
+    await h1.waitFor({ timeout });
+  } catch (error) {
+    const shown = (
+      await page
+        .locator("body")
+        .innerText()
+        .catch(() => "")
+    ).slice(0, 300);
+    throw new Error(
+      `No h1${name !== undefined ? ` "${name}"` : ""} on ${page.url()} within ${timeout} ms; the page shows: ${JSON.stringify(shown)}; page errors: ${JSON.stringify(errorsOf(page))} (${(error as Error).message.split("\n")[0]})`,
+    );
+  }
+  expect(await page.getByRole("heading", { level: 1 }).count(), "one h1 per page").toBe(1);
+  return h1;
+}
