@@ -331,7 +331,7 @@ function LaunchForm(props: LaunchDialogProps) {
                 <span className="mono">{key}</span>
                 {d && <span className="tag">{d.group}</span>}
                 {detailErrors.some((e) => e.index === i) ? (
-                  <span className="field-error">could not be loaded</span>
+                  <span className="asset-load-error">could not be loaded</span>
                 ) : (
                   <span className="muted small">
                     {d ? (d.partitions ? describeSpec(d.partitions) : "") : "…"}
