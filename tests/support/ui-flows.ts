@@ -94,7 +94,7 @@ export async function graphReady(page: Page, timeout = 30_000): Promise<Locator>
         .catch(() => "unknown");
       const shot = await screenshot(page, `graph-not-ready-${Date.now()}`).catch(() => "none");
       throw new Error(
-        `The asset graph was ${crashed ? "torn down by an uncaught exception" : `not laid out within ${timeout} ms`} (graph: ${state || "absent"}; page errors: ${JSON.stringify(errorsOf(page))}; screenshot: ${shot})`,
+        `The asset graph was ${crashed ? "torn down by an uncaught exception" : `not laid out within ${timeout} ms`} (graph: ${state || "absent"}; page errors: ${summarizeErrors(errorsOf(page))}; screenshot: ${shot})`,
       );
     }
     await page.waitForTimeout(100);
@@ -175,9 +175,16 @@ export async function pageHeading(page: Page, name?: string, timeout = 20_000): 
         .catch(() => "")
     ).slice(0, 300);
     throw new Error(
-      `No h1${name !== undefined ? ` "${name}"` : ""} on ${page.url()} within ${timeout} ms; the page shows: ${JSON.stringify(shown)}; page errors: ${JSON.stringify(errorsOf(page))} (${(error as Error).message.split("\n")[0]})`,
+      `No h1${name !== undefined ? ` "${name}"` : ""} on ${page.url()} within ${timeout} ms; the page shows: ${JSON.stringify(shown)}; page errors: ${summarizeErrors(errorsOf(page))} (${(error as Error).message.split("\n")[0]})`,
     );
   }
   expect(await page.getByRole("heading", { level: 1 }).count(), "one h1 per page").toBe(1);
   return h1;
+}
+
+/** Page errors for a failure message: each distinct one once, with how often it happened. */
+export function summarizeErrors(errors: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const e of errors) counts.set(e, (counts.get(e) ?? 0) + 1);
+  return JSON.stringify([...counts].map(([e, n]) => (n > 1 ? `${e} (×${n})` : e)));
 }
