@@ -290,6 +290,7 @@ describe.skipIf(skipReason !== null)("UI asset graph (Chromium)", () => {
     await viewRun.waitFor({ timeout: 10_000 });
     const href = (await viewRun.getAttribute("href")) ?? "";
     expect(href).toMatch(/^\/runs\/[\w-]+$/);
+    expect(await page.getByRole("status").filter({ has: viewRun }).textContent()).toMatch(/queued/i);
     const runId = href.slice("/runs/".length);
 
     // The API has the run, for exactly this asset, and it succeeds.
