@@ -1811,6 +1811,22 @@ describe("backfills", () => {
     expect(detail.body).toEqual({ backfill: answer.body.backfill, runs: [], moreRuns: false });
   });
 
+  test("POST /api/backfills: run config is validated before anything is stored (400 naming the field)", async () => {
+    const { instance, app } = await setup();
+    const answer = await post(app, "/api/backfills", {
+      selection: "taxi/raw",
+      partitions: { range: { from: "2024-01-01", to: "2024-01-02" } },
+      config: { "taxi/raw": { landing: 5 } },
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({
+      code: "invalid_config",
+      field: expect.stringMatching(/^body\.config/),
+    });
+    expect(answer.body.error.message).toContain("taxi/raw");
+    expect((await instance.storage.listBackfills({ limit: 10 })).backfills).toHaveLength(0);
+  });
+
   test("POST /api/backfills: keys, and `which: missing` after materializing some partitions", async () => {
     const { instance, app } = await setup();
     const keys = await post(app, "/api/backfills", {

@@ -4,6 +4,7 @@ import type { PartitionsDefinition } from "../definitions/partitions/partitions.
 import { BatonError } from "../errors.js";
 import type { RunEvent } from "../execution/events.js";
 import { planRun } from "../execution/plan.js";
+import { parseRunConfig } from "../execution/run-config.js";
 import type { KeySpaces } from "../execution/run-partitions.js";
 import type { RunSummary } from "../execution/run-summary.js";
 import { resolveSelection } from "../graph/selection.js";
@@ -105,7 +106,9 @@ export async function createBackfill(
     if (existing) return existing;
   }
   const assetKeys = [...resolveSelection(request.selection, definitions.graph)];
-  planRun(definitions, { assetKeys }); // subsetting and unknown-key errors, before anything is stored
+  // Subsetting, unknown keys and run config (as a run of the whole selection would check it), before
+  // anything is stored: bad config fails the request, not every run of the backfill later.
+  parseRunConfig(planRun(definitions, { assetKeys }), request.config);
   const anchor = anchorOf(definitions, assetKeys);
   if (!anchor)
     throw new BatonError(
