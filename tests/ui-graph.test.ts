@@ -75,6 +75,11 @@ describe.skipIf(skipReason !== null)("UI asset graph (Chromium)", () => {
     await page.goto(`${dev.url}/graph`);
     const graph = await graphReady(page);
     await pageHeading(page, "Asset graph");
+    // The header: the two sections and the live indicator (the event stream connects).
+    const nav = page.getByRole("banner").getByRole("navigation");
+    for (const name of ["Asset graph", "Catalog"])
+      expect(await nav.getByRole("link", { name, exact: true }).count(), name).toBe(1);
+    await page.getByRole("banner").getByText("Live", { exact: true }).waitFor({ timeout: 10_000 });
 
     const groups = new Map<string, string[]>();
     for (const a of assets) groups.set(a.group, [...(groups.get(a.group) ?? []), a.key]);
