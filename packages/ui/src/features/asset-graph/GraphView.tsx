@@ -241,8 +241,11 @@ export function GraphView(props: GraphViewProps) {
     if (fittedFor.current !== id) {
       fittedFor.current = id;
       fit();
-    } else schedule();
-  }, [layout, fit, schedule]);
+    }
+    // Draw now, before the browser paints this frame (the DOM nodes in view follow in the same frame).
+    if (frame.current) cancelAnimationFrame(frame.current);
+    paint();
+  }, [layout, fit, paint]);
 
   // Statuses, search or selection changed: repaint (the layout stays).
   // biome-ignore lint/correctness/useExhaustiveDependencies: these are what the canvas paints (read through a ref).
@@ -250,15 +253,13 @@ export function GraphView(props: GraphViewProps) {
     schedule();
   }, [statuses, highlighted, selected, domNodes, schedule]);
 
-  // Painted: the canvas of this layout was drawn and its DOM nodes committed.
-  useEffect(() => {
-    if (!layout || !win) return;
-    const id = requestAnimationFrame(() => {
-      performance.mark("baton:graph-painted");
-      setPaintedLayout(layout);
-    });
-    return () => cancelAnimationFrame(id);
-  }, [layout, win]);
+  // Painted: the canvas of this layout is drawn and its DOM nodes are committed, in the frame the
+  // browser is about to paint.
+  useLayoutEffect(() => {
+    if (!layout || !win || paintedLayout === layout) return;
+    performance.mark("baton:graph-painted");
+    setPaintedLayout(layout);
+  }, [layout, win, paintedLayout]);
 
   // Wheel: mouse wheel and pinch zoom around the pointer; trackpad scrolling pans.
   useEffect(() => {
