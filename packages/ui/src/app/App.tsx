@@ -1,9 +1,10 @@
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { lazy, Suspense, useState, useSyncExternalStore } from "react";
-import { BrowserRouter, Navigate, NavLink, Route, Routes } from "react-router";
+import { BrowserRouter, Navigate, NavLink, Route, Routes, useLocation } from "react-router";
 import { isApiError, tokenStore } from "../api/client";
 import { LiveEventsProvider, useLive } from "../api/LiveEvents";
 import { prefetchGraph, queryKeys } from "../api/queries";
+import { ErrorBoundary } from "../components/ErrorBoundary";
 import { ToastProvider } from "../components/Toasts";
 import { AssetGraphPage } from "../features/asset-graph/AssetGraphPage";
 import { AuthGate, SignOutButton, useCurrentUser } from "./Auth";
@@ -49,11 +50,13 @@ export function App() {
     <QueryClientProvider client={client}>
       <BrowserRouter>
         <ToastProvider>
-          <AuthGate>
-            <LiveEventsProvider key={token ?? "anonymous"}>
-              <Shell />
-            </LiveEventsProvider>
-          </AuthGate>
+          <ErrorBoundary>
+            <AuthGate>
+              <LiveEventsProvider key={token ?? "anonymous"}>
+                <Shell />
+              </LiveEventsProvider>
+            </AuthGate>
+          </ErrorBoundary>
         </ToastProvider>
       </BrowserRouter>
     </QueryClientProvider>
@@ -63,6 +66,7 @@ export function App() {
 function Shell() {
   const me = useCurrentUser();
   const { connected } = useLive();
+  const { pathname } = useLocation();
   return (
     <div className="app">
       <header className="header">
@@ -94,17 +98,19 @@ function Shell() {
       </header>
       <HealthBanner />
       <main className="main">
-        <Suspense fallback={<p className="empty">Loading…</p>}>
-          <Routes>
-            <Route path="/" element={<Navigate to="/graph" replace />} />
-            <Route path="/graph" element={<AssetGraphPage />} />
-            <Route path="/catalog" element={<CatalogPage />} />
-            <Route path="/assets/*" element={<AssetDetailPage />} />
-            <Route path="/runs/:id" element={<RunPage />} />
-            <Route path="/backfills/:id" element={<BackfillPage />} />
-            <Route path="*" element={<NotFoundPage />} />
-          </Routes>
-        </Suspense>
+        <ErrorBoundary resetKey={pathname}>
+          <Suspense fallback={<p className="empty">Loading…</p>}>
+            <Routes>
+              <Route path="/" element={<Navigate to="/graph" replace />} />
+              <Route path="/graph" element={<AssetGraphPage />} />
+              <Route path="/catalog" element={<CatalogPage />} />
+              <Route path="/assets/*" element={<AssetDetailPage />} />
+              <Route path="/runs/:id" element={<RunPage />} />
+              <Route path="/backfills/:id" element={<BackfillPage />} />
+              <Route path="*" element={<NotFoundPage />} />
+            </Routes>
+          </Suspense>
+        </ErrorBoundary>
       </main>
     </div>
   );
