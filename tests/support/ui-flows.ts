@@ -87,14 +87,25 @@ export async function graphReady(page: Page, timeout = 30_000): Promise<Locator>
   const deadline = Date.now() + timeout;
   for (;;) {
     if ((await ready.count()) > 0 && (await ready.first().isVisible())) return graph;
-    const crashed = errorsOf(page).some((e) => e.startsWith("pageerror:"));
+    // An uncaught exception, or one an error boundary caught (React logs it as a console error).
+    const crashed = errorsOf(page).some(
+      (e) =>
+        e.startsWith("pageerror:") ||
+        (e.startsWith("console.error:") && !e.includes("Failed to load resource")),
+    );
     if (crashed || Date.now() > deadline) {
       const state = await graph
         .evaluateAll((els) => els.map((el) => `aria-busy=${el.getAttribute("aria-busy")}`).join(", "))
         .catch(() => "unknown");
       const shot = await screenshot(page, `graph-not-ready-${Date.now()}`).catch(() => "none");
+      const shown = (
+        await page
+          .locator("main")
+          .innerText()
+          .catch(() => "")
+      ).slice(0, 300);
       throw new Error(
-        `The asset graph was ${crashed ? "torn down by an uncaught exception" : `not laid out within ${timeout} ms`} (graph: ${state || "absent"}; page errors: ${summarizeErrors(errorsOf(page))}; screenshot: ${shot})`,
+        `The asset graph was ${crashed ? "torn down by an uncaught exception" : `not laid out within ${timeout} ms`} (graph: ${state || "absent"}; the page shows: ${JSON.stringify(shown)}; page errors: ${summarizeErrors(errorsOf(page))}; screenshot: ${shot})`,
       );
     }
     await page.waitForTimeout(100);
