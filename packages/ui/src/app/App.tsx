@@ -17,6 +17,11 @@ const RunPage = lazy(() => import("../features/runs/RunPage"));
 const BackfillPage = lazy(() => import("../features/runs/BackfillPage"));
 
 function makeQueryClient() {
+  const signedOut = (error: unknown) => {
+    if (!isApiError(error) || error.status !== 401) return;
+    if (client.getQueryState(queryKeys.me)?.status === "success")
+      void client.invalidateQueries({ queryKey: queryKeys.me });
+  };
   const client: QueryClient = new QueryClient({
     defaultOptions: {
       queries: {
@@ -25,19 +30,14 @@ function makeQueryClient() {
         refetchOnWindowFocus: true,
       },
     },
-    // A token that stops working mid-session: ask for a new one.
+    // A token that stops working mid-session: check who we are again (a 401 there asks for a new
+    // token). Not for /api/me's own 401, nor before anyone signed in: that would loop.
     queryCache: new QueryCache({
-      onError: (error) => {
-        if (isApiError(error) && error.status === 401)
-          void client.invalidateQueries({ queryKey: queryKeys.me });
+      onError: (error, query) => {
+        if (query.queryKey[0] !== queryKeys.me[0]) signedOut(error);
       },
     }),
-    mutationCache: new MutationCache({
-      onError: (error) => {
-        if (isApiError(error) && error.status === 401)
-          void client.invalidateQueries({ queryKey: queryKeys.me });
-      },
-    }),
+    mutationCache: new MutationCache({ onError: (error) => signedOut(error) }),
   });
   prefetchGraph(client);
   return client;

@@ -54,8 +54,11 @@ function LoginPrompt() {
     setBusy(true);
     tokenStore.set(token.trim());
     try {
-      await client.fetchQuery({ queryKey: queryKeys.me, queryFn: () => api<Me>("/api/me") });
-      await client.invalidateQueries();
+      // Checked outside the query cache: a refused token must not reset this form (the "me" query
+      // going back to pending would unmount it).
+      const me = await api<Me>("/api/me");
+      client.setQueryData(queryKeys.me, me);
+      await client.invalidateQueries({ predicate: (q) => q.queryKey[0] !== queryKeys.me[0] });
     } catch (err) {
       tokenStore.set(null);
       setError(
@@ -107,9 +110,10 @@ export function SignOutButton() {
       type="button"
       className="ghost small"
       onClick={() => {
+        // Forget the token and everything read with it; start over at the sign-in prompt.
         tokenStore.set(null);
         client.clear();
-        void client.invalidateQueries();
+        window.location.assign("/");
       }}
     >
       Sign out

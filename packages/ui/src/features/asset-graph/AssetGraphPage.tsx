@@ -72,7 +72,8 @@ export function AssetGraphPage() {
     const exceptions = new Set(splitList(toggled));
     return new Set(names.filter((n) => (base === "collapsed") !== exceptions.has(n)));
   }, [model, base, toggled]);
-  const { layout, busy, error: layoutError } = useGraphLayout(model, collapsed);
+  // The view draws a layout with the model it was made from (a filter's new model is laid out meanwhile).
+  const { layout, model: layoutModel, busy, error: layoutError } = useGraphLayout(model, collapsed);
 
   const toggleGroup = (name: string) => {
     const exceptions = new Set(splitList(params.get("toggle")));
@@ -227,7 +228,7 @@ export function AssetGraphPage() {
               model && (
                 <GraphView
                   handleRef={viewRef}
-                  model={model}
+                  model={layoutModel ?? model}
                   layout={layout}
                   statuses={statuses}
                   highlighted={onlyMatches ? null : search.matches}

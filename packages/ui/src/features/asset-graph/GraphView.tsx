@@ -8,6 +8,7 @@
 import type { GraphStatus } from "@baton/webserver/api-types";
 import {
   type KeyboardEvent,
+  type MouseEvent,
   type PointerEvent,
   useCallback,
   useEffect,
@@ -86,6 +87,8 @@ export function GraphView(props: GraphViewProps) {
   const size = useRef({ width: 0, height: 0 });
   const palette = useRef<Palette | null>(null);
   const frame = useRef(0);
+  /** The user panned or zoomed since the last fit (then resizing keeps their view). */
+  const userMoved = useRef(false);
   const [win, setWin] = useState<Window | null>(null);
   const [paintedLayout, setPaintedLayout] = useState<GraphLayout | null>(null);
   const [box, setBox] = useState<{ x0: number; y0: number; x1: number; y1: number } | null>(null);
@@ -159,6 +162,7 @@ export function GraphView(props: GraphViewProps) {
       (height - pad * 2) / Math.max(1, l.height),
     );
     view.current = { k, x: (width - l.width * k) / 2, y: Math.max(pad, (height - l.height * k) / 2) };
+    userMoved.current = false;
     schedule();
   }, [schedule]);
 
@@ -172,6 +176,7 @@ export function GraphView(props: GraphViewProps) {
       const gx = (sx - v.x) / v.k;
       const gy = (sy - v.y) / v.k;
       view.current = { k, x: sx - gx * k, y: sy - gy * k };
+      userMoved.current = true;
       schedule();
     },
     [schedule],
@@ -215,7 +220,9 @@ export function GraphView(props: GraphViewProps) {
       canvas.height = Math.round(rect.height * dpr);
       canvas.style.width = `${rect.width}px`;
       canvas.style.height = `${rect.height}px`;
-      schedule();
+      // A panel opening or the window resizing: keep the whole graph in view unless the user moved it.
+      if (!userMoved.current) fit();
+      else schedule();
     };
     palette.current = readPalette(el);
     resize();
@@ -231,7 +238,7 @@ export function GraphView(props: GraphViewProps) {
       observer.disconnect();
       media.removeEventListener("change", onTheme);
     };
-  }, [schedule]);
+  }, [schedule, fit]);
 
   // A new layout: fit it to the screen once (a layout of the same graph keeps the view).
   const fittedFor = useRef<string | null>(null);
@@ -276,6 +283,7 @@ export function GraphView(props: GraphViewProps) {
       else if (mouseWheel) zoomAt(Math.exp(-Math.sign(e.deltaY) * 0.18), sx, sy);
       else {
         view.current = { ...view.current, x: view.current.x - e.deltaX, y: view.current.y - e.deltaY };
+        userMoved.current = true;
         schedule();
       }
     };
@@ -326,6 +334,7 @@ export function GraphView(props: GraphViewProps) {
       });
     else {
       view.current = { ...view.current, x: d.vx + sx - d.sx, y: d.vy + sy - d.sy };
+      userMoved.current = true;
       schedule();
     }
   };
@@ -366,17 +375,18 @@ export function GraphView(props: GraphViewProps) {
     props.onBackgroundClick();
   };
 
+  // Nodes are buttons: a click, or Enter/Space on a focused one, opens (shift/ctrl/cmd: adds) it.
+  const onClick = (e: MouseEvent<HTMLDivElement>) => {
+    const node = (e.target as HTMLElement).closest<HTMLElement>(".asset-node");
+    if (node?.dataset.key) props.onNodeClick(node.dataset.key, e.shiftKey || e.metaKey || e.ctrlKey);
+  };
+
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
-    const target = e.target as HTMLElement;
-    const node = target.closest<HTMLElement>(".asset-node");
-    if (node && (e.key === "Enter" || e.key === " ")) {
-      e.preventDefault();
-      props.onNodeClick(node.dataset.key!, e.shiftKey || e.metaKey || e.ctrlKey);
-      return;
-    }
+    if ((e.target as HTMLElement).closest(".asset-node") && (e.key === "Enter" || e.key === " ")) return;
     const step = 60;
     const pan = (dx: number, dy: number) => {
       view.current = { ...view.current, x: view.current.x + dx, y: view.current.y + dy };
+      userMoved.current = true;
       schedule();
     };
     const { width, height } = size.current;
@@ -443,6 +453,7 @@ export function GraphView(props: GraphViewProps) {
         setBox(null);
       }}
       onKeyDown={onKeyDown}
+      onClick={onClick}
     >
       <span id="graph-help" className="sr-only">
         Drag or use the arrow keys to pan, the mouse wheel or plus and minus to zoom, 0 to fit. Click an asset
