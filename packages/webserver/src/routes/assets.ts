@@ -115,6 +115,45 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
     return { cat, a };
   };
 
+  /**
+   * A `?partition=KEY` of an asset: refused for an unpartitioned asset and for a key outside its
+   * key space (400 naming query.partition); `required` also refuses its absence on a partitioned one.
+   */
+  const checkPartitionParam = async (
+    key: string,
+    partition: string | undefined,
+    { required }: { required: boolean },
+  ) => {
+    const { cat, a } = await assetOf(key);
+    const field = "query.partition";
+    if (a.partitions && partition === undefined && required)
+      throw new ApiError(
+        400,
+        "invalid_request",
+        `Asset "${key}" is partitioned: pass ?partition=KEY.`,
+        field,
+      );
+    if (!a.partitions && partition !== undefined)
+      throw new ApiError(
+        400,
+        "invalid_request",
+        `Asset "${key}" is not partitioned: drop ?partition.`,
+        field,
+      );
+    const spaces = await loadKeySpaces(cat.definitions, storage, Date.now());
+    if (partition !== undefined) {
+      const def = cat.definitions.computationOf(key).partitions!;
+      if (spaces.of(def).indexOf(partition) < 0)
+        throw new ApiError(
+          400,
+          "invalid_partition",
+          `"${partition}" is not a partition of "${key}" (${def.describeFormat()}).`,
+          field,
+        );
+    }
+    return { cat, spaces };
+  };
+
   app.openapi(
     createRoute({
       method: "get",
@@ -170,32 +209,7 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
     async (c) => {
       const { key } = c.req.valid("param");
       const { partition } = c.req.valid("query");
-      const { cat, a } = await assetOf(key);
-      if (a.partitions && partition === undefined)
-        throw new ApiError(
-          400,
-          "invalid_request",
-          `Asset "${key}" is partitioned: pass ?partition=KEY.`,
-          "query.partition",
-        );
-      if (!a.partitions && partition !== undefined)
-        throw new ApiError(
-          400,
-          "invalid_request",
-          `Asset "${key}" is not partitioned: drop ?partition.`,
-          "query.partition",
-        );
-      const spaces = await loadKeySpaces(cat.definitions, storage, Date.now());
-      if (partition !== undefined) {
-        const def = cat.definitions.computationOf(key).partitions!;
-        if (spaces.of(def).indexOf(partition) < 0)
-          throw new ApiError(
-            400,
-            "invalid_partition",
-            `"${partition}" is not a partition of "${key}" (${def.describeFormat()}).`,
-            "query.partition",
-          );
-      }
+      const { cat, spaces } = await checkPartitionParam(key, partition, { required: true });
       const resolver = createStalenessResolver(cat.definitions, storage, spaces);
       return c.json(writable(await resolver.staleness(key, partition ?? null)), 200);
     },
@@ -227,25 +241,8 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
     async (c) => {
       const { key } = c.req.valid("param");
       const { limit, cursor, partition } = c.req.valid("query");
-      const { cat, a } = await assetOf(key);
-      if (partition !== undefined) {
-        if (!a.partitions)
-          throw new ApiError(
-            400,
-            "invalid_request",
-            `Asset "${key}" is not partitioned: drop ?partition.`,
-            "query.partition",
-          );
-        const def = cat.definitions.computationOf(key).partitions!;
-        const spaces = await loadKeySpaces(cat.definitions, storage, Date.now());
-        if (spaces.of(def).indexOf(partition) < 0)
-          throw new ApiError(
-            400,
-            "invalid_partition",
-            `"${partition}" is not a partition of "${key}" (${def.describeFormat()}).`,
-            "query.partition",
-          );
-      }
+      if (partition !== undefined) await checkPartitionParam(key, partition, { required: false });
+      else await assetOf(key);
       const rows = await storage.getMaterializations(key, {
         limit: limit + 1,
         ...(cursor ? { beforeId: Number(cursor) } : {}),
