@@ -1,6 +1,6 @@
 import { evaluateSelection, parseSelection } from "@baton/core/selection";
 import { lazy, Suspense, useDeferredValue, useMemo, useRef, useState } from "react";
-import { Link, useSearchParams } from "react-router";
+import { useSearchParams } from "react-router";
 import { useAssetGraph, useGraphStatus } from "../../api/queries";
 import { usePermission } from "../../app/Auth";
 import { ErrorBox } from "../../components/ErrorBox";
@@ -205,8 +205,7 @@ export function AssetGraphPage() {
             <Legend />
             {graph.data && graph.data.assets.length > 0 && (
               <p className="graph-hint">
-                Click an asset to open it here; shift-click or shift-drag selects several for “Materialize
-                selected”. The <Link to="/catalog">catalog</Link> lists every asset.
+                Click an asset to open it; shift-click or shift-drag selects several.
               </p>
             )}
           </div>
