@@ -1,4 +1,4 @@
-// npx tsx bench/graph-status.ts — GET /api/graph/status over a 5,000-asset synthetic graph (SQLite):
+// npm run bench:graph-status — GET /api/graph/status over a 5,000-asset synthetic graph (SQLite):
 // 4,500 unpartitioned assets in layers of 10 (each reading 1–2 assets of the layer above; every
 // 10th with a freshness policy, every 20th with a check), 500 daily-partitioned assets (365 days,
 // half materialized), every unpartitioned asset materialized and then the first layer again (so
