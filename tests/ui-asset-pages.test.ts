@@ -96,17 +96,21 @@ describe.skipIf(skipReason !== null)("UI catalog and asset pages (Chromium)", ()
     const header = page.getByRole("columnheader", { name: /^Asset/ });
     const sortButton = header.getByRole("button");
     const ascending = [...all].sort((a, b) => a.localeCompare(b));
-    await sortButton.click();
-    let sort = await header.getAttribute("aria-sort");
+    // A click re-renders asynchronously: wait for aria-sort to move before reading it.
+    const clickSort = async () => {
+      const before = await header.getAttribute("aria-sort");
+      await sortButton.click();
+      await expect.poll(() => header.getAttribute("aria-sort"), { timeout: 5_000 }).not.toBe(before);
+      return header.getAttribute("aria-sort");
+    };
+    let sort = await clickSort();
     if (sort !== "ascending") {
       expect(sort).toBe("descending");
-      await sortButton.click();
-      sort = await header.getAttribute("aria-sort");
+      sort = await clickSort();
     }
     expect(sort).toBe("ascending");
     await expect.poll(() => catalogKeys(page), { timeout: 5_000 }).toEqual(ascending);
-    await sortButton.click();
-    expect(await header.getAttribute("aria-sort")).toBe("descending");
+    expect(await clickSort()).toBe("descending");
     await expect.poll(() => catalogKeys(page), { timeout: 5_000 }).toEqual([...ascending].reverse());
     // Only one column is sorted at a time.
     expect(
