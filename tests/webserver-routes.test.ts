@@ -863,9 +863,11 @@ describe("automation", () => {
           defaultStatus: "STOPPED",
           catchUp: 0,
           description: null,
+          nextTickAt: null,
           status: "STOPPED",
           cursor: null,
           lastTickAt: null,
+          lastTick: null,
         },
       ],
     });
@@ -883,6 +885,7 @@ describe("automation", () => {
           status: "STOPPED",
           cursor: null,
           lastTickAt: null,
+          lastTick: null,
         },
       ],
     });
@@ -898,6 +901,11 @@ describe("automation", () => {
     expect(running.status).toBe("RUNNING");
     // A started schedule runs from now on (no catch-up of ticks missed while it was stopped).
     expect(Number(running.cursor)).toBeGreaterThanOrEqual(before);
+    // Its next tick: the next 02:00 UTC after now.
+    const next = new Date(running.nextTickAt);
+    expect(next.getTime()).toBeGreaterThan(before);
+    expect(next.getTime() - before).toBeLessThanOrEqual(24 * 3600_000);
+    expect([next.getUTCHours(), next.getUTCMinutes()]).toEqual([2, 0]);
     expect((await instance.storage.getInstigatorState("nightly"))?.status).toBe("RUNNING");
 
     const stop = await post(app, "/api/automation/nightly/stop");
@@ -925,6 +933,75 @@ describe("automation", () => {
       404,
       "not_found",
       'No schedule or sensor named "nope".',
+    );
+  });
+
+  test("POST /api/automation/start-all|stop-all: switches every schedule and sensor (or one kind)", async () => {
+    const { instance, app } = await setup();
+    const started = await post(app, "/api/automation/start-all");
+    expect(started.status).toBe(200);
+    expect(started.body).toEqual({ status: "RUNNING", changed: ["nightly", "watcher"] });
+    expect((await get(app, "/api/schedules")).body.schedules[0].status).toBe("RUNNING");
+    expect((await get(app, "/api/sensors")).body.sensors[0].status).toBe("RUNNING");
+    // Nothing left to start.
+    expect((await post(app, "/api/automation/start-all")).body).toEqual({ status: "RUNNING", changed: [] });
+
+    const sensorsOnly = await post(app, "/api/automation/stop-all", { kind: "sensor" });
+    expect(sensorsOnly.body).toEqual({ status: "STOPPED", changed: ["watcher"] });
+    expect((await instance.storage.getInstigatorState("nightly"))?.status).toBe("RUNNING");
+    expect((await instance.storage.getInstigatorState("watcher"))?.status).toBe("STOPPED");
+    expect((await post(app, "/api/automation/stop-all")).body).toEqual({
+      status: "STOPPED",
+      changed: ["nightly"],
+    });
+
+    expectError(
+      await post(app, "/api/automation/stop-all", { kind: "job" }),
+      400,
+      "invalid_request",
+      'body.kind: Invalid option: expected one of "sensor"|"schedule"',
+      "body.kind",
+    );
+  });
+
+  test("GET /api/automation/evaluations: eager/onCron decisions, newest first, by asset", async () => {
+    const { instance, app } = await setup();
+    await instance.storage.addAutomationEvaluations([
+      {
+        assetKey: "plain",
+        timestamp: 1_700_000_000_000,
+        condition: "eager",
+        launched: false,
+        reason: "waiting for upstream",
+        partitionKeys: null,
+        runId: null,
+      },
+      {
+        assetKey: "other",
+        timestamp: 1_700_000_001_000,
+        condition: "on_cron(0 * * * *)",
+        launched: true,
+        reason: "cron tick passed",
+        partitionKeys: ["2024-01-01"],
+        runId: "run-x",
+      },
+    ]);
+    const all = await get(app, "/api/automation/evaluations");
+    expect(all.status).toBe(200);
+    expect(
+      all.body.evaluations.map((e: any) => [e.assetKey, e.launched, e.reason, e.partitionKeys, e.runId]),
+    ).toEqual([
+      ["other", true, "cron tick passed", ["2024-01-01"], "run-x"],
+      ["plain", false, "waiting for upstream", null, null],
+    ]);
+    const one = await get(app, "/api/automation/evaluations?asset=plain&limit=5");
+    expect(one.body.evaluations.map((e: any) => e.condition)).toEqual(["eager"]);
+    expectError(
+      await get(app, "/api/automation/evaluations?limit=0"),
+      400,
+      "invalid_request",
+      "query.limit: Too small: expected number to be >=1",
+      "query.limit",
     );
   });
 
@@ -985,6 +1062,16 @@ describe("automation", () => {
     expect(next.body.nextCursor).toBeNull();
 
     expect((await get(app, "/api/automation/nightly/ticks")).body).toEqual({ ticks: [], nextCursor: null });
+    // The list shows each one's latest tick.
+    expect((await get(app, "/api/sensors")).body.sensors[0].lastTick).toEqual({
+      id: ids[2],
+      timestamp: 1_700_000_090_000,
+      status: "FAILURE",
+      runIds: [],
+      skipReason: null,
+      error: "sensor threw",
+    });
+    expect((await get(app, "/api/schedules")).body.schedules[0].lastTick).toBeNull();
     expectError(
       await get(app, "/api/automation/nope/ticks"),
       404,
@@ -2541,7 +2628,7 @@ describe("openapi", () => {
           problems.push(`${where}: no JSON request body`);
       }
     expect(problems).toEqual([]);
-    expect(operations).toBe(36);
+    expect(operations).toBe(39);
     expect(doc.components.schemas.Error).toMatchObject({ type: "object", required: ["error"] });
     // No `allOf: [$ref, …]`: the referenced schemas allow no other properties (and no null), so such a
     // combination (what `.nullable()` or `.extend()` of a named zod schema generates) matches nothing.

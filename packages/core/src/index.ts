@@ -2,7 +2,7 @@
  * @baton/core: the public API. A hand-picked list; anything not exported here is private.
  */
 
-export { cronTicksBetween } from "./daemon/cron-ticks.js";
+export { cronTicksBetween, nextCronTick } from "./daemon/cron-ticks.js";
 export { createDaemon, type Daemon, type DaemonOptions } from "./daemon/daemon.js";
 export { cancelPreview, type PreviewResult, requestPreview, takePreviewResult } from "./daemon/previews.js";
 export { CODE_GENERATION_KEY, requestReload } from "./daemon/reload.js";
@@ -145,7 +145,7 @@ export type {
 } from "./execution/events.js";
 export { createFsIOManager, fsIOManager } from "./execution/fs-io-manager.js";
 export type { KeySpaces } from "./execution/run-partitions.js";
-export type { RunSummary, StepSummary } from "./execution/run-summary.js";
+export type { RunSummary, StepAttempt, StepSummary } from "./execution/run-summary.js";
 // Graph and selection
 export type { AssetGraph, AssetNode } from "./graph/asset-graph.js";
 export { parseSelection, resolveSelection, type SelectionNode } from "./graph/selection.js";

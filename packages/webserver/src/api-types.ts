@@ -114,6 +114,11 @@ export type TicksPage = Out<typeof S.TicksPageSchema>;
 export type Tick = Out<typeof S.TickSchema>;
 /** POST /api/automation/{name}/start|stop */
 export type InstigatorStateAnswer = Out<typeof S.InstigatorStateAnswerSchema>;
+/** POST /api/automation/start-all, POST /api/automation/stop-all */
+export type AutomationSwitch = Out<typeof S.AutomationSwitchSchema>;
+/** GET /api/automation/evaluations */
+export type AutomationEvaluations = Out<typeof S.AutomationEvaluationsSchema>;
+export type AutomationEvaluation = AutomationEvaluations["evaluations"][number];
 /** POST /api/automation/{name}/preview */
 export type Preview = Out<typeof S.PreviewSchema>;
 /** POST /api/sensors/{name}/cursor/reset */

@@ -98,6 +98,10 @@ export const BackfillBody = z
 
 export const ReexecuteBody = z.object({ fromFailure: z.boolean().optional() }).strict().openapi("Reexecute");
 export const RetryBody = z.object({ force: z.boolean().optional() }).strict().openapi("RetryBackfill");
+export const AutomationSwitchBody = z
+  .object({ kind: z.enum(["sensor", "schedule"]).optional() })
+  .strict()
+  .openapi("AutomationSwitchBody");
 
 export const Limit = (max: number, def: number) =>
   z.coerce

@@ -4,6 +4,15 @@ import type { RunEvent, RunStatus, StepKind } from "./events.js";
 
 export type StepSummaryStatus = "not_started" | "running" | "succeeded" | "failed" | "skipped" | "canceled";
 
+/** One attempt of a step: a bar on the run's timeline. */
+export interface StepAttempt {
+  readonly attempt: number;
+  readonly startedAt: number;
+  /** null while it runs. */
+  readonly endedAt: number | null;
+  readonly outcome: "running" | "succeeded" | "failed" | "retried" | "canceled";
+}
+
 export interface StepSummary {
   readonly stepKey: string;
   readonly kind: StepKind | undefined;
@@ -13,6 +22,8 @@ export interface StepSummary {
   readonly endedAt: number | null;
   readonly durationMs: number | null;
   readonly attempts: number;
+  /** Each attempt with its timings, in order (empty when it never started). */
+  readonly attemptSpans: readonly StepAttempt[];
   /** Why it was skipped or canceled. */
   readonly reason: string | null;
   readonly error: SerializedError | null;
@@ -38,9 +49,19 @@ export interface RunSummary {
 }
 
 type MutableStep = { -readonly [K in keyof StepSummary]: StepSummary[K] } & {
+  attemptSpans: StepAttempt[];
   materializations: StepSummary["materializations"][number][];
   checks: StepSummary["checks"][number][];
 };
+
+/** Close the step's open attempt, if any. */
+function endAttempt(s: MutableStep, at: number, outcome: StepAttempt["outcome"]): void {
+  const last = s.attemptSpans[s.attemptSpans.length - 1];
+  if (!last || last.endedAt !== null) return;
+  // Ended while waiting to retry: that attempt never started.
+  if (at < last.startedAt) s.attemptSpans.pop();
+  else s.attemptSpans[s.attemptSpans.length - 1] = { ...last, endedAt: at, outcome };
+}
 
 /** Fold a run's events into per-step outcomes. The one place that interprets the stream. */
 export function summarizeRun(runId: string, status: RunStatus, events: readonly RunEvent[]): RunSummary {
@@ -57,6 +78,7 @@ export function summarizeRun(runId: string, status: RunStatus, events: readonly 
         endedAt: null,
         durationMs: null,
         attempts: 0,
+        attemptSpans: [],
         reason: null,
         error: null,
         materializations: [],
@@ -86,26 +108,44 @@ export function summarizeRun(runId: string, status: RunStatus, events: readonly 
       case "run_canceled":
         endedAt = e.timestamp;
         reason = e.reason;
+        // A run that ended under a step (crash, cancel): its open attempts end there too.
+        for (const s of steps.values())
+          endAttempt(s, e.timestamp, e.type === "run_canceled" ? "canceled" : "failed");
         break;
       case "step_started": {
         const s = step(e.stepKey);
         s.kind = e.kind;
         s.assetKeys = e.assetKeys;
         s.status = "running";
-        s.startedAt = e.timestamp;
-        s.attempts = 1;
+        if (s.startedAt === null) s.startedAt = e.timestamp;
+        s.attempts = Math.max(s.attempts, e.attempt);
+        s.attemptSpans.push({
+          attempt: e.attempt,
+          startedAt: e.timestamp,
+          endedAt: null,
+          outcome: "running",
+        });
         break;
       }
       case "step_retrying": {
         const s = step(e.stepKey);
         s.attempts = e.attempt;
         s.error = e.error;
+        endAttempt(s, e.timestamp, "retried");
+        // The next attempt starts after the delay (no event of its own marks it).
+        s.attemptSpans.push({
+          attempt: e.attempt,
+          startedAt: e.timestamp + e.delayMs,
+          endedAt: null,
+          outcome: "running",
+        });
         break;
       }
       case "step_succeeded": {
         const s = step(e.stepKey);
         s.status = "succeeded";
         s.endedAt = e.timestamp;
+        endAttempt(s, e.timestamp, "succeeded");
         s.durationMs = e.durationMs;
         s.error = null;
         break;
@@ -114,6 +154,7 @@ export function summarizeRun(runId: string, status: RunStatus, events: readonly 
         const s = step(e.stepKey);
         s.status = "failed";
         s.endedAt = e.timestamp;
+        endAttempt(s, e.timestamp, "failed");
         s.durationMs = e.durationMs;
         s.error = e.error;
         s.reason = e.error.message;
@@ -131,6 +172,7 @@ export function summarizeRun(runId: string, status: RunStatus, events: readonly 
         s.status = "canceled";
         s.reason = e.reason;
         if (s.startedAt !== null) s.endedAt = e.timestamp;
+        endAttempt(s, e.timestamp, "canceled");
         break;
       }
       case "materialization":

@@ -67,6 +67,16 @@ export const StepSummarySchema = z
     endedAt: Millis.nullable(),
     durationMs: z.number().nullable(),
     attempts: z.number().int(),
+    attemptSpans: z
+      .array(
+        z.strictObject({
+          attempt: z.number().int(),
+          startedAt: Millis,
+          endedAt: Millis.nullable().openapi({ description: "null while it runs" }),
+          outcome: z.enum(["running", "succeeded", "failed", "retried", "canceled"]),
+        }),
+      )
+      .openapi({ description: "each attempt with its timings (the run's timeline)" }),
     reason: nullableString,
     error: orNull(SerializedErrorSchema),
     materializations: z.array(z.strictObject({ assetKey: z.string(), metadata: MetadataMapSchema })),

@@ -58,10 +58,22 @@ export const ResourcesSchema = z
 
 const Target = z.strictObject({ job: z.string().optional(), selection: z.string().optional() });
 const InstigatorStatus = z.enum(["RUNNING", "STOPPED"]);
+const LastTick = z
+  .strictObject({
+    id: z.number().int(),
+    timestamp: Millis,
+    status: z.enum(["SUCCESS", "SKIPPED", "FAILURE"]),
+    runIds: z.array(z.string()),
+    skipReason: nullableString,
+    error: nullableString,
+  })
+  .nullable()
+  .openapi({ description: "its latest tick (null before the first)" });
 const state = {
   status: InstigatorStatus.openapi({ description: "stored status, else the definition's default" }),
   cursor: nullableString,
   lastTickAt: Millis.nullable(),
+  lastTick: LastTick,
 };
 
 export const ScheduleSchema = z
@@ -73,6 +85,7 @@ export const ScheduleSchema = z
     defaultStatus: InstigatorStatus,
     catchUp: z.number().int(),
     description: nullableString,
+    nextTickAt: Millis.nullable().openapi({ description: "its next tick (null when stopped)" }),
     ...state,
   })
   .openapi("Schedule");
@@ -110,6 +123,30 @@ export const TickSchema = z
 export const TicksPageSchema = z
   .strictObject({ ticks: z.array(TickSchema), nextCursor: nullableString })
   .openapi("TicksPage");
+
+export const AutomationSwitchSchema = z
+  .strictObject({
+    status: InstigatorStatus,
+    changed: z.array(z.string()).openapi({ description: "names whose status changed" }),
+  })
+  .openapi("AutomationSwitch");
+
+export const AutomationEvaluationsSchema = z
+  .strictObject({
+    evaluations: z.array(
+      z.strictObject({
+        id: z.number().int(),
+        assetKey: z.string(),
+        timestamp: Millis,
+        condition: z.string().openapi({ description: "`eager` or `on_cron(…)`" }),
+        launched: z.boolean(),
+        reason: z.string(),
+        partitionKeys: z.array(z.string()).nullable(),
+        runId: nullableString,
+      }),
+    ),
+  })
+  .openapi("AutomationEvaluations");
 
 export const InstigatorStateAnswerSchema = z
   .strictObject({ name: z.string(), kind: z.enum(["schedule", "sensor"]), status: InstigatorStatus })

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { cancelPreview, requestPreview, takePreviewResult } from "@baton/core";
+import { cancelPreview, nextCronTick, requestPreview, takePreviewResult } from "@baton/core";
 import { createRoute, z } from "@hono/zod-openapi";
 import {
+  AutomationEvaluationsSchema,
+  AutomationSwitchSchema,
   CursorResetSchema,
   InstigatorStateAnswerSchema,
   PreviewSchema,
@@ -18,6 +20,7 @@ import {
   errors,
   NameParam,
   need,
+  optionalBody,
   optionalJsonBody,
   pageOf,
   READ_ERRORS,
@@ -25,23 +28,54 @@ import {
   WRITE_ERRORS,
   writable,
 } from "../http.js";
-import { Cursor, Limit } from "../schemas.js";
+import { AutomationSwitchBody, Cursor, Limit } from "../schemas.js";
 
 /** Routes: schedules and sensors. */
 export function automationRoutes(app: ApiApp, { storage, catalog, options }: RouteContext) {
+  // Referenced by the optional body of /start-all and /stop-all (validated by the handler).
+  app.openAPIRegistry.register("AutomationSwitchBody", AutomationSwitchBody);
   const instigators = async () => {
     const { snapshot } = await catalog.require();
     const states = new Map((await storage.listInstigatorStates()).map((s) => [s.name, s]));
+    const names = [...snapshot.schedules, ...snapshot.sensors].map((x) => x.name);
+    const lastTicks = new Map(
+      await Promise.all(names.map(async (n) => [n, (await storage.listTicks(n, { limit: 1 }))[0]] as const)),
+    );
     const withState = <T extends { name: string; defaultStatus: "RUNNING" | "STOPPED" }>(x: T) => {
       const s = states.get(x.name);
+      const t = lastTicks.get(x.name);
       return {
         ...x,
         status: s?.status ?? x.defaultStatus,
         cursor: s?.cursor ?? null,
         lastTickAt: s?.lastTickAt ?? null,
+        lastTick: t
+          ? {
+              id: t.id,
+              timestamp: t.timestamp,
+              status: t.status,
+              runIds: [...t.runIds],
+              skipReason: t.skipReason,
+              error: t.error,
+            }
+          : null,
       };
     };
-    return { schedules: snapshot.schedules.map(withState), sensors: snapshot.sensors.map(withState) };
+    const now = Date.now();
+    const nextTick = (x: { cron: string; timezone: string }) => {
+      try {
+        return nextCronTick(x.cron, x.timezone, now);
+      } catch {
+        return null;
+      }
+    };
+    return {
+      schedules: snapshot.schedules.map((x) => {
+        const w = withState(x);
+        return { ...w, nextTickAt: w.status === "RUNNING" ? nextTick(x) : null };
+      }),
+      sensors: snapshot.sensors.map(withState),
+    };
   };
   app.openapi(
     createRoute({
@@ -134,6 +168,76 @@ export function automationRoutes(app: ApiApp, { storage, catalog, options }: Rou
       },
     );
   }
+  for (const [verb, status] of [
+    ["start-all", "RUNNING"],
+    ["stop-all", "STOPPED"],
+  ] as const) {
+    app.openapi(
+      createRoute({
+        method: "post",
+        path: `/api/automation/${verb}`,
+        operationId: verb === "start-all" ? "startAllAutomation" : "stopAllAutomation",
+        summary: verb === "start-all" ? "Start every schedule and sensor" : "Stop every schedule and sensor",
+        description:
+          'Body (optional): `{ "kind": "sensor" | "schedule" }` switches only that kind. Answers the names whose status changed.',
+        tags: ["automation"],
+        security: BEARER,
+        request: { body: optionalJsonBody("AutomationSwitchBody", "optional; empty switches both kinds") },
+        responses: {
+          ...answer(200, AutomationSwitchSchema, "the names switched"),
+          ...errors(...WRITE_ERRORS),
+        },
+      }),
+      async (c) => {
+        need(c, "launcher");
+        const body = await optionalBody(c, AutomationSwitchBody);
+        const all = await instigators();
+        const items = [
+          ...(body.kind === "sensor" ? [] : all.schedules.map((x) => ({ kind: "schedule" as const, x }))),
+          ...(body.kind === "schedule" ? [] : all.sensors.map((x) => ({ kind: "sensor" as const, x }))),
+        ].filter(({ x }) => x.status !== status);
+        const now = Date.now();
+        for (const { kind, x } of items)
+          await storage.setInstigatorState(
+            x.name,
+            kind,
+            { status, ...(kind === "schedule" && status === "RUNNING" ? { cursor: String(now) } : {}) },
+            now,
+          );
+        return c.json({ status, changed: items.map(({ x }) => x.name) }, 200);
+      },
+    );
+  }
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/automation/evaluations",
+      request: {
+        query: z
+          .object({
+            asset: z.string().min(1).max(1000).optional().openapi({ description: "only this asset" }),
+            limit: Limit(1000, 50),
+          })
+          .strict(),
+      },
+      operationId: "listAutomationEvaluations",
+      summary: "Declarative automation decisions (eager/onCron) with their reasons, newest first",
+      tags: ["automation"],
+      security: BEARER,
+      responses: {
+        ...answer(200, AutomationEvaluationsSchema, "the decisions"),
+        ...errors(...READ_ERRORS),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const rows = await storage.listAutomationEvaluations({
+        ...(q.asset ? { assetKey: q.asset } : {}),
+        limit: q.limit,
+      });
+      return c.json(writable({ evaluations: rows }), 200);
+    },
+  );
   app.openapi(
     createRoute({
       method: "post",
