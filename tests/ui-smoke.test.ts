@@ -31,13 +31,15 @@ describe.skipIf(skipReason !== null)("UI smoke (Chromium)", () => {
     await dev?.stop();
   }, 60_000);
 
-  test("`/` opens the asset graph: one h1, the graph laid out, no page errors", async () => {
+  test("`/` opens the overview; /graph the asset graph: one h1, the graph laid out, no page errors", async () => {
     expect(existsSync(UI_INDEX), `${UI_INDEX} is missing: build the UI (npm run build -w @baton/ui)`).toBe(
       true,
     );
     const page = await browser!.newPage();
     const response = await page.goto(`${dev!.url}/`);
     expect(response?.status()).toBe(200);
+    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor({ timeout: 10_000 });
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Asset graph" }).click();
     await expect.poll(() => new URL(page.url()).pathname, { timeout: 10_000 }).toBe("/graph");
     const heading = page.getByRole("heading", { level: 1 });
     await heading.waitFor();

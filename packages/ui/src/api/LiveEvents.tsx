@@ -12,19 +12,28 @@ interface LiveState {
 
 const LiveContext = createContext<LiveState>({ connected: false, subscribe: () => () => {} });
 
-/** Invalidate a query at most once per `ms`, trailing (a burst of events → one re-read). */
+/**
+ * Invalidate a query at most once per `ms`, trailing (a burst of events → one re-read). A query
+ * still fetching is left to finish and invalidated on a later beat: cancelling it for every burst
+ * would starve a slow read (a large run's summary) under a steady stream of events.
+ */
 function throttledInvalidator(client: QueryClient, ms: number) {
   const pending = new Map<string, readonly unknown[]>();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  return (queryKey: readonly unknown[]) => {
-    pending.set(JSON.stringify(queryKey), queryKey);
-    if (timer !== undefined) return;
+  const arm = () => {
     timer = setTimeout(() => {
       timer = undefined;
-      const keys = [...pending.values()];
-      pending.clear();
-      for (const k of keys) void client.invalidateQueries({ queryKey: k });
+      for (const [id, k] of [...pending]) {
+        if (client.isFetching({ queryKey: k }) > 0) continue;
+        pending.delete(id);
+        void client.invalidateQueries({ queryKey: k });
+      }
+      if (pending.size > 0) arm();
     }, ms);
+  };
+  return (queryKey: readonly unknown[]) => {
+    pending.set(JSON.stringify(queryKey), queryKey);
+    if (timer === undefined) arm();
   };
 }
 
@@ -44,7 +53,13 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
           const { runId, assetKey } = event.data;
           if (runId) invalidate(queryKeys.run(runId));
           if (assetKey) invalidate(queryKeys.asset(assetKey));
-          if (event.type.startsWith("run_")) invalidate(["backfill"]);
+          if (event.type.startsWith("run_")) {
+            // Run lists (runs page, overview, a backfill's runs) change with run statuses.
+            invalidate(["backfill"]);
+            invalidate(["backfills"]);
+            invalidate(["runs"]);
+            invalidate(["overview"]);
+          }
           for (const l of listeners) l(event);
         },
       },

@@ -44,13 +44,37 @@ export function parseSse(buffer: string): {
   return { messages, rest };
 }
 
-/** Connect and keep connected until `signal` aborts. */
-export async function followEvents(handlers: EventStreamHandlers, signal: AbortSignal): Promise<void> {
+export interface FollowOptions {
+  /** Only this run's events. */
+  readonly runId?: string;
+  /** Start after this event id (default: from now). */
+  readonly after?: number;
+}
+
+/** The stream's URL for these options, resuming after `lastId` when set. */
+export function streamUrl(options: FollowOptions, lastId: string | undefined): string {
+  const params = new URLSearchParams();
+  if (options.runId !== undefined) params.set("runId", options.runId);
+  const after = lastId ?? (options.after !== undefined ? String(options.after) : undefined);
+  if (after !== undefined) params.set("after", after);
+  const query = params.toString();
+  return query ? `/api/events/stream?${query}` : "/api/events/stream";
+}
+
+/**
+ * Connect and keep connected until `signal` aborts. With `options.after`, every event after that id
+ * arrives exactly once (a page read over HTTP, then followed live, has no gap and no repeat).
+ */
+export async function followEvents(
+  handlers: EventStreamHandlers,
+  signal: AbortSignal,
+  options: FollowOptions = {},
+): Promise<void> {
   let lastId: string | undefined;
   let backoff = 500;
   while (!signal.aborted) {
     try {
-      const response = await fetch(lastId ? `/api/events/stream?after=${lastId}` : "/api/events/stream", {
+      const response = await fetch(streamUrl(options, lastId), {
         headers: { accept: "text/event-stream", ...authHeaders() },
         signal,
       });

@@ -14,7 +14,12 @@ import { NotFoundPage } from "./NotFoundPage";
 const CatalogPage = lazy(() => import("../features/catalog/CatalogPage"));
 const AssetDetailPage = lazy(() => import("../features/asset-detail/AssetDetailPage"));
 const RunPage = lazy(() => import("../features/runs/RunPage"));
-const BackfillPage = lazy(() => import("../features/runs/BackfillPage"));
+const RunsPage = lazy(() => import("../features/runs/RunsPage"));
+const BackfillPage = lazy(() => import("../features/backfills/BackfillPage"));
+const BackfillsPage = lazy(() => import("../features/backfills/BackfillsPage"));
+const AutomationPage = lazy(() => import("../features/automation/AutomationPage"));
+const InstigatorPage = lazy(() => import("../features/automation/InstigatorPage"));
+const OverviewPage = lazy(() => import("../features/overview/OverviewPage"));
 
 function makeQueryClient() {
   const signedOut = (error: unknown) => {
@@ -70,13 +75,19 @@ function Shell() {
   return (
     <div className="app">
       <header className="header">
-        <NavLink to="/graph" className="brand" aria-label="Baton home">
+        <NavLink to="/" className="brand" aria-label="Baton home">
           <img src="/favicon.svg" alt="" width={22} height={22} />
           Baton
         </NavLink>
         <nav className="nav" aria-label="Main">
+          <NavLink to="/" end>
+            Overview
+          </NavLink>
           <NavLink to="/graph">Asset graph</NavLink>
           <NavLink to="/catalog">Catalog</NavLink>
+          <NavLink to="/runs">Runs</NavLink>
+          <NavLink to="/backfills">Backfills</NavLink>
+          <NavLink to="/automation">Automation</NavLink>
         </nav>
         <div className="header-right">
           <span
@@ -101,12 +112,17 @@ function Shell() {
         <ErrorBoundary resetKey={pathname}>
           <Suspense fallback={<p className="empty">Loading…</p>}>
             <Routes>
-              <Route path="/" element={<Navigate to="/graph" replace />} />
+              <Route path="/" element={<OverviewPage />} />
+              <Route path="/overview" element={<Navigate to="/" replace />} />
               <Route path="/graph" element={<AssetGraphPage />} />
               <Route path="/catalog" element={<CatalogPage />} />
               <Route path="/assets/*" element={<AssetDetailPage />} />
+              <Route path="/runs" element={<RunsPage />} />
               <Route path="/runs/:id" element={<RunPage />} />
+              <Route path="/backfills" element={<BackfillsPage />} />
               <Route path="/backfills/:id" element={<BackfillPage />} />
+              <Route path="/automation" element={<AutomationPage />} />
+              <Route path="/automation/:name" element={<InstigatorPage />} />
               <Route path="*" element={<NotFoundPage />} />
             </Routes>
           </Suspense>

@@ -15,11 +15,11 @@ import {
   formatDuration,
   RUN_STATUS,
   runCounts,
-} from "./run-format";
-import { StatusPill } from "./StatusPill";
-import { useNow } from "./use-now";
-import { useCancelBackfill, useRetryBackfill } from "./use-run-actions";
-import "./runs.css";
+} from "../runs/run-format";
+import { StatusPill } from "../runs/StatusPill";
+import { useNow } from "../runs/use-now";
+import { useCancelBackfill, useRetryBackfill } from "../runs/use-run-actions";
+import "../runs/runs.css";
 
 /** At most this many partition keys are listed on the page (the count is always shown). */
 const KEYS_SHOWN = 500;
