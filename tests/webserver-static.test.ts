@@ -202,7 +202,8 @@ describe("the built UI (app.request)", () => {
     const res = await appWith(false).request("/");
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
-    expect(defaultUiDir()).toBe(path.resolve(import.meta.dirname, "../packages/ui/dist"));
+    expect(defaultUiDir({})).toBe(path.resolve(import.meta.dirname, "../packages/ui/dist"));
+    expect(defaultUiDir({ BATON_UI_DIR: "other/build" })).toBe(path.resolve("other/build"));
   });
 });
 

@@ -60,7 +60,10 @@ export const CHROMIUM_ARGS = [
 /** Screenshots land here (git-ignored). */
 export const SCREENSHOTS = path.join(ROOT, "tests/.artifacts/screenshots");
 export const NYC_TAXI_DEFS = path.join(ROOT, "examples/nyc_taxi/definitions.ts");
-export const UI_INDEX = path.join(ROOT, "packages/ui/dist/index.html");
+export const UI_INDEX = path.join(
+  process.env.BATON_UI_DIR ? path.resolve(process.env.BATON_UI_DIR) : path.join(ROOT, "packages/ui/dist"),
+  "index.html",
+);
 
 /** Bounded waits of this harness (a test never hangs on a browser or a server). */
 const START_MS = 45_000;
@@ -171,6 +174,9 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
       for (const taxi of ["yellow", "green"] as const)
         files += (await generateMonth({ month, taxi, rows: options.rows ?? 500, dir: landing })) ? 1 : 0;
   }
+  // Another build of the UI (e.g. \`vite build --outDir\` elsewhere, so that parallel work does not
+  // replace the files a running test is loading).
+  if (process.env.BATON_UI_DIR) env.BATON_UI_DIR = process.env.BATON_UI_DIR;
   Object.assign(env, options.env ?? {});
   const proc = spawnBaton(
     [

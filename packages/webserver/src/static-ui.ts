@@ -57,8 +57,12 @@ const TYPES: Record<string, string> = {
   ".wasm": "application/wasm",
 };
 
-/** The `dist` folder of the installed `@baton/ui` package, or undefined when it is not installed. */
-export function defaultUiDir(): string | undefined {
+/**
+ * The UI to serve: `BATON_UI_DIR` when set (another build of the UI), else the `dist` folder of the
+ * installed `@baton/ui` package, or undefined when it is not installed.
+ */
+export function defaultUiDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.BATON_UI_DIR) return path.resolve(env.BATON_UI_DIR);
   let pkg: string;
   try {
     pkg = fileURLToPath(import.meta.resolve("@baton/ui/package.json"));
