@@ -5,8 +5,11 @@ export interface LogViewerProps {
   readonly ended: boolean;
   /** The run's step keys, for the step filter. */
   readonly stepKeys: readonly string[];
+  /** Controlled step filter (null: every step); uncontrolled when undefined. */
+  readonly step?: string | null;
+  readonly onStepChange?: (step: string | null) => void;
 }
 
 export function LogViewer(_props: LogViewerProps) {
-  return <section aria-label="Logs" />;
+  return <section aria-label="Logs" aria-busy="false" />;
 }
