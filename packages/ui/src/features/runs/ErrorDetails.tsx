@@ -1,7 +1,18 @@
 import type { SerializedError } from "@baton/webserver/api-types";
 
-/** A serialized error in full: name, code, message, stack, and each cause below it. */
-export function ErrorDetails({ error, title }: { error: SerializedError; title?: string }) {
+/**
+ * A serialized error in full: name, code, message, stack, and each cause below it. The first stack
+ * is shown open unless `stackOpen` is false (the others are one click away).
+ */
+export function ErrorDetails({
+  error,
+  title,
+  stackOpen = true,
+}: {
+  error: SerializedError;
+  title?: string;
+  stackOpen?: boolean;
+}) {
   const chain: SerializedError[] = [];
   for (let e: SerializedError | undefined = error; e && chain.length < 6; e = e.cause) chain.push(e);
   return (
@@ -17,7 +28,7 @@ export function ErrorDetails({ error, title }: { error: SerializedError; title?:
           </div>
           <pre className="run-error-message">{e.message}</pre>
           {e.stack && (
-            <details open={i === 0}>
+            <details open={stackOpen && i === 0}>
               <summary>Stack trace</summary>
               <pre className="run-error-stack">{e.stack}</pre>
             </details>

@@ -1,38 +1,46 @@
-import type { Run, StepSummary } from "@baton/webserver/api-types";
-import { useState } from "react";
-import { Link, useParams } from "react-router";
+import type { Run, RunDetail, StepSummary } from "@baton/webserver/api-types";
+import { type ReactNode, useCallback, useMemo, useState } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { isApiError } from "../../api/client";
 import { useRun } from "../../api/queries";
 import { usePermission } from "../../app/Auth";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorBox } from "../../components/ErrorBox";
 import { exactTime, RelativeTime } from "../../components/RelativeTime";
+import { useToast } from "../../components/Toasts";
 import { ErrorDetails } from "./ErrorDetails";
-import { describeKeys, formatDuration, RUN_STATUS, STEP_STATUS } from "./run-format";
+import { LogViewer } from "./logs/LogViewer";
+import { describeKeys, formatDuration, RUN_STATUS } from "./run-format";
 import { StatusPill } from "./StatusPill";
+import { StepsTable } from "./timeline/StepsTable";
+import { StepTimeline } from "./timeline/StepTimeline";
+import { buildTimeline } from "./timeline/timeline-model";
 import { useNow } from "./use-now";
-import { useCancelRun } from "./use-run-actions";
+import { useCancelRun, useReexecuteRun } from "./use-run-actions";
 import "./runs.css";
 
-const LAUNCHED_BY = "baton/launched-by";
+/** Tags set by Baton itself (shown as "launched by", not among the user's tags). */
+const TAG = {
+  launchedBy: "baton/launched-by",
+  schedule: "baton/schedule",
+  scheduledTime: "baton/scheduled-time",
+  sensor: "baton/sensor",
+  automation: "baton/automation",
+  file: "baton/file",
+  backfill: "baton/backfill",
+  retryNumber: "baton/retry-number",
+} as const;
+const LAUNCH_TAGS = new Set<string>(Object.values(TAG));
+/** Links to the assets it materialized, at most (a 10,000-asset run says how many more). */
+const MAX_ASSET_LINKS = 60;
 
-function Time({ ms }: { ms: number | null }) {
-  if (ms === null) return <span className="muted">—</span>;
-  return (
-    <>
-      {exactTime(ms)}{" "}
-      <span className="muted small">
-        (<RelativeTime ms={ms} />)
-      </span>
-    </>
-  );
-}
+const shortId = (id: string) => id.slice(0, 8);
+const assetHref = (key: string) => `/assets/${key.split("/").map(encodeURIComponent).join("/")}`;
 
-/** /runs/:id — a run's status (live), timings, who launched it, partitions, assets, steps and errors. */
+/** /runs/:id — a run's status (live), who launched it, its step timeline, logs, steps and errors; re-execute, cancel. */
 export default function RunPage() {
   const id = useParams().id ?? "";
   const query = useRun(id);
-  const short = id.slice(0, 8);
   if (query.isError) {
     if (isApiError(query.error) && query.error.status === 404)
       return (
@@ -40,13 +48,13 @@ export default function RunPage() {
           <h1>No run {id}</h1>
           <p>
             There is no run with this id (it may have been deleted, or the link is wrong).{" "}
-            <Link to="/graph">Back to the asset graph</Link>
+            <Link to="/runs">See all runs</Link> or <Link to="/graph">Back to the asset graph</Link>
           </p>
         </div>
       );
     return (
       <div className="page run-page">
-        <h1>Run {short}</h1>
+        <h1>Run {shortId(id)}</h1>
         <ErrorBox error={query.error} title="Could not load this run" />
       </div>
     );
@@ -54,192 +62,228 @@ export default function RunPage() {
   if (!query.data)
     return (
       <div className="page run-page" aria-busy="true">
-        <h1>Run {short}</h1>
+        <h1>Run {shortId(id)}</h1>
         <p className="muted">Loading…</p>
       </div>
     );
-  return <RunView run={query.data.run} steps={query.data.summary.steps} reason={query.data.summary.reason} />;
+  return <RunView detail={query.data} />;
 }
 
-function RunView({ run, steps, reason }: { run: Run; steps: StepSummary[]; reason: string | null }) {
+function RunView({ detail }: { detail: RunDetail }) {
+  const { run, summary } = detail;
+  const steps = summary.steps;
   const status = RUN_STATUS[run.status];
-  const now = useNow(status.active && run.startedAt !== null);
-  const duration = run.startedAt === null ? null : (run.endedAt ?? now) - run.startedAt;
-  const launchedBy = run.tags[LAUNCHED_BY];
-  const otherTags = Object.entries(run.tags).filter(([k]) => k !== LAUNCHED_BY);
-  const failedSteps = steps.filter((s) => s.error);
+  const ended = !status.active;
+  const now = useNow(!ended);
+  const [params, setParams] = useSearchParams();
+  const step = params.get("step");
+  const setStep = useCallback(
+    (next: string | null) =>
+      setParams(
+        (p) => {
+          const q = new URLSearchParams(p);
+          if (next === null) q.delete("step");
+          else q.set("step", next);
+          return q;
+        },
+        { replace: true },
+      ),
+    [setParams],
+  );
+  // Once per response (the run query is refreshed at most every 250 ms while events arrive).
+  const model = useMemo(
+    () => buildTimeline(steps, summary.startedAt ?? run.startedAt),
+    [steps, summary.startedAt, run.startedAt],
+  );
+  const stepKeys = useMemo(() => model.rows.map((r) => r.stepKey), [model]);
+  // Before a worker starts the run, its steps are the assets (and checks) it asked for.
+  const queued = steps.length === 0 && (run.status === "QUEUED" || run.status === "STARTING");
+  const planned = useMemo(() => (queued ? plannedSteps(run) : steps), [queued, run, steps]);
+  const failed = useMemo(() => steps.filter((s) => s.status === "failed" && s.error), [steps]);
+  const unknownStep = step !== null && steps.length > 0 && !model.index.has(step);
+
   return (
     <div className="page run-page">
-      <div className="page-header">
-        <h1>Run {run.runId.slice(0, 8)}</h1>
-        <StatusPill word={status.word} color={status.color} />
-        {run.cancelRequested && run.status !== "CANCELED" && <span className="badge">cancel requested</span>}
-        <span className="spacer" />
-        {status.active && !run.cancelRequested && run.status !== "CANCELING" && <CancelRun run={run} />}
-      </div>
+      <RunHeader run={run} steps={steps} />
+      <RunFacts run={run} steps={steps} now={now} />
 
-      {run.status === "FAILURE" && reason && failedSteps.length === 0 && (
+      {failed.length > 0 && (
+        <section className="error-box run-failure" aria-label="Errors">
+          {failed.slice(0, 2).map((s) => (
+            <ErrorDetails
+              key={s.stepKey}
+              error={s.error!}
+              title={`Step ${s.stepKey} failed`}
+              stackOpen={false}
+            />
+          ))}
+          {failed.length > 2 && (
+            <p className="small">
+              {(failed.length - 2).toLocaleString("en")} more failed steps: see the Steps table below.
+            </p>
+          )}
+        </section>
+      )}
+      {failed.length === 0 && run.status === "FAILURE" && summary.reason && (
         <div className="error-box" role="alert">
           <strong>The run failed</strong>
-          <pre className="run-error-message">{reason}</pre>
+          <pre className="run-error-message">{summary.reason}</pre>
         </div>
       )}
-      {run.status === "CANCELED" && reason && <p className="muted">{reason}</p>}
+      {run.status === "CANCELED" && summary.reason && <p className="muted run-reason">{summary.reason}</p>}
+      {unknownStep && (
+        <p className="error-box" role="alert">
+          This run has no step <span className="mono">{step}</span> (from the link’s <code>?step=</code>):
+          showing every step.{" "}
+          <button type="button" className="small" onClick={() => setStep(null)}>
+            Clear it
+          </button>
+        </p>
+      )}
 
-      <div className="run-grid">
-        <section className="card" aria-labelledby="run-facts">
-          <h2 id="run-facts">Details</h2>
-          <dl className="props">
-            <dt>Run id</dt>
-            <dd className="mono">{run.runId}</dd>
-            <dt>Created</dt>
-            <dd>
-              <Time ms={run.createdAt} />
-            </dd>
-            <dt>Started</dt>
-            <dd>
-              <Time ms={run.startedAt} />
-            </dd>
-            <dt>Ended</dt>
-            <dd>
-              <Time ms={run.endedAt} />
-            </dd>
-            <dt>Duration</dt>
-            <dd>
-              {formatDuration(duration)}
-              {run.endedAt === null && duration !== null ? " so far" : ""}
-            </dd>
-            <dt>Launched by</dt>
-            <dd>{launchedBy ?? <span className="muted">—</span>}</dd>
-            <dt>Partition{run.partitionKeys && run.partitionKeys.length > 1 ? "s" : ""}</dt>
-            <dd className="mono">
-              {run.partitionKeys ? describeKeys(run.partitionKeys) : "not partitioned"}
-            </dd>
-            {run.backfillId && (
-              <>
-                <dt>Backfill</dt>
-                <dd>
-                  <Link to={`/backfills/${run.backfillId}`}>{run.backfillId.slice(0, 8)}</Link>
-                </dd>
-              </>
-            )}
-            {run.parentRunId && (
-              <>
-                <dt>Re-execution of</dt>
-                <dd>
-                  <Link to={`/runs/${run.parentRunId}`}>{run.parentRunId.slice(0, 8)}</Link>
-                </dd>
-              </>
-            )}
-            <dt>Selection</dt>
-            <dd className="mono">{run.selection}</dd>
-            {otherTags.length > 0 && (
-              <>
-                <dt>Tags</dt>
-                <dd className="row">
-                  {otherTags.map(([k, v]) => (
-                    <span key={k} className="tag">
-                      {k}={v}
-                    </span>
-                  ))}
-                </dd>
-              </>
-            )}
-          </dl>
+      {steps.length > 0 ? (
+        <StepTimeline model={model} live={!ended} selected={unknownStep ? null : step} onSelect={setStep} />
+      ) : (
+        <section className="card timeline-card" aria-label="Step timeline" aria-busy="false">
+          <h2>Timeline</h2>
+          <p className="muted">
+            {run.status === "QUEUED"
+              ? "Queued: the timeline starts when a worker picks the run up."
+              : run.status === "STARTING"
+                ? "Starting: a worker is preparing the run."
+                : "This run has no steps."}
+          </p>
         </section>
-        <section className="card" aria-labelledby="run-assets">
-          <h2 id="run-assets">Assets ({run.assetKeys.length})</h2>
-          <ul className="run-assets">
-            {run.assetKeys.map((k) => (
-              <li key={k}>
-                <Link to={`/assets/${k}`} className="mono">
-                  {k}
-                </Link>
-              </li>
-            ))}
-          </ul>
-        </section>
+      )}
+
+      <div className="run-logs">
+        <LogViewer
+          runId={run.runId}
+          ended={ended}
+          stepKeys={stepKeys}
+          step={unknownStep ? null : step}
+          onStepChange={setStep}
+        />
       </div>
 
       <section className="card" aria-labelledby="run-steps">
-        <h2 id="run-steps">Steps</h2>
-        {steps.length === 0 ? (
+        <h2 id="run-steps">
+          Steps <span className="muted small">({planned.length.toLocaleString("en")})</span>
+        </h2>
+        {planned.length === 0 ? (
           <p className="muted">
-            {run.status === "QUEUED" ? "Waiting for a worker to start the run." : "No steps."}
+            {ended ? "This run had no steps." : "Waiting for a worker to plan the run."}
           </p>
         ) : (
-          <div className="table-scroll">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Step</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Duration</th>
-                  <th scope="col">Attempts</th>
-                  <th scope="col">Assets</th>
-                </tr>
-              </thead>
-              <tbody>
-                {steps.map((s) => {
-                  const st = STEP_STATUS[s.status] ?? { word: s.status, color: "missing" };
-                  return (
-                    <tr key={s.stepKey}>
-                      <td className="mono">
-                        {s.stepKey}
-                        {s.reason && !s.error && <div className="muted small step-reason">{s.reason}</div>}
-                        {s.error && (
-                          <div className="small step-reason check-failed">
-                            {s.error.name}: see the error below
-                          </div>
-                        )}
-                      </td>
-                      <td>
-                        <StatusPill word={st.word} color={st.color} />
-                      </td>
-                      <td>{s.startedAt ? new Date(s.startedAt).toLocaleTimeString() : "—"}</td>
-                      <td>
-                        {formatDuration(
-                          s.durationMs ??
-                            (s.startedAt && s.status === "running" ? Date.now() - s.startedAt : null),
-                        )}
-                      </td>
-                      <td>{s.attempts}</td>
-                      <td className="small">
-                        {s.assetKeys.map((k) => (
-                          <div key={k}>
-                            <Link to={`/assets/${k}`}>{k}</Link>
-                          </div>
-                        ))}
-                        {s.checks.map((c) => (
-                          <div
-                            key={`${c.assetKey}:${c.checkName}`}
-                            className={c.passed ? "muted" : "check-failed"}
-                          >
-                            {c.passed ? "✓" : "✕"} {c.checkName} {c.passed ? "passed" : "failed"}
-                          </div>
-                        ))}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+          <StepsTable steps={planned} queued={queued} selected={step} onSelect={setStep} now={now} />
         )}
       </section>
 
-      {failedSteps.map((s) => (
-        <section key={s.stepKey} className="card error-card" aria-label={`Error in step ${s.stepKey}`}>
-          <ErrorDetails error={s.error!} title={`Step ${s.stepKey} failed`} />
-        </section>
-      ))}
+      <RunDetails run={run} steps={steps} />
     </div>
   );
 }
 
-function CancelRun({ run }: { run: Run }) {
+/** A queued run's steps: one per asset and check it asked for (a worker plans the real ones). */
+function plannedSteps(run: Run): StepSummary[] {
+  const keys = [...(run.request?.assetKeys ?? run.assetKeys), ...(run.request?.checkKeys ?? [])];
+  return keys.map((k) => ({
+    stepKey: k,
+    assetKeys: [k],
+    status: "not_started",
+    startedAt: null,
+    endedAt: null,
+    durationMs: null,
+    attempts: 0,
+    attemptSpans: [],
+    reason: null,
+    error: null,
+    materializations: [],
+    checks: [],
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header and actions
+
+function RunHeader({ run, steps }: { run: Run; steps: readonly StepSummary[] }) {
+  const status = RUN_STATUS[run.status];
   const launcher = usePermission("launcher");
+  const ended = !status.active;
+  const somethingFailed =
+    run.status === "FAILURE" ||
+    run.status === "CANCELED" ||
+    steps.some((s) => s.status === "failed" || s.status === "skipped" || s.status === "canceled");
+  const canCancel = status.active && !run.cancelRequested && run.status !== "CANCELING";
+  return (
+    <>
+      <div className="page-header">
+        <h1>Run {shortId(run.runId)}</h1>
+        <StatusPill word={status.word} color={status.color} />
+        {run.cancelRequested && run.status !== "CANCELED" && <span className="badge">cancel requested</span>}
+        <span className="spacer" />
+        {ended && (
+          <Reexecute run={run} fromFailure={false} allowed={launcher.allowed} reason={launcher.reason} />
+        )}
+        {ended && somethingFailed && (
+          <Reexecute run={run} fromFailure allowed={launcher.allowed} reason={launcher.reason} />
+        )}
+        {canCancel && <CancelRun run={run} allowed={launcher.allowed} reason={launcher.reason} />}
+      </div>
+      {!launcher.allowed && (ended || canCancel) && (
+        <p className="muted small run-permission">
+          {launcher.reason} Re-executing and canceling are turned off.
+        </p>
+      )}
+    </>
+  );
+}
+
+function Reexecute(props: { run: Run; fromFailure: boolean; allowed: boolean; reason: string | undefined }) {
+  const reexecute = useReexecuteRun(props.run.runId);
+  const navigate = useNavigate();
+  const toast = useToast();
+  const label = props.fromFailure ? "Re-execute from failure" : "Re-execute all";
+  return (
+    <>
+      <button
+        type="button"
+        className={props.fromFailure ? "primary" : undefined}
+        disabled={!props.allowed || reexecute.isPending}
+        title={
+          props.allowed
+            ? props.fromFailure
+              ? "A new run of only the steps that failed, were skipped or canceled"
+              : "A new run of every step of this run"
+            : props.reason
+        }
+        onClick={() =>
+          reexecute.mutate(props.fromFailure, {
+            onSuccess: ({ run }) => {
+              toast(
+                <span>
+                  Run <Link to={`/runs/${run.runId}`}>{shortId(run.runId)}</Link> queued (
+                  {props.fromFailure ? "re-execution from failure" : "re-execution"} of{" "}
+                  {shortId(props.run.runId)})
+                </span>,
+              );
+              navigate(`/runs/${run.runId}`);
+            },
+          })
+        }
+      >
+        {reexecute.isPending ? `${label}…` : label}
+      </button>
+      {reexecute.error && (
+        <div className="run-action-error">
+          <ErrorBox error={reexecute.error} title={`Could not ${label.toLowerCase()}`} />
+        </div>
+      )}
+    </>
+  );
+}
+
+function CancelRun({ run, allowed, reason }: { run: Run; allowed: boolean; reason: string | undefined }) {
   const cancel = useCancelRun(run.runId);
   const [open, setOpen] = useState(false);
   return (
@@ -247,8 +291,8 @@ function CancelRun({ run }: { run: Run }) {
       <button
         type="button"
         className="danger-outline"
-        disabled={!launcher.allowed}
-        title={launcher.reason}
+        disabled={!allowed}
+        title={reason}
         onClick={() => {
           cancel.reset();
           setOpen(true);
@@ -256,15 +300,14 @@ function CancelRun({ run }: { run: Run }) {
       >
         Cancel run
       </button>
-      {!launcher.allowed && <span className="muted small">{launcher.reason}</span>}
       <ConfirmDialog
         open={open}
         onOpenChange={setOpen}
-        title={`Cancel run ${run.runId.slice(0, 8)}?`}
+        title={`Cancel run ${shortId(run.runId)}?`}
         description={
           run.status === "QUEUED"
             ? "The run has not started: it is canceled at once."
-            : "The run is asked to stop: steps already running finish or are interrupted, the rest do not start."
+            : "The run is asked to stop: the steps running now are interrupted and canceled, the rest do not start."
         }
         confirmLabel="Cancel run"
         backOutLabel="Keep it"
@@ -274,5 +317,220 @@ function CancelRun({ run }: { run: Run }) {
         onConfirm={() => cancel.mutate(undefined, { onSuccess: () => setOpen(false) })}
       />
     </>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts: timings, who launched it, partitions
+
+function Time({ ms }: { ms: number | null }) {
+  if (ms === null) return <span className="muted">—</span>;
+  const d = new Date(ms);
+  const today = d.toDateString() === new Date().toDateString();
+  return (
+    <time dateTime={d.toISOString()} title={exactTime(ms)}>
+      {today
+        ? d.toLocaleTimeString(undefined, { hour12: false })
+        : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium", hour12: false })}{" "}
+      <span className="muted small">
+        (<RelativeTime ms={ms} />)
+      </span>
+    </time>
+  );
+}
+
+function Fact({ label, children, wide }: { label: string; children: ReactNode; wide?: boolean }) {
+  return (
+    <div className={wide ? "fact wide" : "fact"}>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
+/** Who or what launched the run, each part a link where it has a page. */
+function launchedBy(run: Run): ReactNode[] {
+  const t = run.tags;
+  const out: ReactNode[] = [];
+  const schedule = t[TAG.schedule];
+  const sensor = t[TAG.sensor];
+  if (schedule)
+    out.push(
+      <span key="schedule">
+        schedule <Link to={`/automation/${encodeURIComponent(schedule)}`}>{schedule}</Link>
+        {t[TAG.scheduledTime] && <span className="muted"> (tick {t[TAG.scheduledTime]})</span>}
+      </span>,
+    );
+  if (sensor)
+    out.push(
+      <span key="sensor">
+        sensor <Link to={`/automation/${encodeURIComponent(sensor)}`}>{sensor}</Link>
+        {t[TAG.file] && (
+          <>
+            {" "}
+            for <span className="mono">{t[TAG.file]}</span>
+          </>
+        )}
+      </span>,
+    );
+  if (t[TAG.automation]) out.push(<span key="automation">automation: {t[TAG.automation]}</span>);
+  const backfillId = run.backfillId ?? t[TAG.backfill];
+  if (backfillId)
+    out.push(
+      <span key="backfill">
+        backfill{" "}
+        <Link to={`/backfills/${backfillId}`} title={backfillId}>
+          {shortId(backfillId)}
+        </Link>
+      </span>,
+    );
+  if (run.parentRunId)
+    out.push(
+      <span key="parent">
+        re-execution of{" "}
+        <Link to={`/runs/${run.parentRunId}`} title={run.parentRunId}>
+          {shortId(run.parentRunId)}
+        </Link>
+        {run.rootRunId && run.rootRunId !== run.parentRunId && (
+          <>
+            {" "}
+            (first run{" "}
+            <Link to={`/runs/${run.rootRunId}`} title={run.rootRunId}>
+              {shortId(run.rootRunId)}
+            </Link>
+            )
+          </>
+        )}
+      </span>,
+    );
+  if (t[TAG.retryNumber]) out.push(<span key="retry">automatic retry #{t[TAG.retryNumber]}</span>);
+  if (t[TAG.launchedBy])
+    out.push(
+      <span key="token">
+        token <strong>{t[TAG.launchedBy]}</strong>
+      </span>,
+    );
+  return out;
+}
+
+function RunFacts({ run, steps, now }: { run: Run; steps: readonly StepSummary[]; now: number }) {
+  const duration = run.startedAt === null ? null : (run.endedAt ?? now) - run.startedAt;
+  const by = launchedBy(run);
+  const running = steps.filter((s) => s.status === "running").length;
+  return (
+    <section className="card run-facts" aria-label="Run details">
+      <dl className="facts">
+        <Fact label="Created">
+          <Time ms={run.createdAt} />
+        </Fact>
+        <Fact label="Started">
+          <Time ms={run.startedAt} />
+        </Fact>
+        <Fact label="Ended">
+          <Time ms={run.endedAt} />
+        </Fact>
+        <Fact label="Duration">
+          <span className="num">{formatDuration(duration)}</span>
+          {run.endedAt === null && duration !== null && <span className="muted"> so far</span>}
+          {running > 0 && <span className="muted small"> · {running} running</span>}
+        </Fact>
+        <Fact label={`Partition${run.partitionKeys && run.partitionKeys.length > 1 ? "s" : ""}`}>
+          <span
+            className={run.partitionKeys ? "mono" : "muted"}
+            title={run.partitionKeys?.slice(0, 50).join(", ")}
+          >
+            {run.partitionKeys ? describeKeys(run.partitionKeys) : "not partitioned"}
+          </span>
+        </Fact>
+        <Fact label="Launched by" wide>
+          {by.length === 0 ? (
+            <span className="muted">—</span>
+          ) : (
+            by.map((b, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a fixed order of parts
+              <span key={i}>
+                {i > 0 && <span className="muted"> · </span>}
+                {b}
+              </span>
+            ))
+          )}
+        </Fact>
+      </dl>
+    </section>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Details: selection, tags, config, assets
+
+function RunDetails({ run, steps }: { run: Run; steps: readonly StepSummary[] }) {
+  const tags = Object.entries(run.tags).filter(([k]) => !LAUNCH_TAGS.has(k));
+  const materialized = useMemo(() => {
+    const keys = new Set<string>();
+    for (const s of steps) for (const m of s.materializations) keys.add(m.assetKey);
+    return [...keys];
+  }, [steps]);
+  const config = run.config && typeof run.config === "object" ? Object.keys(run.config) : [];
+  const configText = useMemo(() => JSON.stringify(run.config ?? {}, null, 2), [run.config]);
+  return (
+    <section className="card" aria-labelledby="run-more">
+      <h2 id="run-more">Details</h2>
+      <dl className="props">
+        <dt>Run id</dt>
+        <dd className="mono">{run.runId}</dd>
+        <dt>Selection</dt>
+        <dd className="mono">{run.selection}</dd>
+        <dt>Tags</dt>
+        <dd className="row">
+          {tags.length === 0 ? (
+            <span className="muted">none</span>
+          ) : (
+            tags.map(([k, v]) => (
+              <span key={k} className="tag">
+                {k}={v}
+              </span>
+            ))
+          )}
+        </dd>
+        <dt>Run config</dt>
+        <dd>
+          {config.length === 0 ? (
+            <span className="muted">none (defaults)</span>
+          ) : (
+            <details>
+              <summary>
+                JSON for {config.length} {config.length === 1 ? "step" : "steps"}
+              </summary>
+              <pre className="inline-json run-config">{configText}</pre>
+            </details>
+          )}
+        </dd>
+        <dt>Materialized</dt>
+        <dd>
+          <AssetLinks keys={materialized} empty={run.endedAt === null ? "nothing yet" : "nothing"} />
+          <span className="muted small">
+            {" "}
+            ({materialized.length.toLocaleString("en")} of {run.assetKeys.length.toLocaleString("en")}{" "}
+            targeted {run.assetKeys.length === 1 ? "asset" : "assets"})
+          </span>
+        </dd>
+      </dl>
+    </section>
+  );
+}
+
+function AssetLinks({ keys, empty }: { keys: readonly string[]; empty: string }) {
+  if (keys.length === 0) return <span className="muted">{empty}</span>;
+  return (
+    <span className="asset-links">
+      {keys.slice(0, MAX_ASSET_LINKS).map((k) => (
+        <Link key={k} to={assetHref(k)} className="mono">
+          {k}
+        </Link>
+      ))}
+      {keys.length > MAX_ASSET_LINKS && (
+        <span className="muted">and {(keys.length - MAX_ASSET_LINKS).toLocaleString("en")} more</span>
+      )}
+    </span>
   );
 }

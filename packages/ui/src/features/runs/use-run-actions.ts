@@ -1,4 +1,4 @@
-import type { BackfillAnswer, RunAnswer } from "@baton/webserver/api-types";
+import type { BackfillAnswer, LaunchedRunAnswer, RunAnswer } from "@baton/webserver/api-types";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import { queryKeys } from "../../api/queries";
@@ -29,5 +29,18 @@ export function useRetryBackfill(id: string) {
   return useMutation({
     mutationFn: () => api<BackfillAnswer>(`/api/backfills/${seg(id)}/retry`, { method: "POST" }),
     onSuccess: () => client.invalidateQueries({ queryKey: queryKeys.backfill(id) }),
+  });
+}
+
+/** POST /api/runs/{id}/reexecute: a new queued run of everything, or only of what did not succeed. */
+export function useReexecuteRun(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (fromFailure: boolean) =>
+      api<LaunchedRunAnswer>(`/api/runs/${seg(id)}/reexecute`, {
+        method: "POST",
+        body: fromFailure ? { fromFailure: true } : {},
+      }),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["runs"] }),
   });
 }
