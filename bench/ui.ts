@@ -20,217 +20,35 @@
 // Options: BENCH_UI_CASES=graph-1000,initial-js (a subset), BENCH_CHROMIUM=/path/to/chromium,
 // BENCH_UI_DIST=/path/to/dist (another build of the UI), BENCH_UI_SCREENSHOTS=1 (a PNG per case in
 // tests/.artifacts/bench-ui/, taken once the case is timed).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { asset, defineDefinitions, hourlyPartitions } from "@baton/core";
+import type { Browser, Page } from "playwright-core";
+import { OPS_CASES, opsCases } from "./ui-ops.js";
 import {
-  type AssetDefinition,
-  asset,
-  type Definitions,
-  defineDefinitions,
-  hourlyPartitions,
-  openInstance,
-  publishSnapshot,
-} from "@baton/core";
-import { startWebserver } from "@baton/webserver";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+  bounded,
+  type Instance,
+  launch,
+  newContext,
+  pollPage,
+  print,
+  round,
+  runCase,
+  serve,
+  snapshot,
+  startFrames,
+  stopFrames,
+  syntheticAssets,
+  UI_DIST,
+  uiBuilt,
+  wanted,
+} from "./ui-support.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-/** The built UI (BENCH_UI_DIST: another build, e.g. to compare two). */
-const UI_DIST = path.resolve(process.env.BENCH_UI_DIST ?? path.join(ROOT, "packages/ui/dist"));
-const CHROMIUM = process.env.BENCH_CHROMIUM ?? "/usr/bin/chromium";
-const ONLY = process.env.BENCH_UI_CASES?.split(",").map((s) => s.trim());
-const wanted = (name: string) => !ONLY || ONLY.some((c) => name.startsWith(c));
+export { syntheticAssets };
+
 /** The UI's URL parameter that expands every group (packages/ui/src/features/asset-graph). */
 const EXPANDED = "groups=expanded";
-
-type Line = Record<string, unknown> & { case: string };
-const print = (line: Line) => console.log(JSON.stringify({ bench: "ui", ...line }));
-const round = (x: number, digits = 3) => +x.toFixed(digits);
-
-/** Run one case; whatever goes wrong becomes a JSON line with `error` (the others still run). */
-async function runCase(inputs: Line, fn: () => Promise<Record<string, unknown>>) {
-  if (!wanted(inputs.case)) return;
-  // The machine is shared: the 1-minute load average when the case started helps read its figure.
-  const load1 = round(os.loadavg()[0]!, 1);
-  try {
-    print({ ...inputs, ...(await fn()), load1 });
-  } catch (error) {
-    print({ ...inputs, error: (error as Error).message.split("\n")[0]!.slice(0, 300), load1 });
-  }
-}
-
-/** Reject after `ms` (a case never hangs the bench). */
-async function bounded<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms / 1000} s`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Synthetic definitions
-
-/** mulberry32: deterministic. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * `assets` assets in `groups` groups (contiguous blocks, group i's assets after group i-1's). The
- * first 2% of each group are its sources; every other asset has 1–3 upstreams, each from its own
- * group's last 60 assets with probability 0.9 (lineage is local: layers of tables), otherwise from
- * any earlier group.
- */
-export function syntheticAssets(assets: number, groups: number, seed = 1): AssetDefinition<number>[] {
-  const rand = prng(seed);
-  const perGroup = Math.ceil(assets / groups);
-  const keys: string[] = [];
-  const defs: AssetDefinition<number>[] = [];
-  for (let i = 0; i < assets; i++) {
-    const g = Math.floor(i / perGroup);
-    const groupStart = g * perGroup;
-    const group = `group_${String(g).padStart(2, "0")}`;
-    const key = `${group}/table_${String(i - groupStart).padStart(5, "0")}`;
-    const deps = new Set<string>();
-    const sources = Math.max(1, Math.floor(perGroup * 0.02));
-    if (i - groupStart >= sources) {
-      const n = 1 + Math.floor(rand() * 3);
-      for (let k = 0; k < n; k++) {
-        const inside = g === 0 || rand() < 0.9;
-        const j = inside
-          ? Math.max(groupStart, i - 1 - Math.floor(rand() * Math.min(60, i - groupStart)))
-          : Math.floor(rand() * groupStart);
-        deps.add(keys[j]!);
-      }
-    }
-    keys.push(key);
-    defs.push(asset({ key, group, deps: [...deps] }, async () => 1));
-  }
-  return defs;
-}
-
-// ---------------------------------------------------------------------------------------------
-// A store and the real webserver
-
-interface Served {
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-async function serve(
-  definitions: Definitions,
-  seed?: (instance: Awaited<ReturnType<typeof openInstance>>) => Promise<void>,
-): Promise<Served> {
-  const home = mkdtempSync(path.join(os.tmpdir(), "baton-bench-ui-"));
-  const instance = await openInstance({ home, env: {} });
-  try {
-    await publishSnapshot(instance.storage, definitions);
-    await seed?.(instance);
-    const server = await startWebserver({ instance, port: 0, ui: { dir: UI_DIST } });
-    return {
-      url: server.url,
-      async close() {
-        await server.close();
-        await instance.close();
-        rmSync(home, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    await instance.close();
-    rmSync(home, { recursive: true, force: true });
-    throw error;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// In the page
-
-/** Installed before the app's scripts: records when "Asset graph" / "Partition health" become ready. */
-const OBSERVER = `(() => {
-  const bench = (window.__batonBench = { graphReadyAt: undefined, partitionsReadyAt: undefined });
-  const nameOf = (el) =>
-    el.getAttribute("aria-label") ||
-    (el.getAttribute("aria-labelledby") || "")
-      .split(/\\s+/)
-      .map((id) => (id && document.getElementById(id)?.textContent?.trim()) || "")
-      .join(" ")
-      .trim();
-  const check = () => {
-    for (const el of document.querySelectorAll('[aria-busy="false"]')) {
-      const name = nameOf(el);
-      if (bench.graphReadyAt === undefined && name === "Asset graph" && el.querySelector("[aria-label]"))
-        bench.graphReadyAt = performance.now();
-      if (bench.partitionsReadyAt === undefined && name === "Partition health")
-        bench.partitionsReadyAt = performance.now();
-    }
-  };
-  const start = () =>
-    new MutationObserver(check).observe(document.documentElement, {
-      subtree: true,
-      childList: true,
-      attributes: true,
-      attributeFilter: ["aria-busy", "aria-label", "aria-labelledby"],
-    });
-  if (document.documentElement) start();
-  else document.addEventListener("DOMContentLoaded", start, { once: true });
-})();`;
-
-async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-  const { chromium } = await import("playwright-core");
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 20_000,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-}
-
-async function newContext(browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  await context.addInitScript(OBSERVER);
-  return context;
-}
-
-/**
- * Poll an expression in the page until it is not undefined (page.evaluate goes through the
- * DevTools protocol: the app's CSP, which forbids eval, does not apply, unlike waitForFunction).
- */
-async function pollPage<T>(page: Page, expression: string, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = (await page.evaluate(expression)) as T | undefined;
-    if (value !== undefined && value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not ready within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Navigate and wait for the graph to be ready; seconds from navigation start. */
 async function timeGraph(page: Page, url: string, timeoutMs: number, name: string): Promise<number> {
@@ -238,19 +56,6 @@ async function timeGraph(page: Page, url: string, timeoutMs: number, name: strin
   const at = await pollPage<number>(page, "window.__batonBench?.graphReadyAt", timeoutMs, "Asset graph");
   await snapshot(page, name);
   return at / 1000;
-}
-
-/** BENCH_UI_SCREENSHOTS=1: a PNG per case under tests/.artifacts/bench-ui/ (to look at what was timed). */
-async function snapshot(page: Page, name: string) {
-  if (!process.env.BENCH_UI_SCREENSHOTS) return;
-  const dir = path.join(ROOT, "tests/.artifacts/bench-ui");
-  mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `${name}.png`) });
-}
-
-function uiBuilt() {
-  if (!existsSync(path.join(UI_DIST, "index.html")))
-    throw new Error(`the UI is not built (${path.relative(ROOT, UI_DIST)}/index.html missing)`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,16 +179,6 @@ async function panZoom(page: Page): Promise<Record<string, unknown>> {
   const viewport = page.viewportSize() ?? { width: 1440, height: 900 };
   const cx = viewport.width / 2;
   const cy = viewport.height / 2;
-  await page.evaluate(`(() => {
-    const f = (window.__batonFrames = { deltas: [], on: true });
-    let last = performance.now();
-    const tick = (t) => {
-      f.deltas.push(t - last);
-      last = t;
-      if (f.on) requestAnimationFrame(tick);
-    };
-    requestAnimationFrame((t) => { last = t; requestAnimationFrame(tick); });
-  })()`);
   // Every drag comes back to where it started and every zoom in is undone: the view stays on
   // the graph (fit to screen, then closer in), never wandering off to an empty, cheap viewport.
   const dragLoop = async () => {
@@ -400,6 +195,7 @@ async function panZoom(page: Page): Promise<Record<string, unknown>> {
       await page.waitForTimeout(30);
     }
   };
+  await startFrames(page);
   const t0 = performance.now();
   await page.mouse.move(cx, cy);
   for (let round = 0; round < 2; round++) {
@@ -410,18 +206,13 @@ async function panZoom(page: Page): Promise<Record<string, unknown>> {
     await dragLoop();
     await wheel(14, 120); // back out to the whole graph
   }
-  const deltas = (await page.evaluate(
-    "(() => { window.__batonFrames.on = false; return window.__batonFrames.deltas; })()",
-  )) as number[];
-  const sorted = deltas.slice(1).sort((a, b) => a - b);
-  if (sorted.length < 10) throw new Error(`only ${sorted.length} frames recorded`);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+  const frames = await stopFrames(page);
   return {
-    frames: sorted.length,
+    frames: frames.frames,
     interactSeconds: round((performance.now() - t0) / 1000, 1),
-    p50FrameMs: round(at(0.5), 1),
-    p95FrameMs: round(at(0.95), 1),
-    maxFrameMs: round(sorted.at(-1)!, 1),
+    p50FrameMs: frames.p50FrameMs,
+    p95FrameMs: frames.p95FrameMs,
+    maxFrameMs: frames.maxFrameMs,
     target: 33,
   };
 }
@@ -437,7 +228,7 @@ const PARTITIONED = [100_000, 1_000_000].map((partitions) => ({
  * 1,000 status ranges: 500 blocks of 100 materialized partitions spread evenly, each followed by a
  * missing gap (what the bar draws depends on the ranges and the total, not on how many events).
  */
-async function seedPartitions(instance: Awaited<ReturnType<typeof openInstance>>) {
+async function seedPartitions(instance: Instance) {
   const storage = instance.storage;
   await storage.createRun({
     runId: "bench-seed",
@@ -548,6 +339,7 @@ try {
     "graph-2000-one-group",
     "partitions-100000",
     "partitions-1000000",
+    ...OPS_CASES,
   ])
     if (wanted(c)) print({ case: c, error: message });
 }
@@ -555,6 +347,7 @@ if (browser) {
   try {
     await graphCases(browser);
     await partitionCases(browser);
+    await opsCases(browser);
   } finally {
     await browser.close();
   }
