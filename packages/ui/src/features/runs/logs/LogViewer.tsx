@@ -1,4 +1,40 @@
-/** Placeholder: the run's log viewer (issue 11; owned by the log viewer's author). */
+/**
+ * The run's log viewer: every structured event and captured stdout/stderr line in one virtualized
+ * list, read page by page and then followed live; filters by step and minimum level (kept between
+ * visits), search with highlighting and next/previous match, jump to next/previous error, download
+ * as a .log file, and it follows the tail while the run runs unless the user scrolled up.
+ */
+import { useVirtualizer } from "@tanstack/react-virtual";
+import {
+  type FocusEvent,
+  type KeyboardEvent,
+  type ReactNode,
+  useCallback,
+  useDeferredValue,
+  useEffect,
+  useId,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+} from "react";
+import { isApiError } from "../../../api/client";
+import { ErrorBox } from "../../../components/ErrorBox";
+import { LogRow } from "./LogRow";
+import {
+  LEVEL_WORDS,
+  LEVELS,
+  type LogView,
+  levelOf,
+  logFileText,
+  nextPosition,
+  ordinalOf,
+  positionOfLine,
+  viewOf,
+} from "./log-model";
+import { useLogFeed, usePersistent } from "./use-log-feed";
+import "./logs.css";
+
 export interface LogViewerProps {
   readonly runId: string;
   /** True once the run ended (no more events will come). */
@@ -10,6 +46,521 @@ export interface LogViewerProps {
   readonly onStepChange?: (step: string | null) => void;
 }
 
-export function LogViewer(_props: LogViewerProps) {
-  return <section aria-label="Logs" aria-busy="false" />;
+const ROW_HEIGHT = 22;
+/** The table's sticky header row (px; logs.css). */
+const HEAD_HEIGHT = 26;
+const nf = new Intl.NumberFormat("en");
+const count = (n: number, one: string, many = `${one}s`) => `${nf.format(n)} ${n === 1 ? one : many}`;
+
+const parseLevel = (raw: string) => (LEVELS.includes(raw as never) ? levelOf(raw) : undefined);
+const parseBool = (raw: string) => (raw === "true" ? true : raw === "false" ? false : undefined);
+
+function saveFile(name: string, text: string) {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 30_000);
+}
+
+export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange }: LogViewerProps) {
+  const { feed, version } = useLogFeed(runId, ended);
+  const [minLevel, setMinLevel] = usePersistent("baton.logs.minLevel", 0, parseLevel);
+  const [wrap, setWrap] = usePersistent("baton.logs.wrap", false, parseBool);
+  const [ownStep, setOwnStep] = useState<string | null>(null);
+  const step = stepProp !== undefined ? stepProp : ownStep;
+  const setStep = (s: string | null) => {
+    if (stepProp === undefined) setOwnStep(s);
+    onStepChange?.(s);
+  };
+  const [queryInput, setQueryInput] = useState("");
+  const query = useDeferredValue(queryInput);
+  const [onlyMatches, setOnlyMatches] = useState(false);
+  const [expanded, setExpanded] = useState<ReadonlySet<number>>(() => new Set());
+  /** The line (by id) navigation is at: the last error or match jumped to, or the focused row. */
+  const [current, setCurrent] = useState<number | null>(null);
+  const ids = useId();
+
+  const filter = useMemo(
+    () => ({ minLevel, step, query, onlyMatches }),
+    [minLevel, step, query, onlyMatches],
+  );
+  const viewRef = useRef<LogView | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `version` is when the store's lines changed
+  const view = useMemo(() => {
+    if (!feed) return null;
+    const v = viewOf(feed.store, filter, viewRef.current ?? undefined);
+    viewRef.current = v;
+    return v;
+  }, [feed, filter, version]);
+  const rows = view?.rows ?? [];
+  const lines = feed?.store.lines ?? [];
+  const total = lines.length;
+  const shown = rows.length;
+  const busy = !feed || feed.phase === "loading";
+  const q = view?.filter.query ?? "";
+
+  // ---- the list ----------------------------------------------------------------------------------
+  const bodyRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: shown,
+    getScrollElement: () => bodyRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    getItemKey: (pos) => lines[rows[pos]!]?.id ?? pos,
+    overscan: 16,
+    scrollMargin: HEAD_HEIGHT,
+    scrollPaddingStart: HEAD_HEIGHT,
+  });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: sizes change with wrapping
+  useLayoutEffect(() => {
+    virtualizer.measure();
+  }, [wrap]);
+
+  // ---- following the tail ------------------------------------------------------------------------
+  const endedAtMount = useRef(ended).current;
+  const [following, setFollowing] = useState(!ended);
+  const followingRef = useRef(following);
+  followingRef.current = following;
+  const [leftAt, setLeftAt] = useState(0);
+  const lastTop = useRef(0);
+  const onScroll = () => {
+    const el = bodyRef.current;
+    if (!el) return;
+    const top = el.scrollTop;
+    const atBottom = el.scrollHeight - top - el.clientHeight < 8;
+    if (atBottom) {
+      if (!followingRef.current && !endedAtMount) setFollowing(true);
+    } else if (top < lastTop.current - 1 && followingRef.current) {
+      setFollowing(false);
+      setLeftAt(shown);
+    }
+    lastTop.current = top;
+  };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: new rows, or following resumed
+  useLayoutEffect(() => {
+    if (following && shown > 0) virtualizer.scrollToIndex(shown - 1, { align: "end" });
+  }, [following, shown]);
+  const jumpToLatest = () => {
+    setFollowing(true);
+    setCurrent(null);
+    if (shown > 0) virtualizer.scrollToIndex(shown - 1, { align: "end" });
+  };
+
+  // ---- keeping the place when the filter changes ---------------------------------------------------
+  const filterKey = view
+    ? `${view.filter.minLevel}|${view.filter.step}|${view.filter.query}|${onlyMatches}`
+    : "";
+  const lastFilterKey = useRef(filterKey);
+  const anchorLine = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    if (!view || !feed) return;
+    if (filterKey !== lastFilterKey.current) {
+      lastFilterKey.current = filterKey;
+      if (followingRef.current) return; // the tail effect scrolls
+      setLeftAt(view.rows.length);
+      const anchor = current !== null ? feed.store.indexOf(current) : anchorLine.current;
+      if (anchor !== null && anchor >= 0 && view.rows.length > 0) {
+        const pos = Math.min(positionOfLine(view, anchor), view.rows.length - 1);
+        virtualizer.scrollToIndex(pos, { align: current !== null ? "center" : "start" });
+      }
+      return;
+    }
+    const start = virtualizer.range?.startIndex;
+    if (start !== undefined && view.rows[start] !== undefined) anchorLine.current = view.rows[start]!;
+  });
+
+  // ---- navigation (errors, matches, rows) ---------------------------------------------------------
+  const focusPos = useRef<number | null>(null);
+  useEffect(() => {
+    if (focusPos.current === null) return;
+    const el = bodyRef.current?.querySelector<HTMLElement>(`[data-index="${focusPos.current}"]`);
+    if (el) {
+      el.focus({ preventScroll: true });
+      focusPos.current = null;
+    }
+  });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the view grows in place with `version`
+  const currentPos = useMemo(() => {
+    if (current === null || !view || !feed) return -1;
+    const i = feed.store.indexOf(current);
+    if (i < 0) return -1;
+    const pos = positionOfLine(view, i);
+    return view.rows[pos] === i ? pos : -1;
+  }, [current, view, feed, version]);
+
+  const goTo = (pos: number, focus: boolean) => {
+    if (!view || pos < 0 || pos >= view.rows.length) return;
+    setCurrent(lines[view.rows[pos]!]!.id);
+    if (followingRef.current && pos < view.rows.length - 1) {
+      setFollowing(false);
+      setLeftAt(view.rows.length);
+    }
+    virtualizer.scrollToIndex(pos, { align: "center" });
+    if (focus) focusPos.current = pos;
+  };
+  /** Where "next" starts from: the current line, else just above what is on screen. */
+  const fromPos = (dir: 1 | -1) => {
+    if (currentPos >= 0) return currentPos;
+    const range = virtualizer.range;
+    if (!range) return -1;
+    return dir === 1 ? range.startIndex - 1 : range.endIndex + 1;
+  };
+  const errors = view?.errors ?? [];
+  const matches = view?.matches ?? [];
+  const goError = (dir: 1 | -1) => goTo(nextPosition(errors, fromPos(dir), dir), true);
+  const goMatch = (dir: 1 | -1) => goTo(nextPosition(matches, fromPos(dir), dir), false);
+  const errorOrdinal = currentPos >= 0 ? ordinalOf(errors, currentPos) : 0;
+  const matchOrdinal = currentPos >= 0 ? ordinalOf(matches, currentPos) : 0;
+
+  const onRowsKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    const row = (e.target as HTMLElement).closest<HTMLElement>('[role="row"]');
+    if (!row || !view) return;
+    const pos = Number(row.dataset.index);
+    const page = Math.max(1, Math.floor((bodyRef.current?.clientHeight ?? 220) / ROW_HEIGHT) - 1);
+    const to: Record<string, number> = {
+      ArrowDown: pos + 1,
+      ArrowUp: pos - 1,
+      PageDown: pos + page,
+      PageUp: pos - page,
+      Home: 0,
+      End: view.rows.length - 1,
+    };
+    if (e.key in to) {
+      e.preventDefault();
+      goTo(Math.max(0, Math.min(view.rows.length - 1, to[e.key]!)), true);
+    } else if ((e.key === "Enter" || e.key === " ") && e.target === row) {
+      const line = lines[view.rows[pos]!];
+      if (line?.detail) {
+        e.preventDefault();
+        toggle(line.id);
+      }
+    }
+  };
+  const onRowsFocus = (e: FocusEvent<HTMLDivElement>) => {
+    const row = (e.target as HTMLElement).closest<HTMLElement>('[role="row"]');
+    const id = row?.dataset.lineId;
+    if (id !== undefined && Number(id) !== current) setCurrent(Number(id));
+  };
+  const toggle = useCallback((id: number) => {
+    setExpanded((prev) => {
+      const next = new Set(prev);
+      if (!next.delete(id)) next.add(id);
+      return next;
+    });
+  }, []);
+
+  // ---- download ----------------------------------------------------------------------------------
+  const filtered = minLevel > 0 || step !== null || (onlyMatches && q !== "");
+  const download = (onlyShown: boolean) => {
+    if (!feed || !view) return;
+    const name = `run-${runId.slice(0, 8)}${onlyShown ? "-filtered" : ""}.log`;
+    saveFile(name, logFileText(feed.store.lines, onlyShown ? view.rows : undefined));
+  };
+
+  // ---- steps -------------------------------------------------------------------------------------
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the store's steps grow with `version`
+  const steps = useMemo(() => {
+    const all = [...stepKeys];
+    const known = new Set(all);
+    for (const s of feed?.store.steps ?? []) if (!known.has(s)) all.push(s);
+    return all;
+  }, [stepKeys, feed, version]);
+  const unknownStep = step !== null && !steps.includes(step) && feed?.phase === "ready";
+
+  // ---- render ------------------------------------------------------------------------------------
+  const items = virtualizer.getVirtualItems();
+  const padTop = items.length > 0 ? items[0]!.start - HEAD_HEIGHT : 0;
+  const padBottom =
+    items.length > 0 ? virtualizer.getTotalSize() - (items[items.length - 1]!.end - HEAD_HEIGHT) : 0;
+  const newLines = following ? 0 : Math.max(0, shown - leftAt);
+  const levelName = LEVEL_WORDS[minLevel]!.toLowerCase();
+  const searchStatus =
+    q === ""
+      ? ""
+      : matches.length === 0
+        ? `No line matches “${queryInput.trim()}”`
+        : matchOrdinal > 0
+          ? `${nf.format(matchOrdinal)} of ${count(matches.length, "matching line")}`
+          : count(matches.length, "matching line");
+
+  let empty: ReactNode = null;
+  if (!busy && shown === 0 && !feed?.error) {
+    if (total === 0)
+      empty = (
+        <div className="log-empty">
+          <strong>No log lines yet.</strong>{" "}
+          {ended ? "This run wrote no log lines." : "Lines appear here as the run writes them."}
+        </div>
+      );
+    else {
+      const what = [
+        minLevel > 0 && `level ${levelName} or above`,
+        step !== null && `step ${step}`,
+        onlyMatches && q !== "" && `“${queryInput.trim()}”`,
+      ]
+        .filter(Boolean)
+        .join(", ");
+      empty = (
+        <div className="log-empty">
+          <strong>No line matches {what}.</strong> {count(total, "line")} in all.{" "}
+          <button
+            type="button"
+            className="small"
+            onClick={() => {
+              setMinLevel(0);
+              setStep(null);
+              setOnlyMatches(false);
+            }}
+          >
+            Clear filters
+          </button>
+        </div>
+      );
+    }
+  }
+
+  return (
+    <section className="log-viewer card" aria-labelledby={`${ids}-title`} aria-busy={busy}>
+      <div className="log-toolbar">
+        <h2 id={`${ids}-title`} className="log-title">
+          Logs
+        </h2>
+        <div className="log-search">
+          <input
+            type="search"
+            aria-label="Search logs"
+            placeholder="Search logs"
+            value={queryInput}
+            onChange={(e) => {
+              setQueryInput(e.target.value);
+              setCurrent(null);
+            }}
+            onKeyDown={(e) => {
+              if (e.key === "Enter") {
+                e.preventDefault();
+                goMatch(e.shiftKey ? -1 : 1);
+              }
+            }}
+          />
+          <button
+            type="button"
+            className="small"
+            aria-label="Previous match"
+            title="Previous match (Shift+Enter)"
+            disabled={matches.length === 0}
+            onClick={() => goMatch(-1)}
+          >
+            ↑
+          </button>
+          <button
+            type="button"
+            className="small"
+            aria-label="Next match"
+            title="Next match (Enter)"
+            disabled={matches.length === 0}
+            onClick={() => goMatch(1)}
+          >
+            ↓
+          </button>
+          <label className="log-check">
+            <input type="checkbox" checked={onlyMatches} onChange={(e) => setOnlyMatches(e.target.checked)} />
+            Only matching
+          </label>
+        </div>
+        <label className="log-field">
+          <span>Level</span>
+          <select
+            aria-label="Minimum level"
+            value={LEVELS[minLevel]}
+            onChange={(e) => setMinLevel(levelOf(e.target.value))}
+          >
+            <option value="debug">all (debug and up)</option>
+            <option value="info">info and up</option>
+            <option value="warn">warn and up</option>
+            <option value="error">error only</option>
+          </select>
+        </label>
+        <label className="log-field">
+          <span>Step</span>
+          <select
+            aria-label="Step"
+            value={step ?? ""}
+            onChange={(e) => setStep(e.target.value === "" ? null : e.target.value)}
+          >
+            <option value="">all steps</option>
+            {steps.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+            {step !== null && !steps.includes(step) && <option value={step}>{step} (not in this run)</option>}
+          </select>
+        </label>
+        <fieldset className="log-errors" aria-label="Errors">
+          <span className={errors.length > 0 ? "log-error-count has-errors" : "log-error-count"}>
+            {errorOrdinal > 0
+              ? `error ${nf.format(errorOrdinal)} of ${nf.format(errors.length)}`
+              : count(errors.length, "error")}
+          </span>
+          <button
+            type="button"
+            className="small"
+            aria-label="Previous error"
+            title="Previous error"
+            disabled={errors.length === 0}
+            onClick={() => goError(-1)}
+          >
+            ↑ Prev
+          </button>
+          <button
+            type="button"
+            className="small"
+            aria-label="Next error"
+            title="Next error"
+            disabled={errors.length === 0}
+            onClick={() => goError(1)}
+          >
+            ↓ Next
+          </button>
+        </fieldset>
+      </div>
+
+      <div className="log-status">
+        <span>
+          {busy
+            ? "Loading logs…"
+            : shown === total
+              ? count(total, "line")
+              : `${nf.format(shown)} of ${count(total, "line")} shown`}
+          {feed?.phase === "paging" && " · loading more…"}
+        </span>
+        {feed && feed.live !== "off" && (
+          <span className="log-live" data-live={feed.live === "live"}>
+            {feed.live === "live" ? "live" : feed.live === "connecting" ? "connecting…" : "reconnecting…"}
+          </span>
+        )}
+        <output className="log-search-status" aria-live="polite" id={`${ids}-search`}>
+          {searchStatus}
+        </output>
+        <span className="spacer" />
+        <label className="log-check">
+          <input type="checkbox" checked={wrap} onChange={(e) => setWrap(e.target.checked)} />
+          Wrap lines
+        </label>
+        {filtered && (
+          <button type="button" className="small" disabled={shown === 0} onClick={() => download(true)}>
+            Download {count(shown, "shown line")}
+          </button>
+        )}
+        <button type="button" className="small" disabled={total === 0} onClick={() => download(false)}>
+          Download all {count(total, "line")}
+        </button>
+      </div>
+
+      {unknownStep && (
+        <div className="log-note" role="status">
+          This run has no step “{step}”.{" "}
+          <button type="button" className="small" onClick={() => setStep(null)}>
+            Show all steps
+          </button>
+        </div>
+      )}
+      {feed?.error != null && (
+        <div className="log-error-box">
+          <ErrorBox
+            error={feed.error}
+            title={
+              isApiError(feed.error) && feed.error.status === 404
+                ? "This run's logs were not found (the run may have been deleted)"
+                : isApiError(feed.error) && feed.error.status === 401
+                  ? "Sign in again to read this run's logs"
+                  : total > 0
+                    ? "Some log lines could not be loaded"
+                    : "Could not load the logs"
+            }
+          />
+          <button type="button" className="small" onClick={() => feed.retry()}>
+            Try again
+          </button>
+        </div>
+      )}
+
+      <div className="log-frame">
+        {/* biome-ignore lint/a11y/noStaticElementInteractions: keys and focus of the rows inside, delegated */}
+        <div
+          className={wrap ? "log-body log-wrap" : "log-body"}
+          ref={bodyRef}
+          // a scrolling region is reachable by keyboard (arrow keys then move between its rows)
+          // biome-ignore lint/a11y/noNoninteractiveTabindex: see above
+          tabIndex={0}
+          onScroll={onScroll}
+          onKeyDown={onRowsKey}
+          onFocus={onRowsFocus}
+        >
+          <table
+            className="log-table"
+            aria-label="Log lines"
+            aria-rowcount={shown}
+            aria-busy={busy}
+            aria-describedby={q ? `${ids}-search` : undefined}
+          >
+            <colgroup>
+              <col className="col-time" />
+              <col className="col-level" />
+              <col className="col-step" />
+              <col className="col-msg" />
+            </colgroup>
+            <thead>
+              <tr className="log-head-row">
+                <th scope="col">Time</th>
+                <th scope="col">Level</th>
+                <th scope="col">Step</th>
+                <th scope="col">Message</th>
+              </tr>
+            </thead>
+            <tbody>
+              {padTop > 0 && (
+                // biome-ignore lint/a11y/noAriaHiddenOnFocusable: a spacer row holds nothing focusable
+                <tr aria-hidden="true" className="log-spacer" style={{ height: padTop }}>
+                  <td colSpan={4} />
+                </tr>
+              )}
+              {items.map((item) => {
+                const line = lines[rows[item.index]!];
+                if (!line) return null;
+                return (
+                  <LogRow
+                    key={line.id}
+                    line={line}
+                    pos={item.index}
+                    query={q}
+                    current={item.index === currentPos}
+                    expanded={expanded.has(line.id)}
+                    measure={virtualizer.measureElement}
+                    onToggle={toggle}
+                  />
+                );
+              })}
+              {padBottom > 0 && (
+                // biome-ignore lint/a11y/noAriaHiddenOnFocusable: a spacer row holds nothing focusable
+                <tr aria-hidden="true" className="log-spacer" style={{ height: padBottom }}>
+                  <td colSpan={4} />
+                </tr>
+              )}
+            </tbody>
+          </table>
+          {busy && <div className="log-empty">Loading logs…</div>}
+          {empty}
+        </div>
+        {!following && !endedAtMount && (
+          <button type="button" className="log-latest primary small" onClick={jumpToLatest}>
+            Jump to latest{newLines > 0 ? ` (${nf.format(newLines)} new)` : ""}
+          </button>
+        )}
+      </div>
+    </section>
+  );
 }

@@ -1,0 +1,58 @@
+import type { RunEventsPage } from "@baton/webserver/api-types";
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { api } from "../../../api/client";
+import { followEvents } from "../../../api/event-stream";
+import { type FeedDeps, LogFeed, nextFrame, PAGE_SIZE } from "./log-feed";
+
+const DEPS: FeedDeps = {
+  fetchPage: (runId, after, signal) =>
+    api<RunEventsPage>(`/api/runs/${encodeURIComponent(runId)}/events`, {
+      query: { after, limit: PAGE_SIZE },
+      signal,
+    }),
+  follow: followEvents,
+  schedule: nextFrame,
+};
+
+const noSubscribe = () => () => {};
+const zero = () => 0;
+
+/** The run's log feed (one per run id), re-rendering the caller when it changes. */
+export function useLogFeed(runId: string, ended: boolean): { feed: LogFeed | null; version: number } {
+  const [feed, setFeed] = useState<LogFeed | null>(null);
+  const endedRef = useRef(ended);
+  endedRef.current = ended;
+  useEffect(() => {
+    const f = new LogFeed(runId, endedRef.current, DEPS);
+    setFeed(f);
+    f.start();
+    return () => f.stop();
+  }, [runId]);
+  useEffect(() => {
+    feed?.setEnded(ended);
+  }, [feed, ended]);
+  const version = useSyncExternalStore(feed?.subscribe ?? noSubscribe, feed?.getVersion ?? zero);
+  return { feed: feed?.runId === runId ? feed : null, version };
+}
+
+/** A value kept in localStorage between visits (`parse` rejects what is stored when it is not valid). */
+export function usePersistent<T>(key: string, fallback: T, parse: (raw: string) => T | undefined) {
+  const [value, setValue] = useState<T>(() => {
+    try {
+      const raw = localStorage.getItem(key);
+      if (raw !== null) return parse(raw) ?? fallback;
+    } catch {
+      // storage unavailable: the default
+    }
+    return fallback;
+  });
+  const set = (next: T) => {
+    setValue(next);
+    try {
+      localStorage.setItem(key, String(next));
+    } catch {
+      // storage unavailable: kept for this page only
+    }
+  };
+  return [value, set] as const;
+}
