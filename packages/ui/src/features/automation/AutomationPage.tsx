@@ -12,6 +12,7 @@ import {
   describeTarget,
   filterDecisions,
   type InstigatorStatus,
+  lastLaunches,
   latestDecisions,
   namesToSwitch,
   sensorTypeWord,
@@ -297,6 +298,7 @@ function DeclarativeSection() {
   const filter = params.get("asset") ?? "";
   const query = useEvaluations(null);
   const latest = useMemo(() => latestDecisions(query.data?.evaluations ?? []), [query.data]);
+  const launches = useMemo(() => lastLaunches(query.data?.evaluations ?? []), [query.data]);
   const shown = useMemo(() => filterDecisions(latest, filter), [latest, filter]);
   const setFilter = (value: string) =>
     setParams(
@@ -352,7 +354,7 @@ function DeclarativeSection() {
               ? `${latest.length} asset${latest.length === 1 ? "" : "s"}`
               : `${shown.length} of ${latest.length} assets`}
           </p>
-          <DecisionsTable decisions={shown} label="Automation decisions" />
+          <DecisionsTable decisions={shown} label="Automation decisions" lastLaunch={launches} />
         </>
       )}
     </section>

@@ -24,6 +24,8 @@ export function DecisionsTable(props: {
   readonly label: string;
   /** Leave out the asset column (one asset's history). */
   readonly hideAsset?: boolean;
+  /** Per asset, its newest launch: shown under a later decision that did not launch. */
+  readonly lastLaunch?: ReadonlyMap<string, AutomationEvaluation>;
 }) {
   return (
     <div className="table-scroll">
@@ -59,6 +61,12 @@ export function DecisionsTable(props: {
                   </span>
                 ) : (
                   <StatusPill word="not launched" color="missing" />
+                )}
+                {!d.launched && props.lastLaunch?.get(d.assetKey)?.runId && (
+                  <div className="muted small last-launch">
+                    last launched run <RunLink id={props.lastLaunch.get(d.assetKey)!.runId!} />{" "}
+                    <RelativeTime ms={props.lastLaunch.get(d.assetKey)!.timestamp} />
+                  </div>
                 )}
               </td>
               <td className="decision-reason">{d.reason}</td>

@@ -36,7 +36,7 @@ function RunLinks({ ids }: { ids: readonly string[] }) {
 /** A backfill and the runs it has started so far. */
 function BackfillItem({ id, runIds }: { id: string; runIds: readonly string[] }) {
   // Runs not (yet) tagged with the launcher's name: read them from the backfill itself.
-  const lookup = useLookup(id, runIds.length === 0);
+  const lookup = useLookup(id, runIds.length === 0, true);
   const runs = runIds.length > 0 ? runIds : lookup.data?.kind === "backfill" ? lookup.data.runIds : [];
   return (
     <span className="launched-backfill">

@@ -7,6 +7,7 @@ import {
   describeTarget,
   filterDecisions,
   type Instigators,
+  lastLaunches,
   latestDecisions,
   nameProblem,
   namesToSwitch,
@@ -66,10 +67,9 @@ const decision = (
 
 describe("automation model", () => {
   test("tick outcomes in words", () => {
-    expect(tickWord({ status: "SUCCESS", runIds: ["a"] })).toBe("launched 1 run");
-    expect(tickWord({ status: "SUCCESS", runIds: ["a", "b"] })).toBe("launched 2 runs");
-    expect(tickWord({ status: "SKIPPED", runIds: [] })).toBe("skipped");
-    expect(tickWord({ status: "FAILURE", runIds: [] })).toBe("failed");
+    expect(tickWord({ status: "SUCCESS" })).toBe("launched");
+    expect(tickWord({ status: "SKIPPED" })).toBe("skipped");
+    expect(tickWord({ status: "FAILURE" })).toBe("failed");
   });
 
   test("intervals, targets and conditions in words", () => {
@@ -120,6 +120,11 @@ describe("automation model", () => {
     expect(filterDecisions(latest, "C/").map((d) => d.assetKey)).toEqual(["c/d"]);
     expect(filterDecisions(latest, "  ")).toHaveLength(3);
     expect(filterDecisions(latest, "zzz")).toEqual([]);
+    const launches = lastLaunches(evaluations);
+    expect([...launches].map(([k, d]) => [k, d.id])).toEqual([
+      ["b", 5],
+      ["a", 1],
+    ]);
   });
 
   test("launched ids resolve to runs and backfills from the launcher's runs", () => {

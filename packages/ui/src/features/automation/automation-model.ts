@@ -29,12 +29,11 @@ export const TICK_STATUS: Record<TickStatus, { word: string; color: string }> = 
   FAILURE: { word: "failed", color: "failed" },
 };
 
-/** "launched 2 runs", "skipped", "failed". */
-export function tickWord(tick: { status: TickStatus; runIds: readonly string[] }): string {
-  if (tick.status === "SUCCESS") {
-    const n = tick.runIds.length;
-    return n === 1 ? "launched 1 run" : `launched ${n} runs`;
-  }
+/**
+ * "launched", "skipped", "failed" (what it launched, runs or daemon backfills, is listed beside it:
+ * one id per launch, and a backfill is one id for many runs).
+ */
+export function tickWord(tick: { status: TickStatus }): string {
   return TICK_STATUS[tick.status].word;
 }
 
@@ -106,6 +105,15 @@ export function latestDecisions(evaluations: readonly AutomationEvaluation[]): A
     out.push(e);
   }
   return out.sort((a, b) => b.timestamp - a.timestamp || a.assetKey.localeCompare(b.assetKey));
+}
+
+/** The newest decision that launched a run, per asset (shown beside a later "not launched"). */
+export function lastLaunches(
+  evaluations: readonly AutomationEvaluation[],
+): Map<string, AutomationEvaluation> {
+  const out = new Map<string, AutomationEvaluation>();
+  for (const e of evaluations) if (e.launched && !out.has(e.assetKey)) out.set(e.assetKey, e);
+  return out;
 }
 
 /** Decisions whose asset key contains the text (case-insensitive); all when the text is empty. */

@@ -145,17 +145,21 @@ export type LookedUp =
   | { readonly kind: "backfill"; readonly id: string; readonly status: string; readonly runIds: string[] }
   | { readonly kind: "gone"; readonly id: string };
 
-/** One launched id the runs list did not resolve: a run, else a backfill, else gone (deleted). */
-export function useLookup(id: string, enabled: boolean) {
+/**
+ * One launched id the runs list did not resolve: a run, else a backfill, else gone (deleted). A
+ * known backfill (`backfill`) is read as one at once.
+ */
+export function useLookup(id: string, enabled: boolean, backfill = false) {
   return useQuery({
     queryKey: automationKeys.lookup(id),
     queryFn: async ({ signal }): Promise<LookedUp> => {
-      try {
-        const r = await api<RunDetail>(`/api/runs/${enc(id)}`, { signal });
-        return { kind: "run", id, status: r.run.status };
-      } catch (error) {
-        if (!isApiError(error) || error.status !== 404) throw error;
-      }
+      if (!backfill)
+        try {
+          const r = await api<RunDetail>(`/api/runs/${enc(id)}`, { signal });
+          return { kind: "run", id, status: r.run.status };
+        } catch (error) {
+          if (!isApiError(error) || error.status !== 404) throw error;
+        }
       try {
         const b = await api<BackfillDetail>(`/api/backfills/${enc(id)}`, { signal });
         return { kind: "backfill", id, status: b.backfill.status, runIds: b.runs.map((r) => r.runId) };
