@@ -1,8 +1,9 @@
-import type { BackfillDetail } from "@baton/webserver/api-types";
-import { useState } from "react";
+import type { BackfillDetail, RunDetail } from "@baton/webserver/api-types";
+import { useQueries } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { isApiError } from "../../api/client";
-import { useBackfill } from "../../api/queries";
+import { api, isApiError } from "../../api/client";
+import { queryKeys } from "../../api/queries";
 import { usePermission } from "../../app/Auth";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorBox } from "../../components/ErrorBox";
@@ -13,34 +14,47 @@ import {
   backfillProgress,
   describeKeys,
   formatDuration,
-  RUN_STATUS,
   runCounts,
 } from "../runs/run-format";
 import { StatusPill } from "../runs/StatusPill";
 import { useNow } from "../runs/use-now";
 import { useCancelBackfill, useRetryBackfill } from "../runs/use-run-actions";
+import { BackfillRuns } from "./BackfillRuns";
+import { PartitionBar, swatch } from "./PartitionBar";
+import {
+  KEY_STATE_INFO,
+  type KeyState,
+  keyStates,
+  keysIn,
+  SUMMARY_ORDER,
+  stateCounts,
+  summarize,
+} from "./partition-states";
+import { isActive, useBackfillDetail } from "./queries";
 import "../runs/runs.css";
+import "./backfills.css";
 
-/** At most this many partition keys are listed on the page (the count is always shown). */
-const KEYS_SHOWN = 500;
+/** Failed runs whose steps are read to say which steps were skipped and why. */
+const FAILED_RUNS_EXPLAINED = 5;
+const FAILED_KEYS_NAMED = 20;
 
-/** /backfills/:id — status, progress, counts, its partitions and runs; cancel and retry. */
+/** /backfills/:id — live partition bar, counts, skip reasons, its runs; cancel and retry failed. */
 export default function BackfillPage() {
   const id = useParams().id ?? "";
-  const query = useBackfill(id);
+  const query = useBackfillDetail(id);
   const short = id.slice(0, 8);
   if (query.isError) {
     if (isApiError(query.error) && query.error.status === 404)
       return (
-        <div className="page run-page">
+        <div className="page bf-page">
           <h1>No backfill {id}</h1>
           <p>
-            There is no backfill with this id. <Link to="/graph">Back to the asset graph</Link>
+            There is no backfill with this id. <Link to="/backfills">See all backfills</Link>
           </p>
         </div>
       );
     return (
-      <div className="page run-page">
+      <div className="page bf-page">
         <h1>Backfill {short}</h1>
         <ErrorBox error={query.error} title="Could not load this backfill" />
       </div>
@@ -48,7 +62,7 @@ export default function BackfillPage() {
   }
   if (!query.data)
     return (
-      <div className="page run-page" aria-busy="true">
+      <div className="page bf-page" aria-busy="true">
         <h1>Backfill {short}</h1>
         <p className="muted">Loading…</p>
       </div>
@@ -59,33 +73,73 @@ export default function BackfillPage() {
 function BackfillView({ detail }: { detail: BackfillDetail }) {
   const { backfill: b, runs } = detail;
   const status = BACKFILL_STATUS[b.status];
+  const active = isActive(b.status);
   const c = b.counts;
   const progress = backfillProgress(c);
   const done = c.materialized + c.failed + c.skipped + c.canceled;
   const rc = runCounts(runs);
   const tags = (b.options.tags ?? {}) as Record<string, string>;
   const config = b.options.config as Record<string, unknown> | undefined;
-  const now = useNow(status.active);
+  const parentId = typeof b.options.parentBackfillId === "string" ? b.options.parentBackfillId : null;
+  const parent = useBackfillDetail(parentId ?? "", parentId !== null);
+  const now = useNow(active);
+
+  const doneEarlier = useMemo(() => {
+    if (!parent.data) return undefined;
+    const set = new Set<string>();
+    for (const r of parent.data.runs)
+      if (r.status === "SUCCESS") for (const k of r.partitionKeys ?? []) set.add(k);
+    return set;
+  }, [parent.data]);
+  const states = useMemo(
+    () =>
+      keyStates({
+        partitionKeys: b.partitionKeys,
+        runs,
+        ended: !active,
+        moreRuns: detail.moreRuns,
+        ...(doneEarlier ? { doneEarlier } : {}),
+      }),
+    [b.partitionKeys, runs, active, detail.moreRuns, doneEarlier],
+  );
+  const counts = useMemo(() => stateCounts(states), [states]);
+  const failedKeys = useMemo(
+    () => keysIn(states, b.partitionKeys, "failed", FAILED_KEYS_NAMED),
+    [states, b.partitionKeys],
+  );
+  const summary = summarize(counts, b.partitionKeys.length);
+  const { reasons, planError } = splitError(b.error);
+
   return (
-    <div className="page run-page">
+    <div className="page bf-page">
       <div className="page-header">
         <h1>Backfill {b.backfillId.slice(0, 8)}</h1>
-        <StatusPill word={status.word} color={status.color} />
+        <span aria-live="polite">
+          <StatusPill word={status.word} color={status.color} />
+        </span>
+        {parentId && (
+          <span className="muted small">
+            retry of{" "}
+            <Link to={`/backfills/${parentId}`} className="mono" title={parentId}>
+              {parentId.slice(0, 8)}
+            </Link>
+          </span>
+        )}
         <span className="spacer" />
         <BackfillActions detail={detail} />
       </div>
 
-      {b.error && (
+      {planError && (
         <div className="error-box" role="alert">
           <strong>The backfill failed</strong>
-          <pre className="run-error-message">{b.error}</pre>
+          <pre className="bf-pre">{planError}</pre>
         </div>
       )}
 
       <section className="card" aria-labelledby="bf-progress">
         <h2 id="bf-progress">Progress</h2>
         <div
-          className="progress"
+          className="bf-progress"
           role="progressbar"
           aria-label="Backfill progress"
           aria-valuemin={0}
@@ -98,22 +152,44 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
           <Segment n={c.skipped} of={c.targeted} color="stale" />
           <Segment n={c.canceled} of={c.targeted} color="missing" />
         </div>
-        <p className="small muted">
+        <p className="small muted bf-progress-text">
           {done.toLocaleString("en")} of {c.targeted.toLocaleString("en")} asset partitions done ({progress}%)
+          {active ? ` · running for ${formatDuration(now - b.createdAt)}` : ""}
         </p>
-        <div className="counts">
-          <Count label="Queued" n={rc.queued} color="queued" unit="runs" />
-          <Count label="Running" n={rc.running} color="running" unit="runs" />
+        <ul className="bf-counts" aria-label="Counts">
+          <Count label="Queued" n={rc.queued} color="queued" unit="runs (waiting for a worker)" />
+          <Count label="Running" n={rc.running} color="running" unit="runs in progress" />
           <Count label="Succeeded" n={c.materialized} color="materialized" unit="asset partitions" />
           <Count label="Failed" n={c.failed} color="failed" unit="asset partitions" />
           <Count label="Skipped" n={c.skipped} color="stale" unit="asset partitions" />
-          {c.canceled > 0 && (
-            <Count label="Canceled" n={c.canceled} color="missing" unit="asset partitions" />
-          )}
-        </div>
+          <Count label="Canceled" n={c.canceled} color="missing" unit="asset partitions" />
+        </ul>
       </section>
 
-      <div className="run-grid">
+      <section className="card" aria-labelledby="bf-partitions">
+        <h2 id="bf-partitions">Partitions ({b.partitionKeys.length.toLocaleString("en")})</h2>
+        <PartitionBar keys={b.partitionKeys} states={states} label="Partitions of this backfill" />
+        <p className="bf-summary" id="bf-partition-summary">
+          {summary}
+        </p>
+        <ul className="bf-legend" aria-label="Partition states">
+          {SUMMARY_ORDER.filter((s) => counts[s] > 0).map((s) => (
+            <Legend key={s} state={s} n={counts[s]} />
+          ))}
+        </ul>
+        {failedKeys.length > 0 && (
+          <p className="small">
+            <strong className="bf-failed-label">Failed:</strong>{" "}
+            <span className="mono">{failedKeys.join(", ")}</span>
+            {counts.failed > failedKeys.length &&
+              ` and ${(counts.failed - failedKeys.length).toLocaleString("en")} more`}
+          </p>
+        )}
+      </section>
+
+      <Reasons reasons={reasons} runs={runs} />
+
+      <div className="bf-grid">
         <section className="card" aria-labelledby="bf-facts">
           <h2 id="bf-facts">Details</h2>
           <dl className="props">
@@ -127,7 +203,7 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
               </span>
             </dd>
             <dt>Ended</dt>
-            <dd>{b.endedAt ? exactTime(b.endedAt) : <span className="muted">—</span>}</dd>
+            <dd>{b.endedAt ? exactTime(b.endedAt) : <span className="muted">not yet</span>}</dd>
             <dt>Duration</dt>
             <dd>
               {formatDuration((b.endedAt ?? now) - b.createdAt)}
@@ -146,87 +222,127 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
                 </span>
               ))}
             </dd>
+            <dt>Partition keys</dt>
+            <dd className="mono small">{describeKeys(b.partitionKeys)}</dd>
             <dt>Runs</dt>
             <dd>
-              {c.runs.toLocaleString("en")} ({rc.succeeded} succeeded, {rc.failed} failed
+              {c.runs.toLocaleString("en")} launched ({rc.succeeded} succeeded, {rc.failed} failed
               {rc.canceled > 0 ? `, ${rc.canceled} canceled` : ""})
             </dd>
             {config && Object.keys(config).length > 0 && (
               <>
                 <dt>Config</dt>
                 <dd>
-                  <pre className="inline-json">{JSON.stringify(config, null, 2)}</pre>
+                  <pre className="bf-pre bf-json">{JSON.stringify(config, null, 2)}</pre>
                 </dd>
               </>
             )}
           </dl>
         </section>
-        <section className="card" aria-labelledby="bf-partitions">
-          <h2 id="bf-partitions">Partitions ({b.partitionKeys.length.toLocaleString("en")})</h2>
-          <p className="mono small">{describeKeys(b.partitionKeys)}</p>
-          {b.partitionKeys.length > 1 && (
-            <details>
-              <summary>
-                {b.partitionKeys.length > KEYS_SHOWN
-                  ? `Show the first ${KEYS_SHOWN}`
-                  : `Show all ${b.partitionKeys.length}`}
-              </summary>
-              <ul className="key-chips">
-                {b.partitionKeys.slice(0, KEYS_SHOWN).map((k) => (
-                  <li key={k} className="tag">
-                    {k}
-                  </li>
-                ))}
-              </ul>
-            </details>
+        <section className="card bf-runs-card" aria-labelledby="bf-runs">
+          <h2 id="bf-runs">Runs ({runs.length.toLocaleString("en")})</h2>
+          {runs.length === 0 ? (
+            <p className="muted">
+              {active
+                ? "No runs yet: the daemon launches them in chunks."
+                : "This backfill launched no runs."}
+            </p>
+          ) : (
+            <BackfillRuns runs={runs} />
+          )}
+          {detail.moreRuns && (
+            <p className="hint">
+              The newest 1,000 runs are listed:{" "}
+              <Link to={`/runs?backfill=${encodeURIComponent(b.backfillId)}`}>all its runs</Link>.
+            </p>
           )}
         </section>
       </div>
-
-      <section className="card" aria-labelledby="bf-runs">
-        <h2 id="bf-runs">Runs</h2>
-        {runs.length === 0 ? (
-          <p className="muted">No runs yet: the daemon starts them.</p>
-        ) : (
-          <div className="table-scroll">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Run</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Partitions</th>
-                  <th scope="col">Assets</th>
-                </tr>
-              </thead>
-              <tbody>
-                {runs.map((r) => {
-                  const st = RUN_STATUS[r.status];
-                  return (
-                    <tr key={r.runId}>
-                      <td>
-                        <Link to={`/runs/${r.runId}`} className="mono">
-                          {r.runId.slice(0, 8)}
-                        </Link>
-                      </td>
-                      <td>
-                        <StatusPill word={st.word} color={st.color} />
-                      </td>
-                      <td className="mono small">{describeKeys(r.partitionKeys)}</td>
-                      <td className="small">{r.assetKeys.join(", ")}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        )}
-        {detail.moreRuns && (
-          <p className="hint">
-            The first 1,000 runs are listed; the API lists the rest (/api/runs?backfill=…).
-          </p>
-        )}
-      </section>
     </div>
+  );
+}
+
+/** The stored error: skip/launch lines (one per unit) or why the whole backfill failed. */
+function splitError(error: string | null): { reasons: string[]; planError: string | null } {
+  if (!error) return { reasons: [], planError: null };
+  const lines = error.split("\n").filter((l) => l.trim());
+  const isReason = (l: string) => / skipped: | could not be launched: |^… and \d+ more/.test(l);
+  if (lines.every(isReason)) return { reasons: lines, planError: null };
+  return { reasons: lines.filter(isReason), planError: lines.filter((l) => !isReason(l)).join("\n") };
+}
+
+/**
+ * Why partitions were skipped: units the daemon skipped (stored when the backfill ends) and steps
+ * skipped inside the failed runs (read from the first few failed runs' steps).
+ */
+function Reasons({ reasons, runs }: { reasons: readonly string[]; runs: BackfillDetail["runs"] }) {
+  const failed = useMemo(
+    () => runs.filter((r) => r.status === "FAILURE").slice(0, FAILED_RUNS_EXPLAINED),
+    [runs],
+  );
+  const details = useQueries({
+    queries: failed.map((r) => ({
+      queryKey: queryKeys.run(r.runId),
+      queryFn: ({ signal }: { signal: AbortSignal }) =>
+        api<RunDetail>(`/api/runs/${encodeURIComponent(r.runId)}`, { signal }),
+      staleTime: 60_000,
+    })),
+  });
+  const steps: { key: string; runId: string; text: string; failed: boolean }[] = [];
+  for (const d of details) {
+    if (!d.data) continue;
+    const run = d.data.run;
+    const where = run.partitionKeys?.length ? ` [${describeKeys(run.partitionKeys)}]` : "";
+    for (const s of d.data.summary.steps) {
+      if (s.status === "failed")
+        steps.push({
+          key: `${run.runId}:${s.stepKey}`,
+          runId: run.runId,
+          failed: true,
+          text: `${s.assetKeys.join(", ") || s.stepKey}${where} failed: ${s.error?.message ?? s.reason ?? "no message"}`,
+        });
+      else if (s.status === "skipped")
+        steps.push({
+          key: `${run.runId}:${s.stepKey}`,
+          runId: run.runId,
+          failed: false,
+          text: `${s.assetKeys.join(", ") || s.stepKey}${where} skipped: ${s.reason ?? "no reason recorded"}`,
+        });
+    }
+  }
+  if (reasons.length === 0 && steps.length === 0) return null;
+  return (
+    <section className="card" aria-labelledby="bf-reasons">
+      <h2 id="bf-reasons">Failures and skips</h2>
+      <ul className="bf-reasons">
+        {steps.map((s) => (
+          <li key={s.key}>
+            <span
+              className="status-dot"
+              style={{ background: `var(--st-${s.failed ? "failed" : "stale"})` }}
+            />
+            <span>
+              {s.text}{" "}
+              <Link to={`/runs/${s.runId}`} className="mono small" title={s.runId}>
+                run {s.runId.slice(0, 8)}
+              </Link>
+            </span>
+          </li>
+        ))}
+        {reasons.map((r) => (
+          <li key={r}>
+            <span className="status-dot" style={{ background: "var(--st-stale)" }} />
+            <span>{r}</span>
+          </li>
+        ))}
+      </ul>
+      {runs.filter((r) => r.status === "FAILURE").length > FAILED_RUNS_EXPLAINED && (
+        <p className="hint">
+          The steps of the first {FAILED_RUNS_EXPLAINED} failed runs are shown; open the others from the runs
+          below.
+        </p>
+      )}
+    </section>
   );
 }
 
@@ -234,7 +350,7 @@ function Segment({ n, of, color }: { n: number; of: number; color: string }) {
   if (n <= 0 || of <= 0) return null;
   return (
     <span
-      className="progress-seg"
+      className="bf-progress-seg"
       style={{ width: `${(n / of) * 100}%`, background: `var(--st-${color})` }}
     />
   );
@@ -242,13 +358,28 @@ function Segment({ n, of, color }: { n: number; of: number; color: string }) {
 
 function Count({ label, n, color, unit }: { label: string; n: number; color: string; unit: string }) {
   return (
-    <div className="count" title={`${n.toLocaleString("en")} ${unit}`}>
-      <span className="status-dot" style={{ background: `var(--st-${color})` }} aria-hidden="true" />
-      <span className="count-n">{n.toLocaleString("en")}</span>
-      <span className="muted small">
-        {label} <span className="count-unit">{unit}</span>
+    <li className="bf-count" title={`${n.toLocaleString("en")} ${unit}`}>
+      <span className="bf-count-n">{n.toLocaleString("en")}</span>
+      <span className="bf-count-label">
+        <span className="status-dot" style={{ background: `var(--st-${color})` }} aria-hidden="true" />
+        {label}
       </span>
-    </div>
+      <span className="bf-count-unit">{unit}</span>
+    </li>
+  );
+}
+
+function Legend({ state, n }: { state: KeyState; n: number }) {
+  const info = KEY_STATE_INFO[state];
+  return (
+    <li title={info.hint}>
+      <span
+        className="bf-swatch"
+        style={{ background: swatch(state), opacity: state === "earlier" ? 0.45 : 1 }}
+        aria-hidden="true"
+      />
+      {n.toLocaleString("en")} {info.word}
+    </li>
   );
 }
 
@@ -260,19 +391,21 @@ function BackfillActions({ detail }: { detail: BackfillDetail }) {
   const navigate = useNavigate();
   const toast = useToast();
   const [confirm, setConfirm] = useState(false);
-  const active = BACKFILL_STATUS[b.status].active;
+  const active = isActive(b.status);
   const retriable = !active && b.counts.failed + b.counts.skipped + b.counts.canceled > 0;
   const reason = launcher.allowed ? undefined : launcher.reason;
   return (
-    <div className="row">
+    <div className="bf-actions">
       {reason && <span className="muted small">{reason}</span>}
       {!active && (
         <>
-          {!retriable && <span className="muted small">Nothing failed, was skipped or canceled.</span>}
+          {!retriable && !reason && (
+            <span className="muted small">Nothing failed, was skipped or canceled.</span>
+          )}
           <button
             type="button"
             disabled={!launcher.allowed || !retriable || retry.isPending}
-            title={reason ?? "A new backfill of what did not succeed"}
+            title={reason ?? "A new backfill of what did not succeed (what succeeded is not run again)"}
             onClick={() =>
               retry.mutate(undefined, {
                 onSuccess: ({ backfill }) => {
@@ -284,7 +417,7 @@ function BackfillActions({ detail }: { detail: BackfillDetail }) {
               })
             }
           >
-            Retry failed
+            {retry.isPending ? "Retrying…" : "Retry failed"}
           </button>
         </>
       )}
@@ -299,7 +432,7 @@ function BackfillActions({ detail }: { detail: BackfillDetail }) {
             setConfirm(true);
           }}
         >
-          Cancel backfill
+          {b.status === "CANCELING" ? "Canceling…" : "Cancel backfill"}
         </button>
       )}
       {retry.error ? <ErrorBox error={retry.error} title="Could not retry" /> : null}
@@ -307,7 +440,7 @@ function BackfillActions({ detail }: { detail: BackfillDetail }) {
         open={confirm}
         onOpenChange={setConfirm}
         title={`Cancel backfill ${b.backfillId.slice(0, 8)}?`}
-        description="No new runs start, and the daemon cancels the runs already queued or running."
+        description="No new runs start, and the daemon cancels the runs already queued or running. What succeeded stays; retry it later to finish the rest."
         confirmLabel="Cancel backfill"
         backOutLabel="Keep it"
         danger
