@@ -168,7 +168,7 @@ async function logRows(page: Page): Promise<number> {
 /**
  * A finished 5,000-step run as the executor would have written it: steps in dependency order on
  * 16 slots, 200 ms–20 s each; ~3% retried once (step_retrying, then success), a few failing near
- * the end of their group with their downstream steps skipped (cause named), one log line and a
+ * the end of the last groups with their downstream steps skipped (cause named), one log line and a
  * materialization per succeeded step; run_failed with the executor's reason.
  */
 async function seedTimelineRun(storage: Storage, defs: readonly AssetDefinition<number>[], runId: string) {
@@ -245,8 +245,9 @@ async function seedTimelineRun(storage: Storage, defs: readonly AssetDefinition<
       message: `materializing ${key}`,
     });
     const r = rand();
-    // Failures only in the last 4% of a group: their skips stay a tail, not most of the run.
-    const fails = i % perGroup >= perGroup * 0.96 && r < 0.3;
+    // Failures only near the end (the last 4% of the last 3 groups): a tail of skips, not most
+    // of the run (lineage crosses groups, so an early failure would skip thousands).
+    const fails = i >= perGroup * 17 && i % perGroup >= perGroup * 0.96 && r < 0.3;
     let finish = start + duration;
     if (!fails && r > 0.97) {
       const failedAt = start + Math.floor(duration / 2);
@@ -470,11 +471,11 @@ async function seedLogRun(storage: Storage, keys: readonly string[], runId: stri
 const LOG_SCROLLER = `(() => {
   const lines = window.__batonBench.find("Log lines");
   const scrolls = (e) => e && e.scrollHeight > e.clientHeight + 1 && /(auto|scroll)/.test(getComputedStyle(e).overflowY);
-  if (scrolls(lines)) return lines;
+  if (scrolls(lines)) return { el: lines, which: "Log lines" };
   const inside = [...lines.querySelectorAll("*")].find(scrolls);
-  if (inside) return inside;
-  for (let e = lines.parentElement; e; e = e.parentElement) if (scrolls(e)) return e;
-  return document.scrollingElement;
+  if (inside) return { el: inside, which: "inside Log lines" };
+  for (let e = lines.parentElement; e; e = e.parentElement) if (scrolls(e)) return { el: e, which: "around Log lines" };
+  return { el: document.scrollingElement, which: "the page" };
 })()`;
 
 async function logViewerCase(browser: Browser) {
@@ -516,15 +517,17 @@ async function logViewerCase(browser: Browser) {
           await page.waitForTimeout(30);
         }
       };
+      /** Jump the scroller to the end or the middle; where it scrolled and the line rows there. */
       const jump = (to: "end" | "middle") =>
         page.evaluate(`(() => {
-          const s = ${LOG_SCROLLER};
-          s.scrollTop = ${to === "end" ? "s.scrollHeight" : "s.scrollHeight / 2"};
-        })()`);
+          const { el, which } = ${LOG_SCROLLER};
+          el.scrollTop = ${to === "end" ? "el.scrollHeight" : "el.scrollHeight / 2"};
+          return { which, scrollTop: Math.round(el.scrollTop), scrollHeight: el.scrollHeight };
+        })()`) as Promise<{ which: string; scrollTop: number; scrollHeight: number }>;
       await startFrames(page);
       const t1 = performance.now();
       await wheel(40, 400);
-      await jump("end");
+      const atEnd = await jump("end");
       await page.waitForTimeout(300);
       await wheel(30, -400);
       await jump("middle");
@@ -547,6 +550,8 @@ async function logViewerCase(browser: Browser) {
         rowsAtFirstPaint: rowsAtPaint,
         ...frames,
         scrollSeconds,
+        scroller: atEnd.which,
+        scrollHeightPx: atEnd.scrollHeight,
         frameTarget: 33,
         allLinesSeconds: allRows === undefined ? null : seconds(allRows),
         rowcount: await logRows(page),
@@ -698,7 +703,7 @@ async function liveEventsCase(browser: Browser) {
   await runCase({ case: name, rate: RATE, burstSeconds: BURST_MS / 1000 }, () =>
     scoped(name, 120_000, async (scope) => {
       const defs = syntheticAssets(200, 4, 13);
-      const keys = keysOf(defs).slice(0, 100);
+      const keys = keysOf(defs);
       const runId = "00000000-0000-4000-8000-live00001000";
       const rand = prng(17);
       const served = await scope.serve(defineDefinitions({ assets: defs }), async (instance) => {
@@ -757,22 +762,26 @@ async function liveEventsCase(browser: Browser) {
       }
       await snapshot(page, `${name}-before`);
 
-      // The burst: every 50 ms, the events due by then (95% log lines; the rest steps starting and
+      // The burst: every 50 ms, the events due by then (98% log lines; the rest steps starting and
       // succeeding), each batch one appendEvents, as a busy run's workers would write them.
       let logs = 0;
       let all = 0;
+      let issued = 0;
       let running = keys.slice(0, 4);
       let next = 4;
+      const startedAt = new Map(running.map((k) => [k, Date.now() - 60_000]));
       const burst = async () => {
         const start = performance.now();
         for (;;) {
           const elapsed = performance.now() - start;
           const due = Math.min(RATE * (BURST_MS / 1000), Math.floor((elapsed / 1000) * RATE));
           const batch: RunEvent[] = [];
+          let batchLogs = 0;
           const now = Date.now();
-          for (; all < due; all++) {
-            if (rand() < 0.05 && next < keys.length) {
-              if (running.length > 6 || (running.length > 1 && rand() < 0.5)) {
+          for (; issued < due; issued++) {
+            if (rand() < 0.02) {
+              // A step ends (the oldest running) or the next one starts: ~6 at once.
+              if ((running.length >= 6 || next >= keys.length) && running.length > 0) {
                 const done = running[0]!;
                 running = running.slice(1);
                 batch.push({
@@ -780,11 +789,12 @@ async function liveEventsCase(browser: Browser) {
                   runId,
                   timestamp: now,
                   stepKey: done,
-                  durationMs: 1_000,
+                  durationMs: now - startedAt.get(done)!,
                 });
-              } else {
+              } else if (next < keys.length) {
                 const key = keys[next++]!;
                 running = [...running, key];
+                startedAt.set(key, now);
                 batch.push({
                   type: "step_started",
                   runId,
@@ -800,36 +810,40 @@ async function liveEventsCase(browser: Browser) {
                 type: "log",
                 runId,
                 timestamp: now,
-                stepKey: running[Math.floor(rand() * running.length)]!,
-                ...logLine(rand, 200 + logs),
+                ...(running.length > 0 ? { stepKey: running[Math.floor(rand() * running.length)]! } : {}),
+                ...logLine(rand, 200 + logs + batchLogs),
               });
-              logs++;
+              batchLogs++;
             }
           }
+          // Counted once stored: the lag is against what the page could have seen.
           if (batch.length > 0) await storage.appendEvents(batch);
-          if (all >= RATE * (BURST_MS / 1000)) return;
+          all += batch.length;
+          logs += batchLogs;
+          if (issued >= RATE * (BURST_MS / 1000)) return;
           await sleep(Math.max(0, 50 - ((performance.now() - start) % 50)));
         }
       };
       const samples: { t: number; logs: number; all: number; rows: number }[] = [];
       await startFrames(page);
       const t1 = performance.now();
-      let writing = true;
-      const writer = burst().finally(() => {
-        writing = false;
+      let writtenAt: number | undefined;
+      const writer = burst().then(() => {
+        writtenAt = performance.now();
       });
       let frames: Awaited<ReturnType<typeof stopFrames>> | undefined;
       for (let s = 1; s <= BURST_MS / 1000 + 2; s++) {
         await sleep(Math.max(0, t1 + s * 1000 - performance.now()));
-        const at = { logs, all };
-        samples.push({ t: s, ...at, rows: (await logRows(page)) - baseline });
+        // Events written by the time the count came back (a conservative lag).
+        const rows = (await logRows(page)) - baseline;
+        samples.push({ t: s, logs, all, rows });
         if (s === BURST_MS / 1000) {
           await writer;
           frames = await stopFrames(page);
         }
       }
-      if (writing) await writer;
-      const writeSeconds = round((performance.now() - t1) / 1000, 1);
+      await writer;
+      const writeSeconds = round((writtenAt! - t1) / 1000, 1);
       await snapshot(page, `${name}-after`);
       const finalRows = samples.at(-1)!.rows;
       // Which events the viewer counts as lines: only log events, or every event (whichever the

@@ -13,10 +13,27 @@
 //                         /partitions response arriving to the bar's aria-busy="false": ≤ 0.5 s / ≤ 1 s
 //   initial-js            the app's initial JavaScript (index.html's module script and modulepreloads),
 //                         gzipped, elk's worker excluded: ≤ 300 kB
+// The operations pages (bench/ui-ops.ts; runs and events seeded through the storage API):
+//   run-timeline-5000     /runs/<id> of a finished 5,000-step run (retries, failures, skips): from the
+//                         GET /api/runs/<id> response's end to "Step timeline" ready ≤ 1 s; the
+//                         response's size and time reported
+//   log-viewer-100000     /runs/<id> of a run with 100,000 log lines: "Logs" painted with lines ≤ 1 s
+//                         after navigation; wheel scrolling "Log lines" with jumps to the end and the
+//                         middle: p95 frame delta ≤ 33 ms; when aria-rowcount reaches 100,000 (reported)
+//   runs-list-100000      /runs over 100,000 stored runs, server warmed by one GET /api/runs, browser
+//                         cold (median of 3 fresh contexts): table "Runs" painted with rows ≤ 0.3 s;
+//                         the API's own p50 for that page (and a page deep in, and a status filter)
+//   events-1000-per-second  a started run's page while 1,000 events/s are appended for 10 s (98% log
+//                         lines): p95 frame delta, and the lag (events written − lines shown, sampled
+//                         every second, 2 s of settling after): keepsUp = the final lag ≤ 0.5% of the
+//                         events and the lag's max in the burst's 2nd half ≤ 1.5 × the 1st half's + 250
 //
-// "Ready" is what the UI contract says: the element named "Asset graph" (or "Partition health")
-// turns aria-busy="false" once laid out and painted; a MutationObserver installed before the app's
-// scripts records performance.now() (ms since navigation start) at that moment.
+// "Ready" is what the UI contract says: the element named "Asset graph" (or "Partition health",
+// "Step timeline", "Logs" with its "Log lines" holding at least one line, the table "Runs" with a
+// run link in it) turns aria-busy="false" once laid out and painted; a MutationObserver installed
+// before the app's scripts records performance.now() (ms since navigation start) at that moment.
+// `npm run bench:ui` first builds every workspace, the UI into packages/ui/dist included; to time
+// another build without touching that one: `npx tsx bench/ui.ts` with BENCH_UI_DIST.
 // Options: BENCH_UI_CASES=graph-1000,initial-js (a subset), BENCH_CHROMIUM=/path/to/chromium,
 // BENCH_UI_DIST=/path/to/dist (another build of the UI), BENCH_UI_SCREENSHOTS=1 (a PNG per case in
 // tests/.artifacts/bench-ui/, taken once the case is timed).
