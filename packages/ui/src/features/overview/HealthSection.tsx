@@ -40,7 +40,7 @@ export function HealthSection({
           )}
           <dl className="props">
             <dt>Daemon</dt>
-            <dd>
+            <dd className="ov-daemon">
               {view.daemon.state === "running" ? (
                 <>
                   <StatusPill word="running" color="materialized" />{" "}

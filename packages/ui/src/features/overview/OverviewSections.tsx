@@ -5,7 +5,7 @@ import type { ReactNode } from "react";
 import { Link } from "react-router";
 import { ErrorBox } from "../../components/ErrorBox";
 import { RelativeTime } from "../../components/RelativeTime";
-import { BACKFILL_STATUS, backfillProgress, RUN_STATUS } from "../runs/run-format";
+import { BACKFILL_STATUS, backfillProgress, describeKeys, RUN_STATUS } from "../runs/run-format";
 import { StatusPill } from "../runs/StatusPill";
 import {
   type AssetItem,
@@ -72,10 +72,12 @@ export function AssetLink({ assetKey }: { assetKey: string }) {
 }
 
 /** "taxi/raw_trips and 3 more", with every key on hover. */
-function Assets({ keys }: { keys: readonly string[] }) {
+function Assets({ keys, partitions }: { keys: readonly string[]; partitions?: readonly string[] | null }) {
+  const part = partitions && partitions.length > 0 ? describeKeys(partitions) : null;
   return (
-    <span className="ov-assets" title={keys.join("\n")}>
+    <span className="ov-assets" title={[...keys, ...(part ? [`partitions: ${part}`] : [])].join("\n")}>
       {assetsLabel(keys)}
+      {part && <span className="muted"> · {part}</span>}
     </span>
   );
 }
@@ -97,14 +99,14 @@ export function FailedRunList({
             <RunLink runId={run.runId} />
             <div className="ov-main">
               <div className="ov-line">
-                <StatusPill {...RUN_STATUS[run.status]} />
-                <Assets keys={run.assetKeys} />
+                <Assets keys={run.assetKeys} partitions={run.partitionKeys} />
               </div>
-              <div className="ov-detail" title={reason ?? undefined}>
+              <div className="ov-detail ov-reason" title={reason ?? undefined}>
                 {reason ?? (detail?.isPending ? "Reading why it failed…" : "No error recorded")}
               </div>
             </div>
             <span className="ov-when">
+              <span className="muted">failed </span>
               <RelativeTime ms={run.endedAt ?? run.createdAt} />
             </span>
           </li>
@@ -174,7 +176,7 @@ export function OverdueList({
           <li key={item.key} className="ov-item ov-item-asset">
             <AssetLink assetKey={item.key} />
             <div className="ov-main">
-              <div className="ov-detail" title={message ?? undefined}>
+              <div className="ov-detail ov-reason" title={message ?? undefined}>
                 {message ??
                   (item.status.lastMaterializedAt === null
                     ? "Never materialized"
@@ -182,7 +184,9 @@ export function OverdueList({
               </div>
             </div>
             <span className="ov-when">
-              <LastMaterialized ms={item.status.lastMaterializedAt} />
+              {item.status.lastMaterializedAt !== null && (
+                <LastMaterialized ms={item.status.lastMaterializedAt} />
+              )}
             </span>
           </li>
         );
@@ -198,7 +202,9 @@ export function StaleList({ items }: { items: readonly AssetItem[] }) {
         <li key={item.key} className="ov-item ov-item-asset">
           <AssetLink assetKey={item.key} />
           <div className="ov-main">
-            <div className="ov-detail">Upstream data or its code changed since it was materialized</div>
+            <div className="ov-detail ov-reason">
+              Upstream data or its code changed since it was materialized
+            </div>
           </div>
           <span className="ov-when">
             <LastMaterialized ms={item.status.lastMaterializedAt} />
@@ -213,7 +219,7 @@ function LastMaterialized({ ms }: { ms: number | null }) {
   if (ms === null) return <span className="muted">never materialized</span>;
   return (
     <>
-      <span className="sr-only">materialized </span>
+      <span className="muted">materialized </span>
       <RelativeTime ms={ms} />
     </>
   );
@@ -230,7 +236,7 @@ export function ActiveRunList({ runs }: { runs: readonly Run[] }) {
             <div className="ov-main">
               <div className="ov-line">
                 <StatusPill {...RUN_STATUS[run.status]} />
-                <Assets keys={run.assetKeys} />
+                <Assets keys={run.assetKeys} partitions={run.partitionKeys} />
               </div>
             </div>
             <span className="ov-when">

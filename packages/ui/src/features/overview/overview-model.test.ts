@@ -237,6 +237,17 @@ describe("runs and backfills", () => {
       ),
     ).toBe("load: refused");
     expect(failureReason(detail([], "the worker died"))).toBe("the worker died");
+    const named = step({
+      stepKey: "a/b",
+      status: "failed",
+      error: {
+        name: "UserCodeError",
+        message: 'Error in asset "a/b": boom',
+        stack: null,
+        cause: null,
+      } as never,
+    });
+    expect(failureReason(detail([named]))).toBe('Error in asset "a/b": boom');
     expect(failureReason(detail([]))).toBeNull();
     expect(failureReason(undefined)).toBeNull();
   });

@@ -146,7 +146,11 @@ export function activeBackfills(backfills: readonly Backfill[]): Backfill[] {
 export function failureReason(detail: RunDetail | undefined): string | null {
   if (!detail) return null;
   const step = detail.summary.steps.find((s) => s.status === "failed" && (s.error || s.reason));
-  if (step) return `${step.stepKey}: ${firstLine(step.error?.message ?? step.reason ?? "")}`;
+  if (step) {
+    const message = firstLine(step.error?.message ?? step.reason ?? "");
+    // A user code error names its asset already ('Error in asset "x": …').
+    return message.includes(step.stepKey) ? message : `${step.stepKey}: ${message}`;
+  }
   const reason = detail.summary.reason;
   return reason ? firstLine(reason) : null;
 }
@@ -187,7 +191,7 @@ export function healthView(health: Health): HealthView {
     problems.push({
       title: "The daemon is not running",
       detail:
-        "Schedules, sensors, declarative automation and backfills will not advance, and queued runs are not retried or monitored, until it runs again. Start `baton dev` or `baton daemon`.",
+        "Schedules, sensors, declarative automation and backfills will not advance, failed runs are not retried and runs whose worker died are not marked failed, until it runs again. Start `baton dev` or `baton daemon`.",
     });
   const workers = health.workers
     .map((w) => ({ ...w, late: w.heartbeatAgeMs > WORKER_LATE_MS }))
