@@ -156,7 +156,7 @@ function SchedulesTable(props: {
                 <code>{s.cron}</code>
                 <div className="muted small">{s.timezone}</div>
               </td>
-              <td className="small">
+              <td className="small nowrap">
                 {s.nextTickAt !== null ? (
                   <RelativeTime ms={s.nextTickAt} />
                 ) : (
@@ -205,8 +205,8 @@ function SensorsTable(props: {
                   reasonId={props.reasonId}
                 />
               </td>
-              <td className="small">{sensorTypeWord(s.type)}</td>
-              <td className="small">{describeInterval(s.minimumIntervalSeconds)}</td>
+              <td className="small nowrap">{sensorTypeWord(s.type)}</td>
+              <td className="small nowrap">{describeInterval(s.minimumIntervalSeconds)}</td>
               <td className="mono small target-cell">{describeTarget(s.target)}</td>
               <td className="last-tick-cell">
                 <LastTick tick={s.lastTick} kind="sensor" name={s.name} />

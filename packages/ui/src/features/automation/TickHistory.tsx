@@ -10,6 +10,8 @@ import { useTicks } from "./use-automation";
 export function TickHistory({ name, kind }: { name: string; kind: Kind }) {
   const query = useTicks(name);
   const ticks = query.data?.pages.flatMap((p) => p.ticks) ?? [];
+  // A sensor that keeps no cursor (e.g. one keyed by run keys): no column of "none".
+  const cursors = kind === "sensor" && ticks.some((t) => t.cursor !== null);
   return (
     <section className="card" aria-labelledby="ticks-title" aria-busy={query.isPending}>
       <div className="section-head">
@@ -36,7 +38,7 @@ export function TickHistory({ name, kind }: { name: string; kind: Kind }) {
                   <th scope="col">Outcome</th>
                   <th scope="col">Launched</th>
                   <th scope="col">Skip reason or error</th>
-                  {kind === "sensor" && <th scope="col">Cursor after</th>}
+                  {cursors && <th scope="col">Cursor after</th>}
                   <th scope="col">Duration</th>
                 </tr>
               </thead>
@@ -68,7 +70,7 @@ export function TickHistory({ name, kind }: { name: string; kind: Kind }) {
                         <span className="muted">—</span>
                       )}
                     </td>
-                    {kind === "sensor" && (
+                    {cursors && (
                       <td className="mono small cursor-cell" title={t.cursor ?? undefined}>
                         {t.cursor ?? <span className="muted">none</span>}
                       </td>
