@@ -340,28 +340,38 @@ async function runTimelineCase(browser: Browser) {
           `seeded run reads back wrong: ${detail.summary.steps.length} steps, ${spans} spans (expected ${expectedSpans}), ${detail.run.status}`,
         );
 
-      const context = await scope.context(browser, watchInit(["Step timeline"]));
-      const page = await context.newPage();
-      await readyAfterNavigation(page, `${served.url}/runs/${runId}`, "Step timeline", 30_000);
-      await snapshot(page, name);
-      const t = (await page.evaluate(`(() => {
-        const ready = window.__batonBench.ready["Step timeline"];
-        const responses = performance
-          .getEntriesByType("resource")
-          .filter((e) => new URL(e.name).pathname === "/api/runs/${runId}" && e.responseEnd <= ready);
-        const last = responses.at(-1);
-        return last
-          ? { ready, responseEnd: last.responseEnd, start: last.startTime, bytes: last.encodedBodySize, decoded: last.decodedBodySize }
-          : { ready };
-      })()`)) as { ready: number; responseEnd?: number; start?: number; bytes?: number; decoded?: number };
-      if (t.responseEnd === undefined)
-        throw new Error(`"Step timeline" was ready before any GET /api/runs/${runId} response arrived`);
+      // Three fresh browser contexts (the machine is noisy): the median, and each one.
+      type Timing = { ready: number; responseEnd?: number; start?: number; bytes?: number; decoded?: number };
+      const timings: Timing[] = [];
+      for (let i = 0; i < 3; i++) {
+        const context = await scope.context(browser, watchInit(["Step timeline"]));
+        const page = await context.newPage();
+        await readyAfterNavigation(page, `${served.url}/runs/${runId}`, "Step timeline", 30_000);
+        if (i === 0) await snapshot(page, name);
+        const t = (await page.evaluate(`(() => {
+          const ready = window.__batonBench.ready["Step timeline"];
+          const responses = performance
+            .getEntriesByType("resource")
+            .filter((e) => new URL(e.name).pathname === "/api/runs/${runId}" && e.responseEnd <= ready);
+          const last = responses.at(-1);
+          return last
+            ? { ready, responseEnd: last.responseEnd, start: last.startTime, bytes: last.encodedBodySize, decoded: last.decodedBodySize }
+            : { ready };
+        })()`)) as Timing;
+        await context.close();
+        if (t.responseEnd === undefined)
+          throw new Error(`"Step timeline" was ready before any GET /api/runs/${runId} response arrived`);
+        timings.push(t);
+      }
+      const after = timings.map((t) => t.ready - t.responseEnd!);
+      const median = timings[after.indexOf(quantile(after, 0.5))]!;
       return {
-        seconds: seconds(t.ready - t.responseEnd),
-        sinceNavigationSeconds: seconds(t.ready),
-        responseSeconds: seconds(t.responseEnd - t.start!),
-        responseKb: round(t.bytes! / 1024, 1),
-        responseDecodedKb: round(t.decoded! / 1024, 1),
+        seconds: seconds(quantile(after, 0.5)),
+        samples: after.map(seconds),
+        sinceNavigationSeconds: seconds(median.ready),
+        responseSeconds: seconds(median.responseEnd! - median.start!),
+        responseKb: round(median.bytes! / 1024, 1),
+        responseDecodedKb: round(median.decoded! / 1024, 1),
         apiP50Ms: api.p50,
         attemptSpans: spans,
         ...seeded,
@@ -499,9 +509,18 @@ async function logViewerCase(browser: Browser) {
       if (firstPage.body.logs.length !== 5_000 || firstPage.body.nextAfter === null)
         throw new Error(`GET /logs?limit=5000 answered ${firstPage.body.logs.length} lines`);
 
+      // First paint in three fresh contexts (the machine is noisy; the median is the figure):
+      // two closed once painted, the third one scrolled and left to load every line.
+      const paints: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const context = await scope.context(browser, watchInit(["Logs"]));
+        const page = await context.newPage();
+        paints.push(await readyAfterNavigation(page, `${served.url}/runs/${runId}`, "Logs", 30_000));
+        await context.close();
+      }
       const context = await scope.context(browser, watchInit(["Logs"], LINES));
       const page = await context.newPage();
-      const firstPaint = await readyAfterNavigation(page, `${served.url}/runs/${runId}`, "Logs", 30_000);
+      paints.push(await readyAfterNavigation(page, `${served.url}/runs/${runId}`, "Logs", 30_000));
       const rowsAtPaint = await logRows(page);
 
       // Scroll as a reader would: wheel down through the lines, jump to the end, wheel back up,
@@ -545,7 +564,8 @@ async function logViewerCase(browser: Browser) {
         allRows = undefined;
       }
       return {
-        firstPaintSeconds: seconds(firstPaint),
+        firstPaintSeconds: seconds(quantile(paints, 0.5)),
+        firstPaintSamples: paints.map(seconds),
         firstPaintTarget: 1,
         rowsAtFirstPaint: rowsAtPaint,
         ...frames,
