@@ -22,8 +22,8 @@ import { isApiError } from "../../../api/client";
 import { ErrorBox } from "../../../components/ErrorBox";
 import { LogRow } from "./LogRow";
 import {
-  LEVEL_WORDS,
   LEVELS,
+  type LevelName,
   type LogView,
   levelOf,
   logFileText,
@@ -52,7 +52,7 @@ const HEAD_HEIGHT = 26;
 const nf = new Intl.NumberFormat("en");
 const count = (n: number, one: string, many = `${one}s`) => `${nf.format(n)} ${n === 1 ? one : many}`;
 
-const parseLevel = (raw: string) => (LEVELS.includes(raw as never) ? levelOf(raw) : undefined);
+const parseLevel = (raw: string) => (LEVELS.includes(raw as LevelName) ? (raw as LevelName) : undefined);
 const parseBool = (raw: string) => (raw === "true" ? true : raw === "false" ? false : undefined);
 
 function saveFile(name: string, text: string) {
@@ -68,7 +68,8 @@ function saveFile(name: string, text: string) {
 
 export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange }: LogViewerProps) {
   const { feed, version } = useLogFeed(runId, ended);
-  const [minLevel, setMinLevel] = usePersistent("baton.logs.minLevel", 0, parseLevel);
+  const [levelName, setLevelName] = usePersistent<LevelName>("baton.logs.minLevel", "debug", parseLevel);
+  const minLevel = levelOf(levelName);
   const [wrap, setWrap] = usePersistent("baton.logs.wrap", false, parseBool);
   const [ownStep, setOwnStep] = useState<string | null>(null);
   const step = stepProp !== undefined ? stepProp : ownStep;
@@ -216,7 +217,7 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
   const matchOrdinal = currentPos >= 0 ? ordinalOf(matches, currentPos) : 0;
 
   const onRowsKey = (e: KeyboardEvent<HTMLDivElement>) => {
-    const row = (e.target as HTMLElement).closest<HTMLElement>('[role="row"]');
+    const row = (e.target as HTMLElement).closest<HTMLElement>("tr[data-index]");
     if (!row || !view) return;
     const pos = Number(row.dataset.index);
     const page = Math.max(1, Math.floor((bodyRef.current?.clientHeight ?? 220) / ROW_HEIGHT) - 1);
@@ -240,7 +241,7 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
     }
   };
   const onRowsFocus = (e: FocusEvent<HTMLDivElement>) => {
-    const row = (e.target as HTMLElement).closest<HTMLElement>('[role="row"]');
+    const row = (e.target as HTMLElement).closest<HTMLElement>("tr[data-index]");
     const id = row?.dataset.lineId;
     if (id !== undefined && Number(id) !== current) setCurrent(Number(id));
   };
@@ -276,7 +277,6 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
   const padBottom =
     items.length > 0 ? virtualizer.getTotalSize() - (items[items.length - 1]!.end - HEAD_HEIGHT) : 0;
   const newLines = following ? 0 : Math.max(0, shown - leftAt);
-  const levelName = LEVEL_WORDS[minLevel]!.toLowerCase();
   const searchStatus =
     q === ""
       ? ""
@@ -310,7 +310,7 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
             type="button"
             className="small"
             onClick={() => {
-              setMinLevel(0);
+              setLevelName("debug");
               setStep(null);
               setOnlyMatches(false);
             }}
@@ -374,8 +374,8 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
           <span>Level</span>
           <select
             aria-label="Minimum level"
-            value={LEVELS[minLevel]}
-            onChange={(e) => setMinLevel(levelOf(e.target.value))}
+            value={levelName}
+            onChange={(e) => setLevelName(parseLevel(e.target.value) ?? "debug")}
           >
             <option value="debug">all (debug and up)</option>
             <option value="info">info and up</option>

@@ -26,7 +26,15 @@ export function useLogFeed(runId: string, ended: boolean): { feed: LogFeed | nul
     const f = new LogFeed(runId, endedRef.current, DEPS);
     setFeed(f);
     f.start();
-    return () => f.stop();
+    // back online after a failed read: read on (the live stream reconnects on its own)
+    const online = () => {
+      if (f.error !== null) f.retry();
+    };
+    window.addEventListener("online", online);
+    return () => {
+      window.removeEventListener("online", online);
+      f.stop();
+    };
   }, [runId]);
   useEffect(() => {
     feed?.setEnded(ended);
