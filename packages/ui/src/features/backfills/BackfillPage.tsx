@@ -157,7 +157,7 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
           {active ? ` · running for ${formatDuration(now - b.createdAt)}` : ""}
         </p>
         <ul className="bf-counts" aria-label="Counts">
-          <Count label="Queued" n={rc.queued} color="queued" unit="runs (waiting for a worker)" />
+          <Count label="Queued" n={rc.queued} color="queued" unit="runs waiting" />
           <Count label="Running" n={rc.running} color="running" unit="runs in progress" />
           <Count label="Succeeded" n={c.materialized} color="materialized" unit="asset partitions" />
           <Count label="Failed" n={c.failed} color="failed" unit="asset partitions" />
@@ -168,8 +168,14 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
 
       <section className="card" aria-labelledby="bf-partitions">
         <h2 id="bf-partitions">Partitions ({b.partitionKeys.length.toLocaleString("en")})</h2>
-        <PartitionBar keys={b.partitionKeys} states={states} label="Partitions of this backfill" />
-        <p className="bf-summary" id="bf-partition-summary">
+        <PartitionBar
+          keys={b.partitionKeys}
+          states={states}
+          label="Partitions of this backfill"
+          describedBy="bf-partition-summary"
+        />
+        {/* The legend says the same to the eye. */}
+        <p className="sr-only" id="bf-partition-summary">
           {summary}
         </p>
         <ul className="bf-legend" aria-label="Partition states">
@@ -178,7 +184,7 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
           ))}
         </ul>
         {failedKeys.length > 0 && (
-          <p className="small">
+          <p className="small bf-failed-keys">
             <strong className="bf-failed-label">Failed:</strong>{" "}
             <span className="mono">{failedKeys.join(", ")}</span>
             {counts.failed > failedKeys.length &&
@@ -396,7 +402,7 @@ function BackfillActions({ detail }: { detail: BackfillDetail }) {
   const reason = launcher.allowed ? undefined : launcher.reason;
   return (
     <div className="bf-actions">
-      {reason && <span className="muted small">{reason}</span>}
+      {reason && (active || retriable) && <span className="muted small">{reason}</span>}
       {!active && (
         <>
           {!retriable && !reason && (
@@ -404,7 +410,7 @@ function BackfillActions({ detail }: { detail: BackfillDetail }) {
           )}
           <button
             type="button"
-            disabled={!launcher.allowed || !retriable || retry.isPending}
+            disabled={!launcher.allowed || retry.isPending}
             title={reason ?? "A new backfill of what did not succeed (what succeeded is not run again)"}
             onClick={() =>
               retry.mutate(undefined, {

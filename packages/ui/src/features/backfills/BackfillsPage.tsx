@@ -146,7 +146,7 @@ function BackfillRow({ b }: { b: Backfill }) {
       <td>
         <div>{fmt(b.partitionKeys.length)}</div>
         <div className="bf-cell mono small muted" title={describeKeys(b.partitionKeys)}>
-          {describeKeys(b.partitionKeys)}
+          {keyRange(b.partitionKeys)}
         </div>
       </td>
       <td>
@@ -182,6 +182,12 @@ function BackfillRow({ b }: { b: Backfill }) {
       </td>
     </tr>
   );
+}
+
+/** "2024-03-01 … 2024-03-08" (the count is shown above it). */
+function keyRange(keys: readonly string[]): string {
+  if (keys.length === 0) return "—";
+  return keys.length === 1 ? keys[0]! : `${keys[0]} … ${keys[keys.length - 1]}`;
 }
 
 function Seg({ n, of, color }: { n: number; of: number; color: string }) {

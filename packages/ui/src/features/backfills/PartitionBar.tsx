@@ -9,7 +9,13 @@ const HEIGHT = 28;
  * Hover, or focus and the arrow keys, tell the key under the pointer and its state; it is a slider
  * for assistive technology (the key and state as its value text).
  */
-export function PartitionBar(props: { keys: readonly string[]; states: Uint8Array; label: string }) {
+export function PartitionBar(props: {
+  keys: readonly string[];
+  states: Uint8Array;
+  label: string;
+  /** Id of the element summarizing the bar in words. */
+  describedBy?: string;
+}) {
   const { keys, states } = props;
   const wrapRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
@@ -109,6 +115,7 @@ export function PartitionBar(props: { keys: readonly string[]; states: Uint8Arra
         role="slider"
         tabIndex={0}
         aria-label={props.label}
+        aria-describedby={props.describedBy}
         aria-valuemin={1}
         aria-valuemax={n}
         aria-valuenow={safeCursor + 1}
@@ -132,8 +139,8 @@ export function PartitionBar(props: { keys: readonly string[]; states: Uint8Arra
       {shown !== null && shown < n && (
         <div
           className="bf-bar-tip"
+          role="tooltip"
           style={{ left: `clamp(0px, calc(${((shown + 0.5) / n) * 100}% - 110px), calc(100% - 220px))` }}
-          aria-hidden="true"
         >
           <span className="mono">{keys[shown]}</span>
           <span>

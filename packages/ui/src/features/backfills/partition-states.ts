@@ -90,29 +90,29 @@ export interface KeyStatesInput {
   readonly doneEarlier?: ReadonlySet<string>;
 }
 
-/** One state code (index into KEY_STATES) per targeted key. */
+/**
+ * One state code (index into KEY_STATES) per targeted key. The runs' keys (at most a few thousand)
+ * are indexed, not the targeted keys (up to a million): one lookup per key.
+ */
 export function keyStates(input: KeyStatesInput): Uint8Array {
   const { partitionKeys } = input;
-  const index = new Map<string, number>();
-  for (let i = 0; i < partitionKeys.length; i++) index.set(partitionKeys[i]!, i);
-  const out = new Uint8Array(partitionKeys.length);
-  const none = input.moreRuns ? "unknown" : input.ended ? "notRun" : "pending";
-  out.fill(CODE.get(none)!);
-  const seen = new Uint8Array(partitionKeys.length);
+  const byKey = new Map<string, KeyState>();
   for (const run of input.runs) {
     const state = stateOfRun(run.status);
-    const code = CODE.get(state)!;
     for (const key of run.partitionKeys ?? []) {
-      const i = index.get(key);
-      if (i === undefined) continue;
-      if (!seen[i] || PRIORITY[state] > PRIORITY[KEY_STATES[out[i]!]!]) out[i] = code;
-      seen[i] = 1;
+      const had = byKey.get(key);
+      if (had === undefined || PRIORITY[state] > PRIORITY[had]) byKey.set(key, state);
     }
   }
-  if (input.doneEarlier && input.doneEarlier.size > 0) {
-    const earlier = CODE.get("earlier")!;
-    for (let i = 0; i < partitionKeys.length; i++)
-      if (!seen[i] && input.doneEarlier.has(partitionKeys[i]!)) out[i] = earlier;
+  const codeOf = new Map<KeyState, number>([...byKey.values()].map((s) => [s, CODE.get(s)!]));
+  const none = CODE.get(input.moreRuns ? "unknown" : input.ended ? "notRun" : "pending")!;
+  const earlier = CODE.get("earlier")!;
+  const doneEarlier = input.doneEarlier && input.doneEarlier.size > 0 ? input.doneEarlier : undefined;
+  const out = new Uint8Array(partitionKeys.length);
+  for (let i = 0; i < partitionKeys.length; i++) {
+    const key = partitionKeys[i]!;
+    const state = byKey.size > 0 ? byKey.get(key) : undefined;
+    out[i] = state !== undefined ? codeOf.get(state)! : doneEarlier?.has(key) ? earlier : none;
   }
   return out;
 }
@@ -139,7 +139,7 @@ export function keyRanges(states: Uint8Array): KeyRange[] {
 /** How many keys are in each state. */
 export function stateCounts(states: Uint8Array): Record<KeyState, number> {
   const n = new Array<number>(KEY_STATES.length).fill(0);
-  for (const s of states) n[s]!++;
+  for (let i = 0; i < states.length; i++) n[states[i]!]!++;
   return Object.fromEntries(KEY_STATES.map((s, i) => [s, n[i]!])) as Record<KeyState, number>;
 }
 
