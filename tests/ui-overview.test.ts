@@ -109,6 +109,31 @@ describe.skipIf(skipReason !== null)("UI overview (Chromium)", () => {
     expect(errorsOf(page)).toEqual([]);
   }, 60_000);
 
+  test("a list that cannot be read shows the server's message in place; the rest of the page stays", async () => {
+    const page = await browser.newPage({ viewport: SMALL });
+    await page.route(/\/api\/runs\?.*status=FAILURE/, (route) =>
+      route.fulfill({
+        status: 500,
+        contentType: "application/json",
+        body: JSON.stringify({ error: { code: "internal", message: "the store is locked (test)" } }),
+      }),
+    );
+    await page.goto(`${clearDev.url}/`);
+    await pageHeading(page, "Overview");
+    const failedSection = section(page, "Failed runs");
+    await failedSection
+      .getByRole("alert")
+      .getByText("the store is locked (test)")
+      .waitFor({ timeout: 20_000 });
+    const tile = page.getByRole("navigation", { name: "Summary" }).getByRole("link", { name: /Failed runs/ });
+    expect(await tile.textContent()).toMatch(/^\?Failed runs.*could not load/);
+    expect(await page.getByRole("status").filter({ hasText: "could not be read" }).count()).toBe(1);
+    expect(await section(page, "All clear").count()).toBe(0);
+    await section(page, "Daemon and workers").getByText("heartbeat").first().waitFor();
+    await screenshot(page, "overview-error-1024-light");
+    expect(errorsOf(page).filter((e) => !e.includes("Failed to load resource"))).toEqual([]);
+  }, 60_000);
+
   test("a failed run, an overdue asset, failed checks and a stale asset appear live and link to their pages", async () => {
     const page = await browser.newPage({ viewport: WIDE });
     await page.goto(`${dev.url}/`);

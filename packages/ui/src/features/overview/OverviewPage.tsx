@@ -73,7 +73,10 @@ export default function OverviewPage() {
   const checks = useAssetChecks(checkFailed.shown.map((a) => a.key));
   const overdueDetails = useAssetDetails(overdue.shown.map((a) => a.key));
 
-  const ready = status.data !== undefined && failed.data !== undefined && health.data !== undefined;
+  // Settled: answered or failed (a failed read shows its error in place; the page never waits forever).
+  const settled = (q: { data: unknown; isError: boolean }) => q.data !== undefined || q.isError;
+  const ready = settled(status) && settled(failed) && settled(health);
+  const unreadable = status.isError || failed.isError || health.isError;
   const counts = {
     failedRuns: failedRuns.total,
     failedChecks: checkFailed.total,
@@ -81,14 +84,18 @@ export default function OverviewPage() {
     stale: stale.total,
     healthProblems: hv?.problems.length ?? 0,
   };
-  const allClear = ready && attentionTotal(counts) === 0 && !status.isError && !failed.isError;
+  const allClear = ready && !unreadable && attentionTotal(counts) === 0;
 
   return (
     <div className="page ov-page">
       <div className="page-header">
         <h1>Overview</h1>
         <span className="muted" role="status" aria-live="polite" aria-atomic="true">
-          {ready ? verdict(counts) : "Reading the latest state…"}
+          {!ready
+            ? "Reading the latest state…"
+            : unreadable
+              ? "Some of the state could not be read: see the errors below."
+              : verdict(counts)}
         </span>
       </div>
 

@@ -31,12 +31,12 @@ export interface SectionProps {
 }
 
 export function Section({ id, title, note, list, viewAll, error, children }: SectionProps) {
-  const capped = list && list.shown.length < list.total + (list.atLeast ? 1 : 0);
+  const capped = list && !error && list.shown.length < list.total + (list.atLeast ? 1 : 0);
   return (
     <section className="card ov-section" id={id} aria-labelledby={`${id}-title`}>
       <div className="ov-section-head">
         <h2 id={`${id}-title`}>{title}</h2>
-        {list && <span className="badge">{countLabel(list)}</span>}
+        {list && !error && <span className="badge">{countLabel(list)}</span>}
         {note && <span className="muted small">{note}</span>}
         <span className="spacer" />
         {capped && (
@@ -152,7 +152,14 @@ export function FailedCheckList({
                 )}
               </div>
             </div>
-            <span className="ov-when">{latest !== null && <RelativeTime ms={latest} />}</span>
+            <span className="ov-when">
+              {latest !== null && (
+                <>
+                  <span className="muted">checked </span>
+                  <RelativeTime ms={latest} />
+                </>
+              )}
+            </span>
           </li>
         );
       })}
