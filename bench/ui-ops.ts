@@ -502,12 +502,18 @@ async function logViewerCase(browser: Browser) {
         events = await seedLogRun(instance.storage, keysOf(defs).slice(0, 20), runId, LINES);
       });
       const seedSeconds = secondsSince(t0);
-      const firstPage = (await timeApi(`${served.url}/api/runs/${runId}/logs?limit=5000`, 3)) as {
-        p50: number;
-        body: { logs: unknown[]; nextAfter: number | null };
-      };
-      if (firstPage.body.logs.length !== 5_000 || firstPage.body.nextAfter === null)
-        throw new Error(`GET /logs?limit=5000 answered ${firstPage.body.logs.length} lines`);
+      // The API's pages of 5,000 (log lines only, and every event), checked and timed.
+      const logsPage = await timeApi(`${served.url}/api/runs/${runId}/logs?limit=5000`, 3);
+      const eventsPage = await timeApi(`${served.url}/api/runs/${runId}/events?limit=5000`, 3);
+      for (const [what, page] of [
+        ["logs", logsPage.body],
+        ["events", eventsPage.body],
+      ] as const) {
+        const { nextAfter, ...rest } = page as { nextAfter: number | null } & Record<string, unknown[]>;
+        const items = Object.values(rest)[0] ?? [];
+        if (items.length !== 5_000 || nextAfter === null)
+          throw new Error(`GET /${what}?limit=5000 answered ${items.length} items, nextAfter ${nextAfter}`);
+      }
 
       // First paint in three fresh contexts (the machine is noisy; the median is the figure):
       // two closed once painted, the third one scrolled and left to load every line.
@@ -522,6 +528,14 @@ async function logViewerCase(browser: Browser) {
       const page = await context.newPage();
       paints.push(await readyAfterNavigation(page, `${served.url}/runs/${runId}`, "Logs", 30_000));
       const rowsAtPaint = await logRows(page);
+      // Where the last paint's time went: the run's answer, the first page of lines.
+      const answered = (await page.evaluate(`(() => {
+        const entries = performance.getEntriesByType("resource");
+        const at = (re) => entries.find((e) => re.test(new URL(e.name).pathname));
+        const run = at(/^\\/api\\/runs\\/[^/]+$/);
+        const logs = at(/^\\/api\\/runs\\/[^/]+\\/(logs|events)$/);
+        return { run: run?.responseEnd, logs: logs?.responseEnd, logsUrl: logs ? new URL(logs.name).pathname + new URL(logs.name).search : undefined };
+      })()`)) as { run?: number; logs?: number; logsUrl?: string };
 
       // Scroll as a reader would: wheel down through the lines, jump to the end, wheel back up,
       // jump to the middle and wheel on; frame deltas recorded throughout.
@@ -568,6 +582,9 @@ async function logViewerCase(browser: Browser) {
         firstPaintSamples: paints.map(seconds),
         firstPaintTarget: 1,
         rowsAtFirstPaint: rowsAtPaint,
+        runAnsweredSeconds: answered.run === undefined ? null : seconds(answered.run),
+        firstLinesAnsweredSeconds: answered.logs === undefined ? null : seconds(answered.logs),
+        firstLinesRequest: answered.logsUrl ?? null,
         ...frames,
         scrollSeconds,
         scroller: atEnd.which,
@@ -575,7 +592,9 @@ async function logViewerCase(browser: Browser) {
         frameTarget: 33,
         allLinesSeconds: allRows === undefined ? null : seconds(allRows),
         rowcount: await logRows(page),
-        logsApiP50Ms: firstPage.p50,
+        logsApiP50Ms: logsPage.p50,
+        eventsApiP50Ms: eventsPage.p50,
+        eventsPageKb: round(eventsPage.bytes / 1024, 1),
         events,
         seedSeconds,
       };
@@ -674,33 +693,45 @@ async function runsListCase(browser: Browser) {
       if (!newest || newest.runId !== ids.at(-1) || newest.status !== "QUEUED")
         throw new Error(`GET /api/runs: newest is ${JSON.stringify(newest)}, expected ${ids.at(-1)} QUEUED`);
 
-      // Three cold browser contexts (the machine is noisy): each one's first page painted.
-      const loads: number[] = [];
-      let limit: number | undefined;
+      // Three cold browser contexts (the machine is noisy): each one's first page painted, and
+      // where its time went (scripts loaded, the first /api/runs answer), all from navigation start.
+      type Load = { ready: number; scriptsEnd: number; apiStart?: number; apiEnd?: number; limit?: string };
+      const loads: Load[] = [];
       for (let i = 0; i < 3; i++) {
         const context = await scope.context(browser, watchInit(["Runs"]));
         const page = await context.newPage();
-        loads.push(await readyAfterNavigation(page, `${served.url}/runs`, "Runs", 30_000));
-        if (i === 0) {
-          await snapshot(page, name);
-          const urls = (await page.evaluate(
-            `performance.getEntriesByType("resource").map((e) => e.name).filter((n) => new URL(n).pathname === "/api/runs")`,
-          )) as string[];
-          const l = urls.map((u) => new URL(u).searchParams.get("limit")).find((x) => x !== null);
-          limit = l ? Number(l) : undefined;
-        }
+        const ready = await readyAfterNavigation(page, `${served.url}/runs`, "Runs", 30_000);
+        if (i === 0) await snapshot(page, name);
+        const parts = (await page.evaluate(`(() => {
+          const entries = performance.getEntriesByType("resource");
+          const scripts = entries.filter((e) => e.initiatorType === "script" || /\\.js$/.test(new URL(e.name).pathname));
+          const api = entries.find((e) => new URL(e.name).pathname === "/api/runs");
+          return {
+            scriptsEnd: Math.max(0, ...scripts.map((e) => e.responseEnd)),
+            apiStart: api?.startTime,
+            apiEnd: api?.responseEnd,
+            limit: api ? new URL(api.name).searchParams.get("limit") ?? undefined : undefined,
+          };
+        })()`)) as Omit<Load, "ready">;
+        loads.push({ ready, ...parts });
         await context.close();
       }
+      const readies = loads.map((l) => l.ready);
+      const median = loads[readies.indexOf(quantile(readies, 0.5))]!;
+      const limit = loads.map((l) => l.limit).find((l) => l !== undefined);
       // The API alone: the page's first page, and a page deep in the list (a cursor halfway).
-      const pageSize = limit ?? 50;
+      const pageSize = limit ? Number(limit) : 50;
       const first = await timeApi(`${served.url}/api/runs?limit=${pageSize}`, 30);
       const deep = await timeApi(`${served.url}/api/runs?limit=${pageSize}&cursor=${RUNS / 2}`, 30);
       const failed = await timeApi(`${served.url}/api/runs?limit=${pageSize}&status=FAILURE`, 30);
       return {
-        seconds: seconds(quantile(loads, 0.5)),
-        loads: loads.map(seconds),
+        seconds: seconds(median.ready),
+        samples: readies.map(seconds),
         target: 0.3,
-        pageLimit: limit ?? null,
+        scriptsLoadedSeconds: seconds(median.scriptsEnd),
+        apiRequestSentSeconds: median.apiStart === undefined ? null : seconds(median.apiStart),
+        apiAnsweredSeconds: median.apiEnd === undefined ? null : seconds(median.apiEnd),
+        pageLimit: limit ? Number(limit) : null,
         apiP50Ms: first.p50,
         apiP95Ms: first.p95,
         apiCursorHalfwayP50Ms: deep.p50,
