@@ -1,5 +1,5 @@
 import type { Run, RunDetail, StepSummary } from "@baton/webserver/api-types";
-import { type ReactNode, useCallback, useMemo, useState } from "react";
+import { type ReactNode, useCallback, useDeferredValue, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { isApiError } from "../../api/client";
 import { useRun } from "../../api/queries";
@@ -34,6 +34,7 @@ const LAUNCH_TAGS = new Set<string>(Object.values(TAG));
 /** Links to the assets it materialized, at most (a 10,000-asset run says how many more). */
 const MAX_ASSET_LINKS = 60;
 
+const NO_KEYS: readonly string[] = [];
 const shortId = (id: string) => id.slice(0, 8);
 const assetHref = (key: string) => `/assets/${key.split("/").map(encodeURIComponent).join("/")}`;
 
@@ -95,7 +96,9 @@ function RunView({ detail }: { detail: RunDetail }) {
     () => buildTimeline(steps, summary.startedAt ?? run.startedAt),
     [steps, summary.startedAt, run.startedAt],
   );
-  const stepKeys = useMemo(() => model.rows.map((r) => r.stepKey), [model]);
+  // The log viewer gets the keys in a low-priority render after the first paint: a 10,000-option
+  // step filter does not hold back the timeline (which must paint within a second of the response).
+  const stepKeys = useDeferredValue(useStableKeys(model.rows), NO_KEYS);
   // Before a worker starts the run, its steps are the assets (and checks) it asked for.
   const queued = steps.length === 0 && (run.status === "QUEUED" || run.status === "STARTING");
   const planned = useMemo(() => (queued ? plannedSteps(run) : steps), [queued, run, steps]);
@@ -105,22 +108,33 @@ function RunView({ detail }: { detail: RunDetail }) {
   return (
     <div className="page run-page">
       <RunHeader run={run} steps={steps} />
-      <RunFacts run={run} steps={steps} now={now} />
+      <RunFacts run={run} steps={steps} now={now} reason={summary.reason} />
 
       {failed.length > 0 && (
         <section className="error-box run-failure" aria-label="Errors">
-          {failed.slice(0, 2).map((s) => (
-            <ErrorDetails
-              key={s.stepKey}
-              error={s.error!}
-              title={`Step ${s.stepKey} failed`}
-              stackOpen={false}
-            />
-          ))}
-          {failed.length > 2 && (
-            <p className="small">
-              {(failed.length - 2).toLocaleString("en")} more failed steps: see the Steps table below.
-            </p>
+          <ErrorDetails
+            error={failed[0]!.error!}
+            title={`Step ${failed[0]!.stepKey} failed`}
+            stackOpen={false}
+          />
+          {failed.length > 1 && (
+            <div className="small">
+              <strong>
+                {(failed.length - 1).toLocaleString("en")} more failed{" "}
+                {failed.length === 2 ? "step" : "steps"}
+              </strong>
+              <ul className="run-failure-more">
+                {failed.slice(1, 4).map((s) => (
+                  <li key={s.stepKey}>
+                    <button type="button" className="link-button mono" onClick={() => setStep(s.stepKey)}>
+                      {s.stepKey}
+                    </button>
+                    : {s.error!.message}
+                  </li>
+                ))}
+              </ul>
+              {failed.length > 4 && <span className="muted">The Steps table below lists them all.</span>}
+            </div>
           )}
         </section>
       )}
@@ -130,7 +144,6 @@ function RunView({ detail }: { detail: RunDetail }) {
           <pre className="run-error-message">{summary.reason}</pre>
         </div>
       )}
-      {run.status === "CANCELED" && summary.reason && <p className="muted run-reason">{summary.reason}</p>}
       {unknownStep && (
         <p className="error-box" role="alert">
           This run has no step <span className="mono">{step}</span> (from the link’s <code>?step=</code>):
@@ -182,6 +195,15 @@ function RunView({ detail }: { detail: RunDetail }) {
       <RunDetails run={run} steps={steps} />
     </div>
   );
+}
+
+/** The step keys, the same array while they do not change (the log viewer's step filter is not rebuilt per refresh). */
+function useStableKeys(rows: readonly { stepKey: string }[]): readonly string[] {
+  const ref = useRef<readonly string[]>([]);
+  const old = ref.current;
+  if (old.length !== rows.length || rows.some((r, i) => r.stepKey !== old[i]))
+    ref.current = rows.map((r) => r.stepKey);
+  return ref.current;
 }
 
 /** A queued run's steps: one per asset and check it asked for (a worker plans the real ones). */
@@ -404,16 +426,24 @@ function launchedBy(run: Run): ReactNode[] {
       </span>,
     );
   if (t[TAG.retryNumber]) out.push(<span key="retry">automatic retry #{t[TAG.retryNumber]}</span>);
-  if (t[TAG.launchedBy])
+  const token = t[TAG.launchedBy];
+  if (token)
     out.push(
       <span key="token">
-        token <strong>{t[TAG.launchedBy]}</strong>
+        {token === "local" ? (
+          <span title="The API has no tokens configured">local user</span>
+        ) : (
+          <>
+            token <strong>{token}</strong>
+          </>
+        )}
       </span>,
     );
   return out;
 }
 
-function RunFacts({ run, steps, now }: { run: Run; steps: readonly StepSummary[]; now: number }) {
+function RunFacts(props: { run: Run; steps: readonly StepSummary[]; now: number; reason: string | null }) {
+  const { run, steps, now, reason } = props;
   const duration = run.startedAt === null ? null : (run.endedAt ?? now) - run.startedAt;
   const by = launchedBy(run);
   const running = steps.filter((s) => s.status === "running").length;
@@ -442,6 +472,7 @@ function RunFacts({ run, steps, now }: { run: Run; steps: readonly StepSummary[]
             {run.partitionKeys ? describeKeys(run.partitionKeys) : "not partitioned"}
           </span>
         </Fact>
+        {run.status === "CANCELED" && reason && <Fact label="Why it ended">{reason}</Fact>}
         <Fact label="Launched by" wide>
           {by.length === 0 ? (
             <span className="muted">—</span>

@@ -69,13 +69,12 @@ function readPalette(el: Element): Palette {
 }
 
 const OUTCOME_WORD = Object.fromEntries(OUTCOMES.map((o) => [o.outcome, o.word])) as Record<Outcome, string>;
-const STATUS_NOTE: Record<string, string> = {
-  not_started: "not started",
-  skipped: "skipped",
-  canceled: "canceled before it started",
-  running: "waiting to start",
-  failed: "failed before it started",
-};
+/** What a row without attempts says in the plot. */
+function rowNote(status: string, reason: string | null): string {
+  if (status === "not_started") return "not started";
+  if (status === "running") return "waiting to start";
+  return reason ? `${status}: ${reason}` : status === "canceled" ? "canceled before it started" : status;
+}
 
 interface Hover {
   readonly row: number;
@@ -188,12 +187,7 @@ export function StepTimeline({ model, live, selected, onSelect }: StepTimelinePr
         const x = lw + Math.max(4, m.origin !== null ? timeToX(m.origin, view) + 4 : 4);
         ctx.font = `italic 11.5px ${pal.font}`;
         ctx.fillStyle = pal.text3;
-        const note = STATUS_NOTE[row.status] ?? row.status;
-        ctx.fillText(
-          row.reason && row.status !== "not_started" ? `${note}: ${row.reason}` : note,
-          x,
-          y + ROW_HEIGHT / 2,
-        );
+        ctx.fillText(rowNote(row.status, row.reason), x, y + ROW_HEIGHT / 2);
       }
       for (let j = 0; j < row.spans.length; j++) {
         const span = row.spans[j]!;
@@ -240,18 +234,19 @@ export function StepTimeline({ model, live, selected, onSelect }: StepTimelinePr
       ctx.beginPath();
       ctx.rect(lw, 0, plotW, AXIS_HEIGHT);
       ctx.clip();
+      const nowX = st.live ? lw + timeToX(now, view) : Number.NaN;
       for (const t of axis.ticks) {
         ctx.fillStyle = pal.border;
         ctx.fillRect(lw + Math.round(t.x), AXIS_HEIGHT - 6, 1, 6);
+        // The now label wins over a tick label under it.
+        const x = lw + t.x + 4;
+        if (x + 48 > nowX - 2 && x < nowX + 30) continue;
         ctx.fillStyle = pal.text3;
-        ctx.fillText(formatOffset(t.offset, axis.step), lw + t.x + 4, AXIS_HEIGHT / 2);
+        ctx.fillText(formatOffset(t.offset, axis.step), x, AXIS_HEIGHT / 2);
       }
-      if (st.live) {
-        const x = lw + timeToX(now, view);
-        if (x >= lw && x <= w - 30) {
-          ctx.fillStyle = pal.danger;
-          ctx.fillText("now", x + 4, AXIS_HEIGHT / 2);
-        }
+      if (nowX >= lw && nowX <= w - 30) {
+        ctx.fillStyle = pal.danger;
+        ctx.fillText("now", nowX + 4, AXIS_HEIGHT / 2);
       }
       ctx.restore();
     }
@@ -532,9 +527,12 @@ function Tooltip(props: {
   const end = span.endedAt;
   const time = (ms: number) =>
     new Date(ms).toLocaleTimeString(undefined, {
-      hour12: false,
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
       fractionalSecondDigits: 3,
-    } as Intl.DateTimeFormatOptions);
+      hour12: false,
+    });
   const left = props.x + 260 > props.width ? Math.max(0, props.x - 262) : props.x + 14;
   return (
     <div className="timeline-tooltip" style={{ left, top: props.y + 14 }} aria-hidden="true">

@@ -82,6 +82,13 @@ describe("step timeline model", () => {
     expect(extent(m, T + 10_000, false)).toEqual([T, T + 10_000]);
     const done = buildTimeline([steps[0]!], T);
     expect(extent(done, T + 10_000, false)).toEqual([T, T + 1000]);
+    // A 5 ms run is shown over 20 ms once ended, over a second while it goes on.
+    const quick = buildTimeline(
+      [step("q", { attemptSpans: [{ attempt: 1, startedAt: T, endedAt: T + 5, outcome: "succeeded" }] })],
+      T,
+    );
+    expect(extent(quick, T + 10, false)).toEqual([T, T + 20]);
+    expect(extent(quick, T + 10, true)).toEqual([T, T + 1000]);
     const v = fitView(m, T + 10_000, false, 1000);
     expect(timeToX(T, v)).toBeGreaterThan(0);
     expect(timeToX(T + 10_000, v)).toBeLessThan(1000);

@@ -104,12 +104,16 @@ export const clampScale = (msPerPx: number) => Math.min(MAX_MS_PER_PX, Math.max(
 export const timeToX = (t: number, view: TimeView) => (t - view.start) / view.msPerPx;
 export const xToTime = (x: number, view: TimeView) => view.start + x * view.msPerPx;
 
-/** The time range worth showing: origin → the last end, or now while something runs (≥ 1 s). */
+/**
+ * The time range worth showing: origin → the last end, or now while something runs. At least 1 s
+ * while live (a run that just started is not zoomed to its first milliseconds), 20 ms once ended.
+ */
 export function extent(model: TimelineModel, now: number, live: boolean): [number, number] | null {
   if (model.origin === null) return null;
   let end = model.lastEnd ?? model.origin;
-  if (model.open > 0 || live) end = Math.max(end, now);
-  return [model.origin, Math.max(end, model.origin + 1000)];
+  const going = model.open > 0 || live;
+  if (going) end = Math.max(end, now);
+  return [model.origin, Math.max(end, model.origin + (going ? 1000 : 20))];
 }
 
 /** A view showing the whole extent in `width` px, with a little room on the right. */
