@@ -26,7 +26,8 @@ export interface LogRowProps {
   readonly query: string;
   readonly current: boolean;
   readonly expanded: boolean;
-  readonly measure: (el: HTMLElement | null) => void;
+  /** The virtualizer's measuring ref, for rows whose height varies (wrapped or expanded). */
+  readonly measure: ((el: HTMLElement | null) => void) | undefined;
   readonly onToggle: (id: number) => void;
 }
 
@@ -47,6 +48,7 @@ export const LogRow = memo(function LogRow({
       aria-rowindex={pos + 1}
       data-index={pos}
       data-line-id={line.id}
+      data-expanded={expanded || undefined}
       ref={measure}
       tabIndex={-1}
       className={cls}

@@ -4,23 +4,10 @@
  * visits), search with highlighting and next/previous match, jump to next/previous error, download
  * as a .log file, and it follows the tail while the run runs unless the user scrolled up.
  */
-import { useVirtualizer } from "@tanstack/react-virtual";
-import {
-  type FocusEvent,
-  type KeyboardEvent,
-  type ReactNode,
-  useCallback,
-  useDeferredValue,
-  useEffect,
-  useId,
-  useLayoutEffect,
-  useMemo,
-  useRef,
-  useState,
-} from "react";
+import { type ReactNode, useCallback, useDeferredValue, useId, useMemo, useRef, useState } from "react";
 import { isApiError } from "../../../api/client";
 import { ErrorBox } from "../../../components/ErrorBox";
-import { LogRow } from "./LogRow";
+import { LogTable, type LogTableApi } from "./LogTable";
 import {
   LEVELS,
   type LevelName,
@@ -46,9 +33,6 @@ export interface LogViewerProps {
   readonly onStepChange?: (step: string | null) => void;
 }
 
-const ROW_HEIGHT = 22;
-/** The table's sticky header row (px; logs.css). */
-const HEAD_HEIGHT = 26;
 const nf = new Intl.NumberFormat("en");
 const count = (n: number, one: string, many = `${one}s`) => `${nf.format(n)} ${n === 1 ? one : many}`;
 
@@ -104,110 +88,32 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
   const busy = !feed || feed.phase === "loading";
   const q = view?.filter.query ?? "";
 
-  // ---- the list ----------------------------------------------------------------------------------
-  const bodyRef = useRef<HTMLDivElement>(null);
-  const virtualizer = useVirtualizer({
-    count: shown,
-    getScrollElement: () => bodyRef.current,
-    estimateSize: () => ROW_HEIGHT,
-    getItemKey: (pos) => lines[rows[pos]!]?.id ?? pos,
-    overscan: 16,
-    scrollMargin: HEAD_HEIGHT,
-    scrollPaddingStart: HEAD_HEIGHT,
-  });
-  // biome-ignore lint/correctness/useExhaustiveDependencies: sizes change with wrapping
-  useLayoutEffect(() => {
-    virtualizer.measure();
-  }, [wrap]);
-
-  // ---- following the tail ------------------------------------------------------------------------
-  const endedAtMount = useRef(ended).current;
-  const [following, setFollowing] = useState(!ended);
-  const followingRef = useRef(following);
-  followingRef.current = following;
-  const [leftAt, setLeftAt] = useState(0);
-  const lastTop = useRef(0);
-  const onScroll = () => {
-    const el = bodyRef.current;
-    if (!el) return;
-    const top = el.scrollTop;
-    const atBottom = el.scrollHeight - top - el.clientHeight < 8;
-    if (atBottom) {
-      if (!followingRef.current && !endedAtMount) setFollowing(true);
-    } else if (top < lastTop.current - 1 && followingRef.current) {
-      setFollowing(false);
-      setLeftAt(shown);
-    }
-    lastTop.current = top;
-  };
-  // biome-ignore lint/correctness/useExhaustiveDependencies: new rows, or following resumed
-  useLayoutEffect(() => {
-    if (following && shown > 0) virtualizer.scrollToIndex(shown - 1, { align: "end" });
-  }, [following, shown]);
-  const jumpToLatest = () => {
-    setFollowing(true);
-    setCurrent(null);
-    if (shown > 0) virtualizer.scrollToIndex(shown - 1, { align: "end" });
-  };
-
-  // ---- keeping the place when the filter changes ---------------------------------------------------
-  const filterKey = view
-    ? `${view.filter.minLevel}|${view.filter.step}|${view.filter.query}|${onlyMatches}`
-    : "";
-  const lastFilterKey = useRef(filterKey);
-  const anchorLine = useRef<number | null>(null);
-  useLayoutEffect(() => {
-    if (!view || !feed) return;
-    if (filterKey !== lastFilterKey.current) {
-      lastFilterKey.current = filterKey;
-      if (followingRef.current) return; // the tail effect scrolls
-      setLeftAt(view.rows.length);
-      const anchor = current !== null ? feed.store.indexOf(current) : anchorLine.current;
-      if (anchor !== null && anchor >= 0 && view.rows.length > 0) {
-        const pos = Math.min(positionOfLine(view, anchor), view.rows.length - 1);
-        virtualizer.scrollToIndex(pos, { align: current !== null ? "center" : "start" });
-      }
-      return;
-    }
-    const start = virtualizer.range?.startIndex;
-    if (start !== undefined && view.rows[start] !== undefined) anchorLine.current = view.rows[start]!;
-  });
-
   // ---- navigation (errors, matches, rows) ---------------------------------------------------------
-  const focusPos = useRef<number | null>(null);
-  useEffect(() => {
-    if (focusPos.current === null) return;
-    const el = bodyRef.current?.querySelector<HTMLElement>(`[data-index="${focusPos.current}"]`);
-    if (el) {
-      el.focus({ preventScroll: true });
-      focusPos.current = null;
-    }
-  });
+  const table = useRef<LogTableApi>(null);
+  const filterKey = view
+    ? `${view.filter.minLevel}|${view.filter.step}|${view.filter.query}|${view.filter.onlyMatches}`
+    : "";
+  const endedAtMount = useRef(ended).current;
   // biome-ignore lint/correctness/useExhaustiveDependencies: the view grows in place with `version`
-  const currentPos = useMemo(() => {
-    if (current === null || !view || !feed) return -1;
+  const [currentLine, currentPos] = useMemo(() => {
+    if (current === null || !view || !feed) return [-1, -1];
     const i = feed.store.indexOf(current);
-    if (i < 0) return -1;
+    if (i < 0) return [-1, -1];
     const pos = positionOfLine(view, i);
-    return view.rows[pos] === i ? pos : -1;
+    return [i, view.rows[pos] === i ? pos : -1];
   }, [current, view, feed, version]);
 
   const goTo = (pos: number, focus: boolean) => {
     if (!view || pos < 0 || pos >= view.rows.length) return;
     setCurrent(lines[view.rows[pos]!]!.id);
-    if (followingRef.current && pos < view.rows.length - 1) {
-      setFollowing(false);
-      setLeftAt(view.rows.length);
-    }
-    virtualizer.scrollToIndex(pos, { align: "center" });
-    if (focus) focusPos.current = pos;
+    table.current?.show(pos, focus);
   };
   /** Where "next" starts from: the current line, else just above what is on screen. */
   const fromPos = (dir: 1 | -1) => {
     if (currentPos >= 0) return currentPos;
-    const range = virtualizer.range;
+    const range = table.current?.range();
     if (!range) return -1;
-    return dir === 1 ? range.startIndex - 1 : range.endIndex + 1;
+    return dir === 1 ? range.start - 1 : range.end + 1;
   };
   const errors = view?.errors ?? [];
   const matches = view?.matches ?? [];
@@ -216,35 +122,7 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
   const errorOrdinal = currentPos >= 0 ? ordinalOf(errors, currentPos) : 0;
   const matchOrdinal = currentPos >= 0 ? ordinalOf(matches, currentPos) : 0;
 
-  const onRowsKey = (e: KeyboardEvent<HTMLDivElement>) => {
-    const row = (e.target as HTMLElement).closest<HTMLElement>("tr[data-index]");
-    if (!row || !view) return;
-    const pos = Number(row.dataset.index);
-    const page = Math.max(1, Math.floor((bodyRef.current?.clientHeight ?? 220) / ROW_HEIGHT) - 1);
-    const to: Record<string, number> = {
-      ArrowDown: pos + 1,
-      ArrowUp: pos - 1,
-      PageDown: pos + page,
-      PageUp: pos - page,
-      Home: 0,
-      End: view.rows.length - 1,
-    };
-    if (e.key in to) {
-      e.preventDefault();
-      goTo(Math.max(0, Math.min(view.rows.length - 1, to[e.key]!)), true);
-    } else if ((e.key === "Enter" || e.key === " ") && e.target === row) {
-      const line = lines[view.rows[pos]!];
-      if (line?.detail) {
-        e.preventDefault();
-        toggle(line.id);
-      }
-    }
-  };
-  const onRowsFocus = (e: FocusEvent<HTMLDivElement>) => {
-    const row = (e.target as HTMLElement).closest<HTMLElement>("tr[data-index]");
-    const id = row?.dataset.lineId;
-    if (id !== undefined && Number(id) !== current) setCurrent(Number(id));
-  };
+  const onFocusLine = useCallback((id: number) => setCurrent(id), []);
   const toggle = useCallback((id: number) => {
     setExpanded((prev) => {
       const next = new Set(prev);
@@ -272,11 +150,6 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
   const unknownStep = step !== null && !steps.includes(step) && feed?.phase === "ready";
 
   // ---- render ------------------------------------------------------------------------------------
-  const items = virtualizer.getVirtualItems();
-  const padTop = items.length > 0 ? items[0]!.start - HEAD_HEIGHT : 0;
-  const padBottom =
-    items.length > 0 ? virtualizer.getTotalSize() - (items[items.length - 1]!.end - HEAD_HEIGHT) : 0;
-  const newLines = following ? 0 : Math.max(0, shown - leftAt);
   const searchStatus =
     q === ""
       ? ""
@@ -377,10 +250,10 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
             value={levelName}
             onChange={(e) => setLevelName(parseLevel(e.target.value) ?? "debug")}
           >
-            <option value="debug">all (debug and up)</option>
+            <option value="debug">all levels</option>
             <option value="info">info and up</option>
             <option value="warn">warn and up</option>
-            <option value="error">error only</option>
+            <option value="error">errors only</option>
           </select>
         </label>
         <label className="log-field">
@@ -413,7 +286,7 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
             disabled={errors.length === 0}
             onClick={() => goError(-1)}
           >
-            ↑ Prev
+            ↑
           </button>
           <button
             type="button"
@@ -423,7 +296,7 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
             disabled={errors.length === 0}
             onClick={() => goError(1)}
           >
-            ↓ Next
+            ↓
           </button>
         </fieldset>
       </div>
@@ -488,79 +361,25 @@ export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange
         </div>
       )}
 
-      <div className="log-frame">
-        {/* biome-ignore lint/a11y/noStaticElementInteractions: keys and focus of the rows inside, delegated */}
-        <div
-          className={wrap ? "log-body log-wrap" : "log-body"}
-          ref={bodyRef}
-          // a scrolling region is reachable by keyboard (arrow keys then move between its rows)
-          // biome-ignore lint/a11y/noNoninteractiveTabindex: see above
-          tabIndex={0}
-          onScroll={onScroll}
-          onKeyDown={onRowsKey}
-          onFocus={onRowsFocus}
-        >
-          <table
-            className="log-table"
-            aria-label="Log lines"
-            aria-rowcount={shown}
-            aria-busy={busy}
-            aria-describedby={q ? `${ids}-search` : undefined}
-          >
-            <colgroup>
-              <col className="col-time" />
-              <col className="col-level" />
-              <col className="col-step" />
-              <col className="col-msg" />
-            </colgroup>
-            <thead>
-              <tr className="log-head-row">
-                <th scope="col">Time</th>
-                <th scope="col">Level</th>
-                <th scope="col">Step</th>
-                <th scope="col">Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {padTop > 0 && (
-                // biome-ignore lint/a11y/noAriaHiddenOnFocusable: a spacer row holds nothing focusable
-                <tr aria-hidden="true" className="log-spacer" style={{ height: padTop }}>
-                  <td colSpan={4} />
-                </tr>
-              )}
-              {items.map((item) => {
-                const line = lines[rows[item.index]!];
-                if (!line) return null;
-                return (
-                  <LogRow
-                    key={line.id}
-                    line={line}
-                    pos={item.index}
-                    query={q}
-                    current={item.index === currentPos}
-                    expanded={expanded.has(line.id)}
-                    measure={virtualizer.measureElement}
-                    onToggle={toggle}
-                  />
-                );
-              })}
-              {padBottom > 0 && (
-                // biome-ignore lint/a11y/noAriaHiddenOnFocusable: a spacer row holds nothing focusable
-                <tr aria-hidden="true" className="log-spacer" style={{ height: padBottom }}>
-                  <td colSpan={4} />
-                </tr>
-              )}
-            </tbody>
-          </table>
-          {busy && <div className="log-empty">Loading logs…</div>}
-          {empty}
-        </div>
-        {!following && !endedAtMount && (
-          <button type="button" className="log-latest primary small" onClick={jumpToLatest}>
-            Jump to latest{newLines > 0 ? ` (${nf.format(newLines)} new)` : ""}
-          </button>
-        )}
-      </div>
+      <LogTable
+        apiRef={table}
+        lines={lines}
+        rows={rows}
+        version={version}
+        filterKey={filterKey}
+        query={q}
+        currentPos={currentPos}
+        currentLine={currentLine}
+        expanded={expanded}
+        wrap={wrap}
+        busy={busy}
+        empty={empty}
+        describedBy={q ? `${ids}-search` : undefined}
+        live={!endedAtMount}
+        onGo={goTo}
+        onToggle={toggle}
+        onFocusLine={onFocusLine}
+      />
     </section>
   );
 }

@@ -1,7 +1,7 @@
 import type { RunEvent, RunEventsPage } from "@baton/webserver/api-types";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { EventStreamHandlers, FollowOptions } from "../../../api/event-stream";
-import { type FeedDeps, LINGER_MS, LogFeed } from "./log-feed";
+import { type FeedDeps, FIRST_PAGE_SIZE, LINGER_MS, LogFeed, PAGE_SIZE } from "./log-feed";
 
 const log = (id: number): RunEvent =>
   ({
@@ -21,10 +21,12 @@ function fakeDeps(stored: RunEvent[], size = 3) {
   const frames: (() => void)[] = [];
   const follows: { handlers: EventStreamHandlers; signal: AbortSignal; options: FollowOptions }[] = [];
   const pages: (number | undefined)[] = [];
+  const limits: number[] = [];
   let failNext: Error | null = null;
   const deps: FeedDeps = {
-    async fetchPage(_runId, after, _signal): Promise<RunEventsPage> {
+    async fetchPage(_runId, after, limit, _signal): Promise<RunEventsPage> {
       pages.push(after);
+      limits.push(limit);
       if (failNext) {
         const e = failNext;
         failNext = null;
@@ -50,6 +52,7 @@ function fakeDeps(stored: RunEvent[], size = 3) {
     frames,
     follows,
     pages,
+    limits,
     runFrames,
     send,
     fail(e: Error) {
@@ -73,6 +76,7 @@ describe("LogFeed", () => {
     feed.start();
     await vi.waitFor(() => expect(fake.follows.length).toBe(1));
     expect(fake.pages).toEqual([undefined, 3, 6]);
+    expect(fake.limits).toEqual([FIRST_PAGE_SIZE, PAGE_SIZE, PAGE_SIZE]);
     expect(seen.slice(0, 3)).toEqual([3, 6, 7]); // the first page painted before the rest came
     expect(feed.phase).toBe("ready");
     expect(fake.follows[0]!.options).toEqual({ runId: "r", after: 7 });

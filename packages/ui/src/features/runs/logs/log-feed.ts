@@ -9,13 +9,20 @@ import type { EventStreamHandlers, FollowOptions } from "../../../api/event-stre
 import { LogStore } from "./log-model";
 
 export const PAGE_SIZE = 5000;
+/** The first read is smaller: a screenful and more, answered sooner (first paint), then PAGE_SIZE. */
+export const FIRST_PAGE_SIZE = 1000;
 /** After the run ended, how long to keep following before the stream is closed (the last events). */
 export const LINGER_MS = 2000;
 
 export type LivePhase = "off" | "connecting" | "live" | "reconnecting";
 
 export interface FeedDeps {
-  fetchPage(runId: string, after: number | undefined, signal: AbortSignal): Promise<RunEventsPage>;
+  fetchPage(
+    runId: string,
+    after: number | undefined,
+    limit: number,
+    signal: AbortSignal,
+  ): Promise<RunEventsPage>;
   follow(handlers: EventStreamHandlers, signal: AbortSignal, options: FollowOptions): Promise<void>;
   /** Run `fn` at the next frame (requestAnimationFrame; a timer when the page is hidden). */
   schedule(fn: () => void): void;
@@ -99,7 +106,8 @@ export class LogFeed {
     try {
       for (;;) {
         const last = this.store.lastId;
-        const page = await this.deps.fetchPage(this.runId, last > 0 ? last : undefined, signal);
+        const limit = this.store.lines.length === 0 ? FIRST_PAGE_SIZE : PAGE_SIZE;
+        const page = await this.deps.fetchPage(this.runId, last > 0 ? last : undefined, limit, signal);
         if (signal.aborted) return;
         this.store.add(page.events);
         this.phase = page.nextAfter === null ? "ready" : "paging";

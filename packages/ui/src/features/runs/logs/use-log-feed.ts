@@ -2,12 +2,12 @@ import type { RunEventsPage } from "@baton/webserver/api-types";
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { api } from "../../../api/client";
 import { followEvents } from "../../../api/event-stream";
-import { type FeedDeps, LogFeed, nextFrame, PAGE_SIZE } from "./log-feed";
+import { type FeedDeps, LogFeed, nextFrame } from "./log-feed";
 
 const DEPS: FeedDeps = {
-  fetchPage: (runId, after, signal) =>
+  fetchPage: (runId, after, limit, signal) =>
     api<RunEventsPage>(`/api/runs/${encodeURIComponent(runId)}/events`, {
-      query: { after, limit: PAGE_SIZE },
+      query: { after, limit },
       signal,
     }),
   follow: followEvents,
