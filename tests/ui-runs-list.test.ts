@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import {
   chromiumSkipReason,
   type DevServer,
@@ -88,6 +88,10 @@ describe.skipIf(skipReason !== null)("UI runs list (Chromium)", () => {
     await settled(dev, [...alpha, ...beta, failed]);
     expect(await runStatus(dev, failed)).toBe("FAILURE");
   }, 120_000);
+  afterEach(async () => {
+    // Pages left open keep their live event streams (and the CPU) busy: one test's pages at a time.
+    for (const context of browser?.browser.contexts() ?? []) await context.close().catch(() => undefined);
+  });
   afterAll(async () => {
     await browser?.close();
     await dev?.stop();
@@ -184,6 +188,15 @@ describe.skipIf(skipReason !== null)("UI runs list (Chromium)", () => {
     await after.press("Enter");
     await page.getByText('Created after: "last-tuesday"').first().waitFor({ state: "detached" });
     expect(await page.getByText('Status: "exploded"').count()).toBeGreaterThan(0);
+
+    // Filters that match nothing say what to do next; so does the backfills list before any backfill.
+    await page.goto(`${dev.url}/runs?status=canceling`);
+    await page.getByRole("heading", { name: "No runs match these filters" }).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole("button", { name: "clear all filters" }).count()).toBe(1);
+    await screenshot(page, "runs-list-no-match");
+    await page.goto(`${dev.url}/backfills`);
+    await page.getByRole("heading", { name: "No backfills yet" }).waitFor({ timeout: 10_000 });
+    await screenshot(page, "backfills-empty");
 
     // A value only the API refuses (a tag longer than it accepts): its 400 sits next to the Tag field.
     await page.goto(`${dev.url}/runs?tag=${"x".repeat(1300)}`);

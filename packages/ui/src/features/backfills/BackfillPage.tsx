@@ -403,11 +403,8 @@ function BackfillActions({ detail }: { detail: BackfillDetail }) {
   return (
     <div className="bf-actions">
       {reason && (active || retriable) && <span className="muted small">{reason}</span>}
-      {!active && (
+      {retriable && (
         <>
-          {!retriable && !reason && (
-            <span className="muted small">Nothing failed, was skipped or canceled.</span>
-          )}
           <button
             type="button"
             disabled={!launcher.allowed || retry.isPending}

@@ -8,7 +8,7 @@ type TextField = "asset" | "tag" | "sensor" | "schedule" | "backfill" | "created
 
 const PLACEHOLDER: Record<TextField, string> = {
   asset: "e.g. taxi/trips",
-  tag: "key or key=value",
+  tag: "key=value",
   sensor: "sensor name",
   schedule: "schedule name",
   backfill: "backfill id",
