@@ -85,6 +85,8 @@ describe.skipIf(skipReason !== null)("UI automation pages (Chromium)", () => {
   let taxi: DevServer;
   let fixture: DevServer;
   let browser: TestBrowser;
+  /** The example's first files materialized (awaited by its tests; the fixture's run meanwhile). */
+  let taxiIdle: Promise<void>;
   const plainFetch = globalThis.fetch;
 
   beforeAll(async () => {
@@ -102,7 +104,8 @@ describe.skipIf(skipReason !== null)("UI automation pages (Chromium)", () => {
       startDev({ defs: FIXTURE, env: { BATON_API_TOKENS: TOKENS } }),
       launchBrowser(),
     ]);
-    await taxi.waitForIdle(60_000);
+    taxiIdle = taxi.waitForIdle(90_000);
+    taxiIdle.catch(() => undefined); // reported by the tests that await it
   }, 120_000);
   afterEach(async () => {
     // Pages left open keep polling and their event streams busy: one test's pages at a time.
@@ -114,7 +117,122 @@ describe.skipIf(skipReason !== null)("UI automation pages (Chromium)", () => {
     await Promise.all([taxi?.stop(), fixture?.stop()]);
   }, 60_000);
 
-  test("a stopped landing sensor launches nothing; started, the file's run shows live in the runs list and the tick history", async () => {
+  test("a viewer sees the switches and buttons disabled, with the reason", async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${fixture.url}/automation`);
+    await signIn(page, VIEWER);
+    await pageHeading(page, "Automation");
+    const toggle = page.getByRole("switch", { name: "broken_sensor running" });
+    await toggle.waitFor();
+    expect(await page.getByRole("switch").count()).toBe(3);
+    for (const s of await page.getByRole("switch").all()) expect(await s.isDisabled()).toBe(true);
+    const reason = page.getByText(
+      /Read only: Your token \(vera\) has the viewer role; this needs a launcher token/,
+    );
+    await reason.waitFor();
+    const described = await toggle.evaluate((el) =>
+      (el.getAttribute("aria-describedby") ?? "")
+        .split(/\s+/)
+        .map((id) => el.ownerDocument.getElementById(id)?.textContent ?? "")
+        .join(" "),
+    );
+    expect(described).toContain("viewer role");
+    expect(await page.getByRole("button", { name: "Start all" }).isDisabled()).toBe(true);
+    expect(await page.getByRole("button", { name: "Stop all" }).isDisabled()).toBe(true);
+
+    await page.getByRole("link", { name: "counter_sensor", exact: true }).click();
+    await pageHeading(page, "counter_sensor");
+    expect(await page.getByRole("button", { name: "Preview", exact: true }).isDisabled()).toBe(true);
+    expect(await page.getByRole("button", { name: "Reset cursor" }).isDisabled()).toBe(true);
+    await page
+      .getByText(/Reset cursor: Your token \(vera\) has the viewer role; this needs an admin token/)
+      .waitFor();
+    await screenshot(page, "automation-viewer");
+    expect(unexpectedErrors(page), summarizeErrors(errorsOf(page))).toEqual([]);
+  }, 60_000);
+
+  test("eager decisions with their reasons, filtered by asset; a failing sensor's error in full; unknown names are a 404 page", async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${fixture.url}/automation`);
+    await signIn(page, ADMIN);
+    await pageHeading(page, "Automation");
+    const decisions = page.getByRole("table", { name: "Automation decisions" });
+    const waiting = decisions
+      .getByRole("row")
+      .filter({ has: page.getByRole("link", { name: "fixture/waits" }) });
+    await waiting.waitFor({ timeout: 20_000 });
+    expect(await waiting.textContent()).toContain("not launched");
+    expect(await waiting.textContent()).toContain("waiting for upstream fixture/source");
+    const launched = decisions
+      .getByRole("row")
+      .filter({ has: page.getByRole("link", { name: "fixture/standalone" }) });
+    await launched.waitFor();
+    const evaluations = await fixture.api<{ evaluations: { assetKey: string; runId: string | null }[] }>(
+      "/api/automation/evaluations?asset=fixture/standalone",
+    );
+    const runId = evaluations.evaluations.find((e) => e.runId)?.runId;
+    expect(runId, "the eager asset that is missing was launched").toBeTruthy();
+    // Its latest decision may already be "already requested …" or "up to date": the run it
+    // launched is named either way.
+    const runLink = launched.getByRole("link", { name: runId!.slice(0, 8), exact: true });
+    await runLink.waitFor();
+    expect(await runLink.getAttribute("href")).toBe(`/runs/${runId}`);
+    expect(await page.getByRole("link", { name: "fixture/waits" }).getAttribute("href")).toBe(
+      "/assets/fixture/waits",
+    );
+
+    await page.getByLabel("Filter by asset").fill("stand");
+    await expect.poll(() => decisions.getByRole("row").count()).toBe(2); // header + standalone
+    expect(new URL(page.url()).searchParams.get("asset")).toBe("stand");
+    await page.getByLabel("Filter by asset").fill("nothing-like-this");
+    await page.getByText(/No asset with a decision matches “nothing-like-this”/).waitFor();
+    await page.getByRole("button", { name: "Clear the filter" }).click();
+    await decisions.waitFor();
+    await screenshot(page, "automation-decisions", { fullPage: true });
+
+    // A failing sensor: its last tick on the list, the whole message in its tick history.
+    await page.getByRole("link", { name: "broken_sensor", exact: true }).click();
+    await pageHeading(page, "broken_sensor");
+    const ticks = page.getByRole("table", { name: "Ticks" });
+    await ticks.getByText("failed", { exact: true }).first().waitFor({ timeout: 15_000 });
+    const full = await ticks.locator("pre").first().textContent();
+    expect(full).toContain("the inbox API answered 502\nwhile listing s3://inbox/new/");
+
+    // The counting sensor targets the waiting eager asset: its decisions show on the sensor's page.
+    await page.goto(`${fixture.url}/automation/counter_sensor`);
+    await pageHeading(page, "counter_sensor");
+    await page
+      .getByRole("table", { name: "Decisions about fixture/waits" })
+      .getByText(/waiting for upstream fixture\/source/)
+      .first()
+      .waitFor();
+    await page.getByRole("button", { name: "Preview", exact: true }).click();
+    const preview = page.getByRole("region", { name: "Preview: what it would do now" });
+    await preview.getByText("It would launch 1 run request").waitFor({ timeout: 15_000 });
+    expect(await preview.getByRole("table", { name: "Run requests" }).textContent()).toContain("count-0");
+    await screenshot(page, "automation-preview", { fullPage: true });
+
+    // A schedule's preview: its next ticks.
+    await page.goto(`${fixture.url}/automation/nightly`);
+    await pageHeading(page, "nightly");
+    await page.getByRole("button", { name: "Preview", exact: true }).click();
+    await page
+      .getByRole("region", { name: "Preview: what it would do now" })
+      .getByText("Its next 5 ticks")
+      .waitFor({ timeout: 15_000 });
+    expect(
+      await page.getByRole("region", { name: "Preview: what it would do now" }).getByRole("listitem").count(),
+    ).toBe(5);
+    await screenshot(page, "automation-schedule-preview");
+
+    await page.goto(`${fixture.url}/automation/no_such_sensor`);
+    await pageHeading(page, "No schedule or sensor named “no_such_sensor”");
+    await page.getByRole("link", { name: "counter_sensor" }).waitFor();
+    expect(unexpectedErrors(page), summarizeErrors(errorsOf(page))).toEqual([]);
+  }, 60_000);
+
+  test("a stopped landing sensor launches nothing; started, the file's run shows live in the runs list and the tick history; a preview", async () => {
+    await taxiIdle;
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${taxi.url}/automation`);
     await pageHeading(page, "Automation");
@@ -182,8 +300,14 @@ describe.skipIf(skipReason !== null)("UI automation pages (Chromium)", () => {
         await row.getByRole("link", { name: fileRun!.backfillId.slice(0, 8), exact: true }).count(),
       ).toBe(1);
     await screenshot(page, "automation-sensor-ticks");
+
+    // A preview: what the sensor would do now (the daemon evaluates it; nothing is launched).
+    await page.getByRole("button", { name: "Preview", exact: true }).click();
+    const preview = page.getByRole("region", { name: "Preview: what it would do now" });
+    await preview.getByText(/It would launch/).waitFor({ timeout: 15_000 });
+    expect(await preview.textContent()).toContain("nothing was launched");
     expect(unexpectedErrors(page), summarizeErrors(errorsOf(page))).toEqual([]);
-  }, 90_000);
+  }, 150_000);
 
   test("start all and stop all change every switch, after a confirmation that says how many", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -217,18 +341,6 @@ describe.skipIf(skipReason !== null)("UI automation pages (Chromium)", () => {
     expect(unexpectedErrors(page), summarizeErrors(errorsOf(page))).toEqual([]);
   }, 60_000);
 
-  test("a preview shows what the sensor would do now", async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`${taxi.url}/automation/taxi_landing`);
-    await pageHeading(page, "taxi_landing");
-    await page.getByRole("button", { name: "Preview", exact: true }).click();
-    const preview = page.getByRole("region", { name: "Preview: what it would do now" });
-    await preview.getByText(/It would launch/).waitFor({ timeout: 15_000 });
-    expect(await preview.textContent()).toContain("nothing was launched");
-    await screenshot(page, "automation-preview-taxi");
-    expect(unexpectedErrors(page), summarizeErrors(errorsOf(page))).toEqual([]);
-  }, 30_000);
-
   test("screenshots of both pages, light and dark, 1400×900 and 1024×700", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const shoot = async (name: string) => {
@@ -255,105 +367,6 @@ describe.skipIf(skipReason !== null)("UI automation pages (Chromium)", () => {
     await pageHeading(page, "taxi_landing");
     await page.getByRole("table", { name: "Ticks" }).getByRole("row").nth(1).waitFor();
     await shoot("automation-detail");
-    expect(unexpectedErrors(page), summarizeErrors(errorsOf(page))).toEqual([]);
-  }, 60_000);
-
-  test("a viewer sees the switches and buttons disabled, with the reason", async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`${fixture.url}/automation`);
-    await signIn(page, VIEWER);
-    await pageHeading(page, "Automation");
-    const toggle = page.getByRole("switch", { name: "broken_sensor running" });
-    await toggle.waitFor();
-    expect(await page.getByRole("switch").count()).toBe(3);
-    for (const s of await page.getByRole("switch").all()) expect(await s.isDisabled()).toBe(true);
-    const reason = page.getByText(
-      /Read only: Your token \(vera\) has the viewer role; this needs a launcher token/,
-    );
-    await reason.waitFor();
-    const described = await toggle.evaluate((el) =>
-      (el.getAttribute("aria-describedby") ?? "")
-        .split(/\s+/)
-        .map((id) => el.ownerDocument.getElementById(id)?.textContent ?? "")
-        .join(" "),
-    );
-    expect(described).toContain("viewer role");
-    expect(await page.getByRole("button", { name: "Start all" }).isDisabled()).toBe(true);
-    expect(await page.getByRole("button", { name: "Stop all" }).isDisabled()).toBe(true);
-
-    await page.getByRole("link", { name: "counter_sensor", exact: true }).click();
-    await pageHeading(page, "counter_sensor");
-    expect(await page.getByRole("button", { name: "Preview", exact: true }).isDisabled()).toBe(true);
-    expect(await page.getByRole("button", { name: "Reset cursor" }).isDisabled()).toBe(true);
-    await page.getByText(/Resetting the cursor needs an admin token/).waitFor();
-    await screenshot(page, "automation-viewer");
-    expect(unexpectedErrors(page), summarizeErrors(errorsOf(page))).toEqual([]);
-  }, 60_000);
-
-  test("eager decisions with their reasons, filtered by asset; a failing sensor's error in full; unknown names are a 404 page", async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`${fixture.url}/automation`);
-    await signIn(page, ADMIN);
-    await pageHeading(page, "Automation");
-    const decisions = page.getByRole("table", { name: "Automation decisions" });
-    const waiting = decisions
-      .getByRole("row")
-      .filter({ has: page.getByRole("link", { name: "fixture/waits" }) });
-    await waiting.waitFor({ timeout: 20_000 });
-    expect(await waiting.textContent()).toContain("not launched");
-    expect(await waiting.textContent()).toContain("waiting for upstream fixture/source");
-    const launched = decisions
-      .getByRole("row")
-      .filter({ has: page.getByRole("link", { name: "fixture/standalone" }) });
-    await launched.waitFor();
-    const evaluations = await fixture.api<{ evaluations: { assetKey: string; runId: string | null }[] }>(
-      "/api/automation/evaluations?asset=fixture/standalone",
-    );
-    const runId = evaluations.evaluations.find((e) => e.runId)?.runId;
-    expect(runId, "the eager asset that is missing was launched").toBeTruthy();
-    // Its latest decision may already be "already requested …" or "up to date": the run it
-    // launched is named either way.
-    const runLink = launched.getByRole("link", { name: runId!.slice(0, 8), exact: true });
-    await runLink.waitFor();
-    expect(await runLink.getAttribute("href")).toBe(`/runs/${runId}`);
-    expect(await page.getByRole("link", { name: "fixture/waits" }).getAttribute("href")).toBe(
-      "/assets/fixture/waits",
-    );
-
-    await page.getByLabel("Filter by asset").fill("stand");
-    await expect.poll(() => decisions.getByRole("row").count()).toBe(2); // header + standalone
-    expect(new URL(page.url()).searchParams.get("asset")).toBe("stand");
-    await page.getByLabel("Filter by asset").fill("nothing-like-this");
-    await page.getByText(/No asset with a decision matches “nothing-like-this”/).waitFor();
-    await page.getByRole("button", { name: "Clear the filter" }).click();
-    await decisions.waitFor();
-    await screenshot(page, "automation-decisions", { fullPage: true });
-
-    // A failing sensor: its last tick on the list, the whole message in its tick history.
-    await page.getByRole("link", { name: "broken_sensor", exact: true }).click();
-    await pageHeading(page, "broken_sensor");
-    const ticks = page.getByRole("table", { name: "Ticks" });
-    await ticks.getByText("failed", { exact: true }).first().waitFor({ timeout: 15_000 });
-    const full = await ticks.locator("pre").first().textContent();
-    expect(full).toContain("the inbox API answered 502\nwhile listing s3://inbox/new/");
-
-    // The counting sensor targets the waiting eager asset: its decisions show on the sensor's page.
-    await page.goto(`${fixture.url}/automation/counter_sensor`);
-    await pageHeading(page, "counter_sensor");
-    await page
-      .getByRole("table", { name: "Decisions about fixture/waits" })
-      .getByText(/waiting for upstream fixture\/source/)
-      .first()
-      .waitFor();
-    await page.getByRole("button", { name: "Preview", exact: true }).click();
-    const preview = page.getByRole("region", { name: "Preview: what it would do now" });
-    await preview.getByText("It would launch 1 run request").waitFor({ timeout: 15_000 });
-    expect(await preview.getByRole("table", { name: "Run requests" }).textContent()).toContain("count-0");
-    await screenshot(page, "automation-preview", { fullPage: true });
-
-    await page.goto(`${fixture.url}/automation/no_such_sensor`);
-    await pageHeading(page, "No schedule or sensor named “no_such_sensor”");
-    await page.getByRole("link", { name: "counter_sensor" }).waitFor();
     expect(unexpectedErrors(page), summarizeErrors(errorsOf(page))).toEqual([]);
   }, 60_000);
 });

@@ -22,7 +22,7 @@ export function AssetLink({ assetKey }: { assetKey: string }) {
 export function DecisionsTable(props: {
   readonly decisions: readonly AutomationEvaluation[];
   readonly label: string;
-  /** Leave out the asset column (one asset's history). */
+  /** Leave out the asset and condition columns (one asset's history, under its name and condition). */
   readonly hideAsset?: boolean;
   /** Per asset, its newest launch: shown under a later decision that did not launch. */
   readonly lastLaunch?: ReadonlyMap<string, AutomationEvaluation>;
@@ -33,7 +33,7 @@ export function DecisionsTable(props: {
         <thead>
           <tr>
             {!props.hideAsset && <th scope="col">Asset</th>}
-            <th scope="col">Condition</th>
+            {!props.hideAsset && <th scope="col">Condition</th>}
             <th scope="col">Decision</th>
             <th scope="col">Reason</th>
             <th scope="col">Partitions</th>
@@ -48,7 +48,7 @@ export function DecisionsTable(props: {
                   <AssetLink assetKey={d.assetKey} />
                 </td>
               )}
-              <td className="mono small">{describeCondition(d.condition)}</td>
+              {!props.hideAsset && <td className="mono small">{describeCondition(d.condition)}</td>}
               <td>
                 {d.launched ? (
                   <span className="row">

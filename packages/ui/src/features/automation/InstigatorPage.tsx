@@ -271,7 +271,7 @@ function CursorCard({ name, cursor }: { name: string; cursor: string | null }) {
       )}
       {!admin.allowed && (
         <p className="hint" id={reasonId}>
-          Resetting the cursor needs an admin token. {admin.reason}
+          Reset cursor: {admin.reason}
         </p>
       )}
       <ConfirmDialog

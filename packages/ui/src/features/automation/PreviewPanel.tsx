@@ -1,7 +1,7 @@
 import type { Preview } from "@baton/webserver/api-types";
 import { isApiError } from "../../api/client";
 import { ErrorBox } from "../../components/ErrorBox";
-import { exactTime } from "../../components/RelativeTime";
+import { exactTime, RelativeTime } from "../../components/RelativeTime";
 import { describeKeys } from "../runs/run-format";
 
 /** Why a preview could not run: the daemon is not answering (503), or the server's message. */
@@ -105,12 +105,20 @@ export function PreviewResult({ preview }: { preview: Preview }) {
       {preview.kind === "schedule" && !preview.error && (
         <>
           <p>
-            <strong>Next {preview.ticks?.length ?? 0} ticks</strong>
+            <strong>Its next {preview.ticks?.length ?? 0} ticks</strong>
+            {" (it ticks only while it is running)"}
           </p>
           <ul className="preview-ticks">
             {(preview.ticks ?? []).map((t) => (
               <li key={t.tick}>
-                <span className="mono">{t.tick}</span>
+                <time dateTime={t.tick} title={t.tick}>
+                  {Number.isNaN(Date.parse(t.tick)) ? t.tick : exactTime(Date.parse(t.tick))}
+                </time>{" "}
+                {!Number.isNaN(Date.parse(t.tick)) && (
+                  <span className="muted small">
+                    (<RelativeTime ms={Date.parse(t.tick)} />)
+                  </span>
+                )}
                 {t.partitionKeys ? (
                   <span className="muted"> — partitions {describeKeys(t.partitionKeys)}</span>
                 ) : null}
