@@ -23,7 +23,9 @@
 //                         aria-rowcount reached 100,000 (when: reported): p95 frame delta ≤ 33 ms
 //   runs-list-100000      /runs over 100,000 stored runs, server warmed by one GET /api/runs, browser
 //                         cold (median of 3 fresh contexts): table "Runs" painted with rows ≤ 0.3 s;
-//                         the API's own p50 for that page (and a page deep in, and a status filter)
+//                         also reported: a reload with the browser cache warm, a click on the nav link
+//                         from the landing page, and the API's own p50 for that page (and a page deep
+//                         in, and a status filter)
 //   events-1000-per-second  a started run's page while 1,000 events/s are appended for 10 s (98% log
 //                         lines): p95 frame delta, and the lag (events written − lines shown, sampled
 //                         every second, 2 s of settling after): keepsUp = the final lag ≤ 0.5% of the
