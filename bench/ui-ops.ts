@@ -493,7 +493,7 @@ async function logViewerCase(browser: Browser) {
   if (!wanted(name)) return;
   const LINES = 100_000;
   await runCase({ case: name, lines: LINES }, () =>
-    scoped(name, 240_000, async (scope) => {
+    scoped(name, 300_000, async (scope) => {
       const defs = syntheticAssets(50, 2, 3);
       const runId = "00000000-0000-4000-8000-logs00100000";
       let events = 0;
