@@ -115,7 +115,7 @@ async function timeApi(
   return {
     p50: round(quantile(times, 0.5), 1),
     p95: round(quantile(times, 0.95), 1),
-    bytes: text.length,
+    bytes: Buffer.byteLength(text),
     body: JSON.parse(text),
   };
 }
