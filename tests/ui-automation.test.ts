@@ -225,11 +225,33 @@ describe.skipIf(skipReason !== null)("UI automation pages (Chromium)", () => {
     ).toBe(5);
     await screenshot(page, "automation-schedule-preview");
 
+    // Reset a cursor (admin): start the counting sensor until it has one, stop it, reset it.
+    expect(
+      (await callApi(fixture, "POST", "/api/automation/counter_sensor/start", { body: {} })).status,
+    ).toBe(200);
+    await expect
+      .poll(async () => (await ticksOf(fixture, "counter_sensor")).length, { timeout: 15_000 })
+      .toBeGreaterThan(0);
+    expect((await callApi(fixture, "POST", "/api/automation/counter_sensor/stop", { body: {} })).status).toBe(
+      200,
+    );
+    await page.goto(`${fixture.url}/automation/counter_sensor`);
+    await pageHeading(page, "counter_sensor");
+    const cursor = page.getByRole("region", { name: "Cursor" });
+    await cursor.getByText("1", { exact: true }).waitFor();
+    await cursor.getByRole("button", { name: "Reset cursor" }).click();
+    const dialog = page.getByRole("dialog", { name: "Reset the cursor of counter_sensor?" });
+    await dialog.getByRole("button", { name: "Reset cursor" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await cursor.getByText(/None: the next evaluation starts from scratch/).waitFor();
+    const stored = await fixture.api<{ sensors: { name: string; cursor: string | null }[] }>("/api/sensors");
+    expect(stored.sensors.find((x) => x.name === "counter_sensor")?.cursor).toBeNull();
+
     await page.goto(`${fixture.url}/automation/no_such_sensor`);
     await pageHeading(page, "No schedule or sensor named “no_such_sensor”");
     await page.getByRole("link", { name: "counter_sensor" }).waitFor();
     expect(unexpectedErrors(page), summarizeErrors(errorsOf(page))).toEqual([]);
-  }, 60_000);
+  }, 90_000);
 
   test("a stopped landing sensor launches nothing; started, the file's run shows live in the runs list and the tick history; a preview", async () => {
     await taxiIdle;
@@ -337,7 +359,8 @@ describe.skipIf(skipReason !== null)("UI automation pages (Chromium)", () => {
       expect(await page.getByRole("button", { name: button, exact: true }).isDisabled()).toBe(true);
     }
     // Back to the example's defaults (the monthly schedule stopped).
-    await callApi(taxi, "POST", "/api/automation/monthly_refresh/stop", {});
+    const restored = await callApi(taxi, "POST", "/api/automation/monthly_refresh/stop", { body: {} });
+    expect(restored.status, JSON.stringify(restored.body)).toBe(200);
     expect(unexpectedErrors(page), summarizeErrors(errorsOf(page))).toEqual([]);
   }, 60_000);
 
