@@ -106,10 +106,17 @@ export function LogTable(props: LogTableProps) {
     } else if (top < lastTop.current - 1) setFollowing(false);
     lastTop.current = top;
   };
-  // biome-ignore lint/correctness/useExhaustiveDependencies: new rows, or following resumed
+  // New rows (or rows measured taller), or following resumed: to the bottom, directly (cheaper than
+  // the virtualizer's scrollToIndex, which re-checks the offset over the next frames).
+  const totalSize = virtualizer.getTotalSize();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: these are when the bottom moved
   useLayoutEffect(() => {
-    if (following && shown > 0) virtualizer.scrollToIndex(shown - 1, { align: "end" });
-  }, [following, shown, props.version]);
+    const el = bodyRef.current;
+    if (following && el && shown > 0) {
+      el.scrollTop = el.scrollHeight;
+      lastTop.current = el.scrollTop;
+    }
+  }, [following, shown, props.version, totalSize]);
 
   // ---- the reader's place across filter changes ---------------------------------------------------
   const lastFilterKey = useRef(props.filterKey);
@@ -257,14 +264,7 @@ export function LogTable(props: LogTableProps) {
         {props.empty}
       </div>
       {!following && props.live && (
-        <button
-          type="button"
-          className="log-latest primary small"
-          onClick={() => {
-            setFollowing(true);
-            if (shown > 0) virtualizer.scrollToIndex(shown - 1, { align: "end" });
-          }}
-        >
+        <button type="button" className="log-latest primary small" onClick={() => setFollowing(true)}>
           Jump to latest{newLines > 0 ? ` (${nf.format(newLines)} new)` : ""}
         </button>
       )}
