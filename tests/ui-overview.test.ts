@@ -191,6 +191,9 @@ describe.skipIf(skipReason !== null)("UI overview (Chromium)", () => {
     const summary = page.getByRole("navigation", { name: "Summary" });
     const failedTile = summary.getByRole("link", { name: /Failed runs/ });
     expect(await failedTile.getAttribute("href")).toBe("#failed-runs");
+    // "View all" opens the runs list with the same filter: failed, created in the last 24 h.
+    const viewAll = section(page, "Failed runs").getByRole("link", { name: "View all failed runs" });
+    expect(await viewAll.getAttribute("href")).toMatch(/^\/runs\?status=FAILURE&createdAfter=\d{4}-/);
     expect(Number((await failedTile.textContent())?.match(/^\d+/)?.[0])).toBeGreaterThanOrEqual(1);
     expect(await summary.getByRole("link", { name: /Overdue/ }).textContent()).toMatch(/^1Overdue/);
     expect(await page.getByRole("status").filter({ hasText: "Needs attention" }).textContent()).toMatch(

@@ -28,6 +28,7 @@ import {
   capList,
   countLabel,
   failedRunItems,
+  failedRunsHref,
   healthView,
   verdict,
 } from "./overview-model";
@@ -196,7 +197,7 @@ export default function OverviewPage() {
               title="Failed runs"
               note="last 24 hours"
               list={failedRuns}
-              viewAll={{ to: "/runs?status=FAILURE", what: "failed runs" }}
+              viewAll={{ to: failedRunsHref(Date.now()), what: "failed runs" }}
               error={failed.error}
             >
               <FailedRunList runs={failedRuns.shown} details={runDetails} />

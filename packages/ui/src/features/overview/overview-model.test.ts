@@ -19,6 +19,7 @@ import {
   countLabel,
   failedChecks,
   failedRunItems,
+  failedRunsHref,
   failureReason,
   healthView,
   plural,
@@ -304,5 +305,8 @@ describe("links", () => {
   it("links an asset by its key segments and a window of 24 h", () => {
     expect(assetHref("taxi/raw trips")).toBe("/assets/taxi/raw%20trips");
     expect(windowStart(Date.UTC(2024, 0, 2))).toBe("2024-01-01T00:00:00.000Z");
+    expect(failedRunsHref(Date.UTC(2024, 0, 2, 0, 0, 42))).toBe(
+      "/runs?status=FAILURE&createdAfter=2024-01-01T00%3A00%3A00.000Z",
+    );
   });
 });

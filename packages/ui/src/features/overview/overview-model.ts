@@ -244,5 +244,10 @@ export function verdict(c: AttentionCounts): string {
 
 /** An asset's page (`/assets/taxi/raw_trips`), as the catalog links it. */
 export const assetHref = (key: string) => `/assets/${key.split("/").map(encodeURIComponent).join("/")}`;
+/** The runs list filtered to this page's failed runs (the window start rounded down to the minute). */
+export function failedRunsHref(now: number): string {
+  const after = new Date(Math.floor((now - FAILED_RUNS_WINDOW_MS) / 60_000) * 60_000).toISOString();
+  return `/runs?${new URLSearchParams({ status: "FAILURE", createdAfter: after })}`;
+}
 export const runHref = (runId: string) => `/runs/${encodeURIComponent(runId)}`;
 export const backfillHref = (id: string) => `/backfills/${encodeURIComponent(id)}`;
