@@ -246,6 +246,15 @@ describe.skipIf(skipReason !== null)("UI backfills (Chromium)", () => {
     await dark.goto(`${dev.url}/backfills`);
     await dark.getByRole("table", { name: "Backfills" }).waitFor({ timeout: 10_000 });
     await screenshot(dark, "backfills-list-dark-1024");
+    const light = await signedInPage(browser, LAUNCHER, { viewport: { width: 1024, height: 700 } });
+    await light.goto(`${dev.url}/backfills`);
+    await light.getByRole("table", { name: "Backfills" }).waitFor({ timeout: 10_000 });
+    await screenshot(light, "backfills-list-1024");
+    await dark.setViewportSize({ width: 1400, height: 900 });
+    await screenshot(dark, "backfills-list-dark-1400");
+    await dark.goto(`${dev.url}/backfills/${first}`);
+    await dark.getByRole("slider", { name: "Partitions of this backfill" }).waitFor({ timeout: 10_000 });
+    await screenshot(dark, "backfill-failed-dark-1400", { fullPage: true });
 
     const viewer = await signedInPage(browser, VIEWER, { viewport: { width: 1024, height: 700 } });
     await viewer.goto(`${dev.url}/backfills/${first}`);
@@ -258,6 +267,6 @@ describe.skipIf(skipReason !== null)("UI backfills (Chromium)", () => {
       .first()
       .waitFor();
     await screenshot(viewer, "backfill-viewer-1024");
-    for (const p of [page, dark, viewer]) expect(errorsOf(p)).toEqual([]);
+    for (const p of [page, dark, light, viewer]) expect(errorsOf(p)).toEqual([]);
   }, 60_000);
 });

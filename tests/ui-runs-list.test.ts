@@ -156,6 +156,18 @@ describe.skipIf(skipReason !== null)("UI runs list (Chromium)", () => {
     const freshRow = rowOf(table, fresh);
     await expect.poll(() => freshRow.innerText(), { timeout: 15_000 }).toMatch(/succeeded/);
     await screenshot(page, "runs-list-dark-small");
+    // The other two of light/dark × 1400×900/1024×700.
+    for (const [colorScheme, width, height] of [
+      ["dark", 1400, 900],
+      ["light", 1024, 700],
+    ] as const) {
+      const other = await browser.newPage({ viewport: { width, height }, colorScheme });
+      await other.goto(`${dev.url}/runs`);
+      await runLink(await runsTable(other), fresh).waitFor({ timeout: 10_000 });
+      await screenshot(other, `runs-list-${colorScheme}-${width}`);
+      expect(errorsOf(other)).toEqual([]);
+      await other.close();
+    }
 
     // Two runs a page: the oldest run (on the 4th page) is reached by scrolling.
     await page.goto(`${dev.url}/runs?limit=2`);

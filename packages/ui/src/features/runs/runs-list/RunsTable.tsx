@@ -118,17 +118,19 @@ const RunRow = memo(function RunRow({ run, rowIndex, now }: { run: Run; rowIndex
         <StatusPill word={st.word} color={st.color} />
       </td>
       <td title={run.assetKeys.join("\n")}>
-        <div className="runs-cell">
-          {run.assetKeys.slice(0, ASSETS_SHOWN).map((k, i) => (
-            <Fragment key={k}>
-              {i > 0 && ", "}
-              <Link to={`/assets/${k}`}>{k}</Link>
-            </Fragment>
-          ))}
+        <div className="runs-assets">
+          <span className="runs-cell">
+            {run.assetKeys.slice(0, ASSETS_SHOWN).map((k, i) => (
+              <Fragment key={k}>
+                {i > 0 && ", "}
+                <Link to={`/assets/${k}`}>{k}</Link>
+              </Fragment>
+            ))}
+            {run.assetKeys.length === 0 && <span className="muted">—</span>}
+          </span>
           {run.assetKeys.length > ASSETS_SHOWN && (
-            <span className="muted"> +{run.assetKeys.length - ASSETS_SHOWN} more</span>
+            <span className="muted runs-more">+{run.assetKeys.length - ASSETS_SHOWN} more</span>
           )}
-          {run.assetKeys.length === 0 && <span className="muted">—</span>}
         </div>
       </td>
       <td title={partitions && partitions.length <= 50 ? partitions.join("\n") : undefined}>
@@ -144,15 +146,8 @@ const RunRow = memo(function RunRow({ run, rowIndex, now }: { run: Run; rowIndex
       <td>
         <RelativeTime ms={run.createdAt} />
       </td>
-      <td className="runs-duration">
-        {duration === null ? (
-          <span className="muted">—</span>
-        ) : (
-          <>
-            {formatDuration(duration)}
-            {run.endedAt === null && <span className="muted"> so far</span>}
-          </>
-        )}
+      <td className="runs-duration" title={run.endedAt === null && duration !== null ? "so far" : undefined}>
+        {duration === null ? <span className="muted">—</span> : formatDuration(duration)}
       </td>
     </tr>
   );
