@@ -339,6 +339,16 @@ describe.skipIf(skipReason !== null)("UI run log viewer (Chromium)", () => {
       .first()
       .waitFor();
     await failed.getByRole("button", { name: "Hide stack trace" }).first().waitFor();
+    // the opened row is measured: the next line starts below it, wrapped or not
+    const after = rowWith(lines, "run failed: 1 step failed");
+    const below = async () => {
+      const a = await failed.boundingBox();
+      const b = await after.boundingBox();
+      return a !== null && b !== null && a.height > 100 && b.y >= a.y + a.height - 1;
+    };
+    await expect.poll(below).toBe(true);
+    await logs.getByRole("checkbox", { name: "Wrap lines" }).check();
+    await expect.poll(below).toBe(true);
     await logs.scrollIntoViewIfNeeded();
     await screenshot(page, "run-logs-failed-dark");
   }, 60_000);
