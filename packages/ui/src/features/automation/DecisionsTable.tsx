@@ -37,7 +37,9 @@ export function DecisionsTable(props: {
             <th scope="col">Decision</th>
             <th scope="col">Reason</th>
             <th scope="col">Partitions</th>
-            <th scope="col">When</th>
+            <th scope="col" title="When the daemon came to this decision (it is recorded when it changes)">
+              Decided
+            </th>
           </tr>
         </thead>
         <tbody>

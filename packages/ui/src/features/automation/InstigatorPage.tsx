@@ -338,9 +338,15 @@ function TargetDecisions({ target, kind }: { target: { job?: string; selection?:
         <p className="field-error">Its target could not be resolved: {resolved.error}</p>
       ) : conditioned.length === 0 ? (
         <p className="muted small">
-          None of the {resolved.keys.length} asset{resolved.keys.length === 1 ? "" : "s"} it targets has an
-          automation condition (<code>eager()</code> or <code>onCron()</code>); only this {kind} materializes
-          them.
+          {resolved.keys.length === 1 ? (
+            <>
+              The asset it targets (<AssetLink assetKey={resolved.keys[0]!} />) has no automation condition
+            </>
+          ) : (
+            <>None of the {resolved.keys.length} assets it targets has an automation condition</>
+          )}{" "}
+          (<code>eager()</code> or <code>onCron()</code>): only this {kind} and manual launches materialize{" "}
+          {resolved.keys.length === 1 ? "it" : "them"}.
         </p>
       ) : (
         <div className="stack">

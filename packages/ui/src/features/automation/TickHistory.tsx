@@ -4,7 +4,7 @@ import { formatDuration } from "../runs/run-format";
 import type { Kind } from "./automation-model";
 import { LaunchedList } from "./LaunchedList";
 import { TickPill } from "./TickOutcome";
-import { useTicks } from "./use-automation";
+import { LIVE_TICK_PAGES, useTicks } from "./use-automation";
 
 /** A schedule's or sensor's ticks, newest first, a page at a time; re-read every few seconds. */
 export function TickHistory({ name, kind }: { name: string; kind: Kind }) {
@@ -16,7 +16,12 @@ export function TickHistory({ name, kind }: { name: string; kind: Kind }) {
     <section className="card" aria-labelledby="ticks-title" aria-busy={query.isPending}>
       <div className="section-head">
         <h2 id="ticks-title">Tick history</h2>
-        <span className="muted small">newest first, refreshed every few seconds</span>
+        <span className="muted small">
+          newest first
+          {(query.data?.pages.length ?? 1) <= LIVE_TICK_PAGES
+            ? ", refreshed every few seconds"
+            : "; not refreshed while this many older ticks are open (reload the page for new ones)"}
+        </span>
       </div>
       {query.isError && <ErrorBox error={query.error} title="Could not load the ticks" />}
       {query.isPending ? (

@@ -112,6 +112,8 @@ export function useSwitchAll() {
 }
 
 export const TICKS_PAGE = 25;
+/** Up to this many loaded pages of ticks keep refreshing. */
+export const LIVE_TICK_PAGES = 4;
 
 /** A schedule's or sensor's ticks, newest first, a page at a time (all loaded pages re-read). */
 export function useTicks(name: string, enabled = true) {
@@ -124,7 +126,8 @@ export function useTicks(name: string, enabled = true) {
       }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
-    refetchInterval: POLL_MS,
+    // Every loaded page is re-read on a refetch: stop polling once many older pages are open.
+    refetchInterval: (q) => ((q.state.data?.pages.length ?? 1) <= LIVE_TICK_PAGES ? POLL_MS : false),
     enabled,
   });
 }
