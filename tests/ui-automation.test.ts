@@ -6,7 +6,8 @@
  *   result; screenshots of both pages, light and dark, 1400×900 and 1024×700.
  * - tests/fixtures/automation with API tokens: a viewer sees the switches and buttons disabled with
  *   the reason; an admin sees the eager decisions with their reasons (launched → run link, waiting
- *   → why), filtered by asset, and a failing sensor's error in full in its tick history.
+ *   → why), filtered by asset, a failing sensor's error in full in its tick history, a sensor's
+ *   and a schedule's previews, resets a cursor, and an unknown name is a 404 page naming it.
  *
  * The harness's own API calls (startDev's health check) send no token, so while this suite runs
  * Node's fetch adds the admin token to loopback API requests that carry none (a server without
@@ -264,6 +265,7 @@ describe.skipIf(skipReason !== null)("UI automation pages (Chromium)", () => {
     await expect.poll(() => toggle.getAttribute("aria-checked")).toBe("false");
     await expect.poll(() => statusOf(taxi, "taxi_landing"), { timeout: 5_000 }).toBe("STOPPED");
 
+    await page.waitForTimeout(500); // an evaluation that began before the stop has ended
     const before = new Set((await allRuns(taxi)).map((r) => r.runId));
     const lastTickBefore = (await ticksOf(taxi, "taxi_landing"))[0]?.id ?? 0;
     await generateMonth({ month: "2019-02", taxi: "yellow", rows: 200, dir: taxi.landing! });
