@@ -4,7 +4,7 @@
  * step and minimum level (the level still set after a reload), searched (highlights, a count,
  * Enter / Shift+Enter), the next error jumped to and focused, downloaded as a .log file (all lines
  * and the shown ones); a failed page load said and retried; an error's stack and cause behind a
- * toggle; a slow run's lines arriving live with the tail followed until the user scrolls up; a
+ * toggle; 1,000 lines a second kept up with; a slow run's lines arriving live with the tail followed until the user scrolls up; a
  * dropped connection resumed with no gap and no repeat. Needs the built UI.
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -351,6 +351,19 @@ describe.skipIf(skipReason !== null)("UI run log viewer (Chromium)", () => {
     await expect.poll(below).toBe(true);
     await logs.scrollIntoViewIfNeeded();
     await screenshot(page, "run-logs-failed-dark");
+  }, 60_000);
+
+  test("1,000 lines a second: the viewer keeps up and ends with every line", async () => {
+    const runId = await launch(dev, "logs/burst");
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const { lines } = await openRun(page, dev, runId);
+    await waitForStatus(dev, runId, "SUCCESS", 60_000);
+    const events = await eventsOf(dev, runId);
+    expect(events.filter((e) => e.type === "log").length).toBe(5_000);
+    await expect.poll(() => rowCount(lines), { timeout: 10_000 }).toBe(events.length);
+    // the tail was followed to the end
+    await expect.poll(() => inView(rowWith(lines, "run succeeded"))).toBe(true);
+    expect(errorsOf(page)).toEqual([]);
   }, 60_000);
 
   test("a running run's lines arrive live, the tail followed until scrolled up; a dropped connection resumes with no gap or repeat", async () => {
