@@ -344,8 +344,8 @@ describe.skipIf(skipReason !== null)("UI run page (Chromium)", () => {
     );
     expect(responseEnd).toBeGreaterThan(0);
     expect(firstPaint).toBeGreaterThan(0);
-    // The target (≤ 1 s for 5,000 steps) is bench:ui's; here a bound a busy CI machine still meets.
-    expect(firstPaint).toBeLessThan(4000);
+    // The target (≤ 1 s for 5,000 steps) is bench:ui's run-timeline-5000; here a bound that a loaded CI machine meets.
+    expect(firstPaint).toBeLessThan(10_000);
     expect(await timeline.textContent()).toContain("10,000 steps:");
     // The table is virtualized: 10,001 rows announced, a few dozen in the DOM.
     expect(await stepsTable(page).getAttribute("aria-rowcount")).toBe("10001");

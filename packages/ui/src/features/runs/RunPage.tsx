@@ -1,5 +1,5 @@
 import type { Run, RunDetail, StepSummary } from "@baton/webserver/api-types";
-import { type ReactNode, useCallback, useDeferredValue, useMemo, useRef, useState } from "react";
+import { memo, type ReactNode, useCallback, useDeferredValue, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { isApiError } from "../../api/client";
 import { useRun } from "../../api/queries";
@@ -35,6 +35,9 @@ const LAUNCH_TAGS = new Set<string>(Object.values(TAG));
 const MAX_ASSET_LINKS = 60;
 
 const NO_KEYS: readonly string[] = [];
+/** Re-rendered only when its props change (not on each tick of a running run's clock). */
+const Logs = memo(LogViewer);
+const Timeline = memo(StepTimeline);
 const shortId = (id: string) => id.slice(0, 8);
 const assetHref = (key: string) => `/assets/${key.split("/").map(encodeURIComponent).join("/")}`;
 
@@ -155,7 +158,7 @@ function RunView({ detail }: { detail: RunDetail }) {
       )}
 
       {steps.length > 0 ? (
-        <StepTimeline model={model} live={!ended} selected={unknownStep ? null : step} onSelect={setStep} />
+        <Timeline model={model} live={!ended} selected={unknownStep ? null : step} onSelect={setStep} />
       ) : (
         <section className="card timeline-card" aria-label="Step timeline" aria-busy="false">
           <h2>Timeline</h2>
@@ -170,7 +173,7 @@ function RunView({ detail }: { detail: RunDetail }) {
       )}
 
       <div className="run-logs">
-        <LogViewer
+        <Logs
           runId={run.runId}
           ended={ended}
           stepKeys={stepKeys}

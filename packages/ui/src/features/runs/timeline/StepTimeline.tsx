@@ -280,10 +280,10 @@ export function StepTimeline({ model, live, selected, onSelect }: StepTimelinePr
     if (draw() && !painted) setPainted(true);
   }, [model, width, height, labelWidth, selected, hover, live, draw, painted]);
 
-  // Running bars grow and the now line moves: ~10 repaints a second while something runs.
+  // Running bars grow and the now line moves: 5 repaints a second while something runs.
   useEffect(() => {
     if (!live && model.open === 0) return;
-    const t = setInterval(requestDraw, 100);
+    const t = setInterval(requestDraw, 200);
     return () => clearInterval(t);
   }, [live, model.open, requestDraw]);
 
