@@ -40,8 +40,16 @@ export function RunsFilterBar(props: {
   onChange(change: Partial<RunsFilters>): void;
 }) {
   const { filters, errors, onChange } = props;
-  const toggle = (s: RunStatus, on: boolean) =>
-    onChange({ status: on ? [...filters.status, s] : filters.status.filter((x) => x !== s) });
+  // The boxes follow a click at once (the URL change renders in a transition, later on a busy page).
+  const [status, setStatus] = useState(filters.status);
+  const statusKey = filters.status.join(",");
+  // biome-ignore lint/correctness/useExhaustiveDependencies: statusKey is the URL's statuses
+  useEffect(() => setStatus(filters.status), [statusKey]);
+  const toggle = (s: RunStatus, on: boolean) => {
+    const next = on ? [...status, s] : status.filter((x) => x !== s);
+    setStatus(next);
+    onChange({ status: next });
+  };
   return (
     // biome-ignore lint/a11y/useSemanticElements: <search> is not yet in every browser we support.
     <div className="runs-filters" role="search" aria-label="Filter runs">
@@ -55,7 +63,7 @@ export function RunsFilterBar(props: {
             <label key={s} className="runs-status-option">
               <input
                 type="checkbox"
-                checked={filters.status.includes(s)}
+                checked={status.includes(s)}
                 onChange={(e) => toggle(s, e.target.checked)}
               />
               <span className="status-dot" style={{ background: `var(--st-${RUN_STATUS[s].color})` }} />
