@@ -4,8 +4,8 @@
  * step and minimum level (the level still set after a reload), searched (highlights, a count,
  * Enter / Shift+Enter), the next error jumped to and focused, downloaded as a .log file (all lines
  * and the shown ones); a failed page load said and retried; an error's stack and cause behind a
- * toggle; 1,000 lines a second kept up with; a slow run's lines arriving live with the tail followed until the user scrolls up; a
- * dropped connection resumed with no gap and no repeat. Needs the built UI.
+ * toggle; 1,000 lines a second kept up with; a slow run's lines arriving live with the tail followed
+ * until the user scrolls up; a dropped connection resumed with no gap and no repeat. Needs the built UI.
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";

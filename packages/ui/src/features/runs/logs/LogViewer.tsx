@@ -50,7 +50,12 @@ function saveFile(name: string, text: string) {
   setTimeout(() => URL.revokeObjectURL(url), 30_000);
 }
 
-export function LogViewer({ runId, ended, stepKeys, step: stepProp, onStepChange }: LogViewerProps) {
+/** One viewer per run: another run's page starts afresh (its lines, search and place; the level is kept). */
+export function LogViewer(props: LogViewerProps) {
+  return <RunLogs key={props.runId} {...props} />;
+}
+
+function RunLogs({ runId, ended, stepKeys, step: stepProp, onStepChange }: LogViewerProps) {
   const { feed, version } = useLogFeed(runId, ended);
   const [levelName, setLevelName] = usePersistent<LevelName>("baton.logs.minLevel", "debug", parseLevel);
   const minLevel = levelOf(levelName);
