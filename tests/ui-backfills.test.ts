@@ -269,4 +269,40 @@ describe.skipIf(skipReason !== null)("UI backfills (Chromium)", () => {
     await screenshot(viewer, "backfill-viewer-1024");
     for (const p of [page, dark, light, viewer]) expect(errorsOf(p)).toEqual([]);
   }, 60_000);
+
+  test("a backfill in progress is canceled after a confirmation", async () => {
+    writeFileSync(hold, "hold");
+    const created = await callApi<{ backfill: Backfill }>(dev, "POST", "/api/backfills", {
+      body: { selection: "bf/source", partitions: { keys: ["2024-03-07", "2024-03-08"] } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.backfill.backfillId;
+    const page = await signedInPage(browser, LAUNCHER, { viewport: { width: 1400, height: 900 } });
+    await page.goto(`${dev.url}/backfills/${id}`);
+    await pageHeading(page, `Backfill ${id.slice(0, 8)}`);
+    const bar = page.getByRole("slider", { name: "Partitions of this backfill" });
+    // The held day is running (the other succeeded, or waits behind it).
+    await expect.poll(() => accessibleDescription(bar), { timeout: 30_000 }).toMatch(/1 running/);
+    await page.getByRole("button", { name: "Cancel backfill" }).click();
+    const confirm = page.getByRole("dialog", { name: `Cancel backfill ${id.slice(0, 8)}?` });
+    await confirm.waitFor({ timeout: 10_000 });
+    await confirm.getByRole("button", { name: "Cancel backfill" }).click();
+    await confirm.waitFor({ state: "detached", timeout: 10_000 });
+    await expect
+      .poll(async () => (await backfillOf(dev, id)).status, { timeout: 10_000 })
+      .toMatch(/^CANCEL(ING|ED)$/);
+    await page
+      .getByText(/^cancel(ing|ed)$/)
+      .first()
+      .waitFor({ timeout: 10_000 });
+    rmSync(hold, { force: true });
+    await expect.poll(async () => (await backfillOf(dev, id)).status, { timeout: 30_000 }).toBe("CANCELED");
+    await page
+      .getByText(/^canceled$/)
+      .first()
+      .waitFor({ timeout: 15_000 });
+    expect(await page.getByRole("button", { name: "Cancel backfill" }).count()).toBe(0);
+    await screenshot(page, "backfill-canceled", { fullPage: true });
+    expect(errorsOf(page)).toEqual([]);
+  }, 60_000);
 });

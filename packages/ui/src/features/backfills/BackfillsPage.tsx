@@ -145,7 +145,7 @@ function BackfillRow({ b }: { b: Backfill }) {
       </td>
       <td>
         <div>{fmt(b.partitionKeys.length)}</div>
-        <div className="bf-cell mono small muted" title={describeKeys(b.partitionKeys)}>
+        <div className="bf-keys mono small muted" title={describeKeys(b.partitionKeys)}>
           {keyRange(b.partitionKeys)}
         </div>
       </td>
