@@ -351,25 +351,35 @@ describe.skipIf(skipReason !== null)("UI run page (Chromium)", () => {
     expect(await stepsTable(page).getAttribute("aria-rowcount")).toBe("10001");
     expect(await stepsTable(page).getByRole("row").count()).toBeLessThan(100);
 
-    // Scroll the timeline through its rows, a step per frame: frame times stay short.
+    // Scroll the timeline through its rows, a step per frame: the frames take little longer than idle
+    // frames of the same page (only the rows in view are drawn). Compared with idle frames measured
+    // just before, since the absolute frame time says more about the machine than about the page.
     const chart = timeline.getByRole("application");
-    const frames = await chart.evaluate(async (el) => {
-      const times: number[] = [];
-      let last = performance.now();
-      for (let i = 0; i < 90; i++) {
+    await page.waitForTimeout(1000); // the log viewer's step filter is filled after the first paint
+    const { idle, scrolling } = await chart.evaluate(async (el) => {
+      const frames = async (n: number, each: () => void) => {
+        const times: number[] = [];
+        let last = performance.now();
+        for (let i = 0; i < n; i++) {
+          each();
+          await new Promise((r) => requestAnimationFrame(r));
+          const t = performance.now();
+          times.push(t - last);
+          last = t;
+        }
+        times.sort((a, b) => a - b);
+        return times[Math.floor(times.length * 0.95)]!;
+      };
+      const idle = await frames(60, () => {});
+      const scrolling = await frames(90, () => {
         el.scrollTop += 2000;
-        await new Promise((r) => requestAnimationFrame(r));
-        const t = performance.now();
-        times.push(t - last);
-        last = t;
-      }
-      return times.sort((a, b) => a - b);
+      });
+      return { idle, scrolling };
     });
-    const p95 = frames[Math.floor(frames.length * 0.95)]!;
     console.log(
-      `[ui-run-detail] timeline scroll: p95 frame ${p95.toFixed(1)} ms over ${frames.length} frames`,
+      `[ui-run-detail] timeline scroll: p95 frame ${scrolling.toFixed(1)} ms (idle frames of the page: p95 ${idle.toFixed(1)} ms)`,
     );
-    expect(p95).toBeLessThan(100);
+    expect(scrolling).toBeLessThan(Math.max(idle, 17) + 50);
 
     // Hover a bar: a tooltip with the step, attempt and timings; click picks the step.
     await chart.evaluate((el) => {
