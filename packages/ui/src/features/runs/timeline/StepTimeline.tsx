@@ -30,7 +30,7 @@ import "./timeline.css";
 
 export const ROW_HEIGHT = 22;
 const AXIS_HEIGHT = 26;
-const MAX_HEIGHT = 300;
+const MAX_HEIGHT = 250;
 const BAR_INSET = 5;
 
 interface Palette {
