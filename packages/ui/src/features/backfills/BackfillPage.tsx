@@ -404,25 +404,23 @@ function BackfillActions({ detail }: { detail: BackfillDetail }) {
     <div className="bf-actions">
       {reason && (active || retriable) && <span className="muted small">{reason}</span>}
       {retriable && (
-        <>
-          <button
-            type="button"
-            disabled={!launcher.allowed || retry.isPending}
-            title={reason ?? "A new backfill of what did not succeed (what succeeded is not run again)"}
-            onClick={() =>
-              retry.mutate(undefined, {
-                onSuccess: ({ backfill }) => {
-                  toast(
-                    `Backfill ${backfill.backfillId.slice(0, 8)} created to retry ${b.backfillId.slice(0, 8)}`,
-                  );
-                  navigate(`/backfills/${backfill.backfillId}`);
-                },
-              })
-            }
-          >
-            {retry.isPending ? "Retrying…" : "Retry failed"}
-          </button>
-        </>
+        <button
+          type="button"
+          disabled={!launcher.allowed || retry.isPending}
+          title={reason ?? "A new backfill of what did not succeed (what succeeded is not run again)"}
+          onClick={() =>
+            retry.mutate(undefined, {
+              onSuccess: ({ backfill }) => {
+                toast(
+                  `Backfill ${backfill.backfillId.slice(0, 8)} created to retry ${b.backfillId.slice(0, 8)}`,
+                );
+                navigate(`/backfills/${backfill.backfillId}`);
+              },
+            })
+          }
+        >
+          {retry.isPending ? "Retrying…" : "Retry failed"}
+        </button>
       )}
       {active && (
         <button
