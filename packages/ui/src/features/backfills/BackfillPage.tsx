@@ -246,7 +246,12 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
           </dl>
         </section>
         <section className="card bf-runs-card" aria-labelledby="bf-runs">
-          <h2 id="bf-runs">Runs ({runs.length.toLocaleString("en")})</h2>
+          <div className="bf-card-head">
+            <h2 id="bf-runs">Runs ({c.runs.toLocaleString("en")})</h2>
+            <Link to={`/runs?backfill=${encodeURIComponent(b.backfillId)}`} className="small">
+              Filter the runs list by this backfill
+            </Link>
+          </div>
           {runs.length === 0 ? (
             <p className="muted">
               {active

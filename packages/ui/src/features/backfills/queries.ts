@@ -20,7 +20,12 @@ export function useBackfillDetail(id: string, enabled = true) {
     queryKey: queryKeys.backfill(id),
     queryFn: ({ signal }) => api<BackfillDetail>(`/api/backfills/${encodeURIComponent(id)}`, { signal }),
     enabled: enabled && id !== "",
-    refetchInterval: (q) => (q.state.data && isActive(q.state.data.backfill.status) ? POLL_MS : false),
+    // A backfill of many keys is a large answer (every key): read it less often.
+    refetchInterval: (q) => {
+      const b = q.state.data?.backfill;
+      if (!b || !isActive(b.status)) return false;
+      return b.partitionKeys.length > 10_000 ? POLL_MS * 5 : POLL_MS;
+    },
   });
 }
 
