@@ -20,6 +20,9 @@ import {
   viewOf,
 } from "./log-model";
 import { useLogFeed, usePersistent } from "./use-log-feed";
+
+export { prefetchRunLogs } from "./use-log-feed";
+
 import "./logs.css";
 
 export interface LogViewerProps {

@@ -2,14 +2,39 @@ import type { RunEventsPage } from "@baton/webserver/api-types";
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { api } from "../../../api/client";
 import { followEvents } from "../../../api/event-stream";
-import { type FeedDeps, LogFeed, nextFrame } from "./log-feed";
+import { type FeedDeps, FIRST_PAGE_SIZE, LogFeed, nextFrame } from "./log-feed";
+
+const readPage = (runId: string, after: number | undefined, limit: number, signal?: AbortSignal) =>
+  api<RunEventsPage>(`/api/runs/${encodeURIComponent(runId)}/events`, {
+    query: { after, limit },
+    ...(signal ? { signal } : {}),
+  });
+
+/** First pages asked for ahead of the viewer (by run id), used if the viewer mounts within 10 s. */
+const prefetched = new Map<string, { at: number; page: Promise<RunEventsPage> }>();
+const PREFETCH_MS = 10_000;
+
+/**
+ * Start reading a run's first page of log lines now, before the viewer mounts (the run page can
+ * call it before its own run query answers, so the two requests go out together).
+ */
+export function prefetchRunLogs(runId: string) {
+  const hit = prefetched.get(runId);
+  if (!runId || (hit && Date.now() - hit.at < PREFETCH_MS)) return;
+  const page = readPage(runId, undefined, FIRST_PAGE_SIZE);
+  page.catch(() => undefined); // the viewer reads again and says what went wrong
+  prefetched.set(runId, { at: Date.now(), page });
+}
 
 const DEPS: FeedDeps = {
-  fetchPage: (runId, after, limit, signal) =>
-    api<RunEventsPage>(`/api/runs/${encodeURIComponent(runId)}/events`, {
-      query: { after, limit },
-      signal,
-    }),
+  fetchPage: (runId, after, limit, signal) => {
+    if (after === undefined) {
+      const hit = prefetched.get(runId);
+      prefetched.delete(runId);
+      if (hit && Date.now() - hit.at < PREFETCH_MS) return hit.page;
+    }
+    return readPage(runId, after, limit, signal);
+  },
   follow: followEvents,
   schedule: nextFrame,
 };
