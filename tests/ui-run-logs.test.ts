@@ -262,6 +262,7 @@ describe.skipIf(skipReason !== null)("UI run log viewer (Chromium)", () => {
     await logs.getByText("No line matches “no such text anywhere”", { exact: true }).waitFor();
     await expect.poll(() => rowCount(lines)).toBe(0);
     await logs.getByText(/^No line matches “no such text anywhere”\.$/).waitFor();
+    await screenshot(page, "run-logs-no-match");
     expect(errorsOf(page)).toEqual([]);
   }, 60_000);
 
