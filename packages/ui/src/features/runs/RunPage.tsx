@@ -348,19 +348,24 @@ function CancelRun({ run, allowed, reason }: { run: Run; allowed: boolean; reaso
 // ---------------------------------------------------------------------------------------------
 // Facts: timings, who launched it, partitions
 
-function Time({ ms }: { ms: number | null }) {
+function Time({ ms, relative = false }: { ms: number | null; relative?: boolean }) {
   if (ms === null) return <span className="muted">—</span>;
   const d = new Date(ms);
   const today = d.toDateString() === new Date().toDateString();
   return (
-    <time dateTime={d.toISOString()} title={exactTime(ms)}>
-      {today
-        ? d.toLocaleTimeString(undefined, { hour12: false })
-        : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium", hour12: false })}{" "}
-      <span className="muted small">
-        (<RelativeTime ms={ms} />)
-      </span>
-    </time>
+    <>
+      <time dateTime={d.toISOString()} title={exactTime(ms)}>
+        {today
+          ? d.toLocaleTimeString(undefined, { hour12: false })
+          : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium", hour12: false })}
+      </time>
+      {relative && (
+        <span className="muted small">
+          {" "}
+          (<RelativeTime ms={ms} />)
+        </span>
+      )}
+    </>
   );
 }
 
@@ -454,7 +459,7 @@ function RunFacts(props: { run: Run; steps: readonly StepSummary[]; now: number;
     <section className="card run-facts" aria-label="Run details">
       <dl className="facts">
         <Fact label="Created">
-          <Time ms={run.createdAt} />
+          <Time ms={run.createdAt} relative />
         </Fact>
         <Fact label="Started">
           <Time ms={run.startedAt} />

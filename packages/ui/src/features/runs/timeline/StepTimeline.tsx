@@ -240,7 +240,7 @@ export function StepTimeline({ model, live, selected, onSelect }: StepTimelinePr
         ctx.fillRect(lw + Math.round(t.x), AXIS_HEIGHT - 6, 1, 6);
         // The now label wins over a tick label under it.
         const x = lw + t.x + 4;
-        if (x + 48 > nowX - 2 && x < nowX + 30) continue;
+        if ((x + 48 > nowX - 2 && x < nowX + 30) || x + 44 > w) continue;
         ctx.fillStyle = pal.text3;
         ctx.fillText(formatOffset(t.offset, axis.step), x, AXIS_HEIGHT / 2);
       }
