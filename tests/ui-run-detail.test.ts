@@ -5,7 +5,9 @@
  * were skipped because of it, re-executed from failure once its cause is fixed (only the failed and
  * skipped steps run again); a slow run canceled from its page, the step that was running canceled and
  * the later one never run; a synthetic 10,000-step run (served by the test) whose timeline paints
- * within a second and scrolls fluidly. Screenshots light/dark at 1400×900 and 1024×700. Needs the built UI.
+ * soon after the response (the time is printed; bench:ui's run-timeline-5000 holds the 1 s target),
+ * scrolls fluidly, shows an attempt's timings on hover and zooms. Screenshots light/dark at 1400×900
+ * and 1024×700. Needs the built UI.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -297,7 +299,7 @@ describe.skipIf(skipReason !== null)("UI run page (Chromium)", () => {
     expect(summarizeErrors(errorsOf(page))).toBe("[]");
   }, 60_000);
 
-  test("a 10,000-step run: the timeline paints within a second of the response and scrolls fluidly", async () => {
+  test("a 10,000-step run: the timeline paints soon after the response (time reported) and scrolls fluidly", async () => {
     const id = "synthetic-10k-steps-run";
     const body = JSON.stringify(syntheticRun(id, 10_000));
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
