@@ -1,5 +1,14 @@
 import type { Run, RunDetail, StepSummary } from "@baton/webserver/api-types";
-import { memo, type ReactNode, useCallback, useDeferredValue, useMemo, useRef, useState } from "react";
+import {
+  memo,
+  type ReactNode,
+  useCallback,
+  useDeferredValue,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { isApiError } from "../../api/client";
 import { useRun } from "../../api/queries";
@@ -9,7 +18,7 @@ import { ErrorBox } from "../../components/ErrorBox";
 import { exactTime, RelativeTime } from "../../components/RelativeTime";
 import { useToast } from "../../components/Toasts";
 import { ErrorDetails } from "./ErrorDetails";
-import { LogViewer } from "./logs/LogViewer";
+import { LogViewer, prefetchRunLogs } from "./logs/LogViewer";
 import { describeKeys, formatDuration, RUN_STATUS } from "./run-format";
 import { StatusPill } from "./StatusPill";
 import { StepsTable } from "./timeline/StepsTable";
@@ -45,6 +54,8 @@ const assetHref = (key: string) => `/assets/${key.split("/").map(encodeURICompon
 export default function RunPage() {
   const id = useParams().id ?? "";
   const query = useRun(id);
+  // The first page of log lines is read alongside the run (the viewer mounts once the run answered).
+  useEffect(() => prefetchRunLogs(id), [id]);
   if (query.isError) {
     if (isApiError(query.error) && query.error.status === 404)
       return (
