@@ -505,6 +505,7 @@ async function logViewerCase(browser: Browser) {
       // The API's pages of 5,000 (log lines only, and every event), checked and timed.
       const logsPage = await timeApi(`${served.url}/api/runs/${runId}/logs?limit=5000`, 3);
       const eventsPage = await timeApi(`${served.url}/api/runs/${runId}/events?limit=5000`, 3);
+      const runDetail = await timeApi(`${served.url}/api/runs/${runId}`, 5);
       for (const [what, page] of [
         ["logs", logsPage.body],
         ["events", eventsPage.body],
@@ -598,6 +599,7 @@ async function logViewerCase(browser: Browser) {
         frameTarget: 33,
         allLinesSeconds: allRows === undefined ? null : seconds(allRows),
         rowcount: await logRows(page),
+        runApiP50Ms: runDetail.p50,
         logsApiP50Ms: logsPage.p50,
         eventsApiP50Ms: eventsPage.p50,
         eventsPageKb: round(eventsPage.bytes / 1024, 1),
