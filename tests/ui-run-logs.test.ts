@@ -285,7 +285,7 @@ describe.skipIf(skipReason !== null)("UI run log viewer (Chromium)", () => {
     await expect.poll(() => focusedText(page)).toContain(`failure at line ${ERROR_AT[0]}`);
     // the keyboard moves on from the focused line
     await page.keyboard.press("ArrowDown");
-    await expect.poll(() => focusedText(page)).toContain(`line ${ERROR_AT[0] + 1} of the big log`);
+    await expect.poll(() => focusedText(page)).toContain(`line ${ERROR_AT[0]! + 1} of the big log`);
     await logs.scrollIntoViewIfNeeded();
     await screenshot(page, "run-logs-next-error-1024");
     expect(errorsOf(page)).toEqual([]);

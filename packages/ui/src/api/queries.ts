@@ -90,6 +90,11 @@ export function prefetchGraph(client: QueryClient) {
   void client.prefetchQuery(graphStatusQuery);
 }
 
+/** Start reading every asset's status at once (the overview). */
+export function prefetchGraphStatus(client: QueryClient) {
+  void client.prefetchQuery(graphStatusQuery);
+}
+
 /** The asset graph; re-read when the published definitions change (their hash is in /api/health). */
 export function useAssetGraph() {
   const client = useQueryClient();

@@ -3,23 +3,62 @@ import { lazy, Suspense, useState, useSyncExternalStore } from "react";
 import { BrowserRouter, Navigate, NavLink, Route, Routes, useLocation } from "react-router";
 import { isApiError, tokenStore } from "../api/client";
 import { LiveEventsProvider, useLive } from "../api/LiveEvents";
-import { prefetchGraph, queryKeys } from "../api/queries";
+import { prefetchGraph, prefetchGraphStatus, queryKeys } from "../api/queries";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { ToastProvider } from "../components/Toasts";
-import { AssetGraphPage } from "../features/asset-graph/AssetGraphPage";
 import { AuthGate, SignOutButton, useCurrentUser } from "./Auth";
 import { HealthBanner } from "./HealthBanner";
 import { NotFoundPage } from "./NotFoundPage";
 
-const CatalogPage = lazy(() => import("../features/catalog/CatalogPage"));
-const AssetDetailPage = lazy(() => import("../features/asset-detail/AssetDetailPage"));
-const RunPage = lazy(() => import("../features/runs/RunPage"));
-const RunsPage = lazy(() => import("../features/runs/RunsPage"));
-const BackfillPage = lazy(() => import("../features/backfills/BackfillPage"));
-const BackfillsPage = lazy(() => import("../features/backfills/BackfillsPage"));
-const AutomationPage = lazy(() => import("../features/automation/AutomationPage"));
-const InstigatorPage = lazy(() => import("../features/automation/InstigatorPage"));
-const OverviewPage = lazy(() => import("../features/overview/OverviewPage"));
+/**
+ * Each page's code, loaded on first visit. The current page's code starts loading at once (see
+ * `preloadPage`), in parallel with the sign-in check, rather than after it.
+ */
+const pages = {
+  graph: () => import("../features/asset-graph/AssetGraphPage").then((m) => ({ default: m.AssetGraphPage })),
+  catalog: () => import("../features/catalog/CatalogPage"),
+  asset: () => import("../features/asset-detail/AssetDetailPage"),
+  run: () => import("../features/runs/RunPage"),
+  runs: () => import("../features/runs/RunsPage"),
+  backfill: () => import("../features/backfills/BackfillPage"),
+  backfills: () => import("../features/backfills/BackfillsPage"),
+  automation: () => import("../features/automation/AutomationPage"),
+  instigator: () => import("../features/automation/InstigatorPage"),
+  overview: () => import("../features/overview/OverviewPage"),
+};
+type PageName = keyof typeof pages;
+
+/** Which page a path shows (undefined: not found). */
+export function pageOf(pathname: string): PageName | undefined {
+  if (pathname === "/" || pathname === "/overview") return "overview";
+  if (pathname === "/graph") return "graph";
+  if (pathname === "/catalog") return "catalog";
+  if (pathname.startsWith("/assets/")) return "asset";
+  if (pathname === "/runs") return "runs";
+  if (pathname.startsWith("/runs/")) return "run";
+  if (pathname === "/backfills") return "backfills";
+  if (pathname.startsWith("/backfills/")) return "backfill";
+  if (pathname === "/automation") return "automation";
+  if (pathname.startsWith("/automation/")) return "instigator";
+  return undefined;
+}
+
+/** Start loading the code of the page at `pathname` (the app's first page) now. */
+export function preloadPage(pathname: string): void {
+  const page = pageOf(pathname);
+  if (page) void pages[page]();
+}
+
+const AssetGraphPage = lazy(pages.graph);
+const CatalogPage = lazy(pages.catalog);
+const AssetDetailPage = lazy(pages.asset);
+const RunPage = lazy(pages.run);
+const RunsPage = lazy(pages.runs);
+const BackfillPage = lazy(pages.backfill);
+const BackfillsPage = lazy(pages.backfills);
+const AutomationPage = lazy(pages.automation);
+const InstigatorPage = lazy(pages.instigator);
+const OverviewPage = lazy(pages.overview);
 
 function makeQueryClient() {
   const signedOut = (error: unknown) => {
@@ -44,7 +83,10 @@ function makeQueryClient() {
     }),
     mutationCache: new MutationCache({ onError: (error) => signedOut(error) }),
   });
-  prefetchGraph(client);
+  // The pages that show asset statuses (and the graph's own) read them at once.
+  const first = pageOf(window.location.pathname);
+  if (first === "graph" || first === "catalog" || first === "asset") prefetchGraph(client);
+  else if (first === "overview") prefetchGraphStatus(client);
   return client;
 }
 
