@@ -179,11 +179,15 @@ export function useMetadataSeries(key: string, name: string | null) {
   });
 }
 
+/** A run and its step summary (also read ahead when the app opens on a run page). */
+export const runQuery = (id: string) => ({
+  queryKey: queryKeys.run(id),
+  queryFn: ({ signal }: { signal: AbortSignal }) =>
+    api<RunDetail>(`/api/runs/${encodeURIComponent(id)}`, { signal }),
+});
+
 export function useRun(id: string) {
-  return useQuery({
-    queryKey: queryKeys.run(id),
-    queryFn: ({ signal }) => api<RunDetail>(`/api/runs/${encodeURIComponent(id)}`, { signal }),
-  });
+  return useQuery(runQuery(id));
 }
 
 export function useBackfill(id: string) {

@@ -3,7 +3,7 @@ import { lazy, Suspense, useState, useSyncExternalStore } from "react";
 import { BrowserRouter, Navigate, NavLink, Route, Routes, useLocation } from "react-router";
 import { isApiError, tokenStore } from "../api/client";
 import { LiveEventsProvider, useLive } from "../api/LiveEvents";
-import { prefetchGraph, prefetchGraphStatus, queryKeys } from "../api/queries";
+import { prefetchGraph, prefetchGraphStatus, queryKeys, runQuery } from "../api/queries";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { ToastProvider } from "../components/Toasts";
 import { AuthGate, SignOutButton, useCurrentUser } from "./Auth";
@@ -43,10 +43,19 @@ export function pageOf(pathname: string): PageName | undefined {
   return undefined;
 }
 
-/** Start loading the code of the page at `pathname` (the app's first page) now. */
+/**
+ * Start loading the code of the page at `pathname` (the app's first page) now, and let a page that
+ * exports `preload` start reading its data too.
+ */
 export function preloadPage(pathname: string): void {
   const page = pageOf(pathname);
-  if (page) void pages[page]();
+  if (!page) return;
+  void pages[page]().then(
+    (m) => {
+      if ("preload" in m && typeof m.preload === "function") m.preload(pathname);
+    },
+    () => undefined, // the page's own import fails again where the error boundary shows it
+  );
 }
 
 const AssetGraphPage = lazy(pages.graph);
@@ -87,6 +96,10 @@ function makeQueryClient() {
   const first = pageOf(window.location.pathname);
   if (first === "graph" || first === "catalog" || first === "asset") prefetchGraph(client);
   else if (first === "overview") prefetchGraphStatus(client);
+  else if (first === "run") {
+    const id = decodeURIComponent(window.location.pathname.slice("/runs/".length));
+    void client.prefetchQuery(runQuery(id));
+  }
   return client;
 }
 

@@ -77,6 +77,7 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
   const c = b.counts;
   const progress = backfillProgress(c);
   const done = c.materialized + c.failed + c.skipped + c.canceled;
+  const notOk = c.failed + c.skipped + c.canceled;
   const rc = runCounts(runs);
   const tags = (b.options.tags ?? {}) as Record<string, string>;
   const config = b.options.config as Record<string, unknown> | undefined;
@@ -145,7 +146,7 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
           aria-valuemin={0}
           aria-valuemax={100}
           aria-valuenow={progress}
-          aria-valuetext={`${done.toLocaleString("en")} of ${c.targeted.toLocaleString("en")} asset partitions done (${progress}%)`}
+          aria-valuetext={`${done.toLocaleString("en")} of ${c.targeted.toLocaleString("en")} asset partitions finished (${progress}%)${notOk > 0 ? `, ${notOk.toLocaleString("en")} without success` : ""}`}
         >
           <Segment n={c.materialized} of={c.targeted} color="materialized" />
           <Segment n={c.failed} of={c.targeted} color="failed" />
@@ -153,7 +154,9 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
           <Segment n={c.canceled} of={c.targeted} color="missing" />
         </div>
         <p className="small muted bf-progress-text">
-          {done.toLocaleString("en")} of {c.targeted.toLocaleString("en")} asset partitions done ({progress}%)
+          {done.toLocaleString("en")} of {c.targeted.toLocaleString("en")} asset partitions finished (
+          {progress}%)
+          {notOk > 0 ? `, ${notOk.toLocaleString("en")} without success (failed, skipped or canceled)` : ""}
           {active ? ` · running for ${formatDuration(now - b.createdAt)}` : ""}
         </p>
         <ul className="bf-counts" aria-label="Counts">

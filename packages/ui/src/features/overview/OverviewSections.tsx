@@ -264,7 +264,7 @@ export function BackfillList({ backfills }: { backfills: readonly Backfill[] }) 
         const c = b.counts;
         const progress = backfillProgress(c);
         const done = c.materialized + c.failed + c.skipped + c.canceled;
-        const text = `${done.toLocaleString("en")} of ${c.targeted.toLocaleString("en")} asset partitions done`;
+        const text = `${done.toLocaleString("en")} of ${c.targeted.toLocaleString("en")} asset partitions finished`;
         return (
           <li key={b.backfillId} className="ov-item">
             <Link to={backfillHref(b.backfillId)} title={b.backfillId} className="mono">

@@ -50,6 +50,15 @@ const Timeline = memo(StepTimeline);
 const shortId = (id: string) => id.slice(0, 8);
 const assetHref = (key: string) => `/assets/${key.split("/").map(encodeURIComponent).join("/")}`;
 
+/**
+ * Start reading what the run page at `pathname` shows, before the page mounts (the app calls it
+ * while it checks who is signed in): the run's first page of log lines.
+ */
+export function preload(pathname: string): void {
+  const id = /^\/runs\/([^/]+)$/.exec(pathname)?.[1];
+  if (id) prefetchRunLogs(decodeURIComponent(id));
+}
+
 /** /runs/:id — a run's status (live), who launched it, its step timeline, logs, steps and errors; re-execute, cancel. */
 export default function RunPage() {
   const id = useParams().id ?? "";
