@@ -10,8 +10,12 @@ const readPage = (runId: string, after: number | undefined, limit: number, signa
     ...(signal ? { signal } : {}),
   });
 
-/** First pages asked for ahead of the viewer (by run id), used if the viewer mounts within 10 s. */
-const prefetched = new Map<string, { at: number; page: Promise<RunEventsPage> }>();
+/**
+ * First pages asked for ahead of the viewer (by run id), used if the viewer mounts within 10 s.
+ * `page: null` marks one the viewer already took: asking again within 10 s (the run page's effect
+ * running after the viewer's) reads nothing twice.
+ */
+const prefetched = new Map<string, { at: number; page: Promise<RunEventsPage> | null }>();
 const PREFETCH_MS = 10_000;
 
 /**
@@ -22,7 +26,10 @@ export function prefetchRunLogs(runId: string) {
   const hit = prefetched.get(runId);
   if (!runId || (hit && Date.now() - hit.at < PREFETCH_MS)) return;
   const page = readPage(runId, undefined, FIRST_PAGE_SIZE);
-  page.catch(() => undefined); // the viewer reads again and says what went wrong
+  // A failed read is forgotten: the viewer (or its "Try again") reads afresh and says what went wrong.
+  page.catch(() => {
+    if (prefetched.get(runId)?.page === page) prefetched.delete(runId);
+  });
   prefetched.set(runId, { at: Date.now(), page });
 }
 
@@ -30,8 +37,8 @@ const DEPS: FeedDeps = {
   fetchPage: (runId, after, limit, signal) => {
     if (after === undefined) {
       const hit = prefetched.get(runId);
-      prefetched.delete(runId);
-      if (hit && Date.now() - hit.at < PREFETCH_MS) return hit.page;
+      prefetched.set(runId, { at: Date.now(), page: null });
+      if (hit?.page && Date.now() - hit.at < PREFETCH_MS) return hit.page;
     }
     return readPage(runId, after, limit, signal);
   },
