@@ -1,5 +1,5 @@
 import type { CheckEvaluationEvent } from "@baton/webserver/api-types";
-import { type FormEvent, useDeferredValue, useEffect, useId, useState } from "react";
+import { type FormEvent, useDeferredValue, useEffect, useId, useRef, useState } from "react";
 import { Link } from "react-router";
 import { useMaterializations, usePartitionKeys, useWhy } from "../../api/queries";
 import { RelativeTime } from "../../components/RelativeTime";
@@ -27,10 +27,11 @@ export function PartitionPicker(props: {
     if (props.selected) setQ(props.selected);
   }, [props.selected]);
   const listed = keys.data?.keys ?? [];
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    const value = q.trim();
-    if (!value) return;
+  // The suggestions answer what is typed now (not the previous search, kept on screen meanwhile).
+  const current = keys.data !== undefined && !keys.isPlaceholderData && deferred === q.trim();
+  // "Open" pressed before the suggestions for the typed text arrived: opened when they do.
+  const [pending, setPending] = useState<string | null>(null);
+  const open = (value: string) => {
     if (listed.includes(value)) {
       setMessage(null);
       props.onSelect(value);
@@ -43,6 +44,25 @@ export function PartitionPicker(props: {
           ? `No partition is exactly “${value}”: pick one of the ${keys.data?.truncated ? "" : `${keys.data?.total ?? listed.length} `}suggestions.`
           : `No partition key contains “${value}”.`,
       );
+  };
+  const openRef = useRef(open);
+  openRef.current = open;
+  useEffect(() => {
+    if (pending === null) return;
+    if (keys.isError) {
+      setPending(null);
+      setMessage("Could not list the partition keys; try again.");
+    } else if (current && pending === deferred) {
+      setPending(null);
+      openRef.current(pending);
+    }
+  }, [pending, current, deferred, keys.isError]);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const value = q.trim();
+    if (!value) return;
+    if (current) openRef.current(value);
+    else setPending(value);
   };
   return (
     <form className="partition-picker" onSubmit={submit}>
@@ -59,6 +79,7 @@ export function PartitionPicker(props: {
         onChange={(e) => {
           setQ(e.target.value);
           setMessage(null);
+          setPending(null);
           // Picking a suggestion from the list opens it at once.
           if (listed.includes(e.target.value)) props.onSelect(e.target.value);
         }}
