@@ -260,6 +260,15 @@ export function migrationProvider(dialect: "sqlite" | "postgres"): MigrationProv
         await db.schema.createIndex("runs_end_event").on("runs").columns(["end_event_id"]).execute();
       },
     },
+    "0005_data_versions": {
+      async up(db: Kysely<any>) {
+        // Data versions (see status/staleness.ts): each materialization's own version and the
+        // versions of the inputs it read (JSON: upstream key → version, or → { partition: version }).
+        await db.schema.alterTable("asset_status").addColumn("last_data_version", "text").execute();
+        await db.schema.alterTable("asset_status").addColumn("last_input_versions", "text").execute();
+        await db.schema.alterTable("asset_partitions").addColumn("input_versions", "text").execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

@@ -43,6 +43,8 @@ export interface BatonDatabase {
     last_materialized_at: number | null;
     last_materialization_metadata: string | null;
     last_code_version: string | null;
+    last_data_version: string | null;
+    last_input_versions: string | null;
     last_failure_run_id: string | null;
     last_failed_at: number | null;
     updated_at: number;
@@ -68,6 +70,7 @@ export interface BatonDatabase {
     last_materialized_at: number | null;
     code_version: string | null;
     data_version: string | null;
+    input_versions: string | null;
     last_failure_run_id: string | null;
     last_failed_at: number | null;
     updated_at: number;
