@@ -6,6 +6,7 @@ import { registerAssetCommands } from "./commands/asset.js";
 import { registerAutomationCommands } from "./commands/automation.js";
 import { registerBackfillCommands } from "./commands/backfill.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
+import { registerInitCommand } from "./commands/init.js";
 import { registerMaterializeCommands } from "./commands/materialize.js";
 import { registerPartitionsCommands } from "./commands/partitions.js";
 import { registerRunsCommands } from "./commands/runs.js";
@@ -62,6 +63,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   registerWorkerCommands(program, ctx);
   registerDaemonCommands(program, ctx);
   registerAutomationCommands(program, ctx);
+  registerInitCommand(program, ctx);
   program
     .command("migrate")
     .description("apply pending store migrations (they also run automatically)")
