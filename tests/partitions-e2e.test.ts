@@ -363,7 +363,8 @@ function partitionsSuite(backend: StorageBackend): void {
         [
           "d",
           "2024-02-01",
-          'Invalid partition key "2024-02-01" for "d": expected YYYY-MM-DD (daily, UTC); nearest valid key: "2024-01-01"',
+          'Invalid partition key "2024-02-01" for "d": it is after the last partition; the partitions run from ' +
+            '"2024-01-01" to "2024-01-31" (daily, UTC); nearest valid key: "2024-01-31"',
         ],
         [
           "m",

@@ -81,16 +81,35 @@ export class InvalidConfigError extends BatonError {
   }
 }
 
-/** A partition key that the asset's partitions definition does not have. */
+/**
+ * A partition key that the asset's partitions definition does not have. `problem` says why:
+ * `format` (not the expected form, or no such static/dynamic key: the message gives the format and
+ * the closest key by spelling), `before` / `after` (a well-formed time outside the partitions: the
+ * message gives their range and the nearest key by time), `inside` (a time inside a window, not at
+ * its start: the message names that window).
+ */
 export class InvalidPartitionKeyError extends BatonError {
   readonly partitionKey: string;
-  constructor(where: string, partitionKey: string, expected: string, nearest: string | undefined) {
+  readonly problem: "format" | "before" | "after" | "inside";
+  readonly nearest: string | undefined;
+  constructor(
+    where: string,
+    partitionKey: string,
+    explanation: {
+      readonly problem: "format" | "before" | "after" | "inside";
+      readonly reason: string;
+      readonly nearest: string | undefined;
+    },
+  ) {
+    const { problem, reason, nearest } = explanation;
     super(
       "INVALID_PARTITION",
-      `Invalid partition key "${partitionKey}" for ${where}: expected ${expected}` +
+      `Invalid partition key "${partitionKey}" for ${where}: ${reason}` +
         (nearest !== undefined ? `; nearest valid key: "${nearest}"` : "; it has no partitions yet"),
     );
     this.partitionKey = partitionKey;
+    this.problem = problem;
+    this.nearest = nearest;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Computation } from "../definitions/asset.js";
 import type { Definitions } from "../definitions/definitions.js";
-import { nearestKey } from "../definitions/partitions/nearest-key.js";
+import { explainKey } from "../definitions/partitions/explain-key.js";
 import type { PartitionKeySpace, PartitionsDefinition } from "../definitions/partitions/partitions.js";
 import { BatonError, InvalidPartitionKeyError } from "../errors.js";
 import type { ExecutionPlan } from "../execution/plan.js";
@@ -55,7 +55,7 @@ export function validateKey(
   key: string,
 ): number {
   const index = space.indexOf(key);
-  if (index < 0) throw new InvalidPartitionKeyError(where, key, def.describeFormat(), nearestKey(space, key));
+  if (index < 0) throw new InvalidPartitionKeyError(where, key, explainKey(def, space, key));
   return index;
 }
 

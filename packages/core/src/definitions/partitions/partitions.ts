@@ -39,6 +39,11 @@ export interface TimeWindowKeySpace extends PartitionKeySpace {
    * may be negative or >= count. Used by time-window partition mappings.
    */
   indexContaining(instant: number): number;
+  /**
+   * The instant a key in this space's format names (where its window would start), whether or not
+   * it is a key of the space; undefined when it does not parse as a valid time. For error messages.
+   */
+  instantOf(key: string): number | undefined;
 }
 
 interface PartitionsBase {

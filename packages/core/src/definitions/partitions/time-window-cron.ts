@@ -358,9 +358,9 @@ export class CronEngine implements WindowEngine {
     return this.repeated.has(instant) ? base + formatOffset(wall - instant) : base;
   }
 
-  candidateIndex(key: string, count: number): number | undefined {
+  instantOf(key: string): number | undefined {
     const parsed = parseKey(this.common.format, key);
-    if (parsed === undefined || count === 0) return undefined;
+    if (parsed === undefined) return undefined;
     const single = this.spec.single;
     const local = {
       year: parsed.year ?? Number.NaN,
@@ -371,12 +371,15 @@ export class CronEngine implements WindowEngine {
     };
     if (!isValidLocalDateTime(local)) return undefined;
     const wall = localMs(local);
-    let instant: number;
-    if (parsed.offset !== undefined) instant = wall - parsed.offset;
-    else {
-      const r = resolveLocal(wall, this.common.zone);
-      instant = r.kind === "unique" ? r.instant : r.kind === "overlap" ? r.earlier : r.shifted;
-    }
+    if (parsed.offset !== undefined) return wall - parsed.offset;
+    const r = resolveLocal(wall, this.common.zone);
+    return r.kind === "unique" ? r.instant : r.kind === "overlap" ? r.earlier : r.shifted;
+  }
+
+  candidateIndex(key: string, count: number): number | undefined {
+    if (count === 0) return undefined;
+    const instant = this.instantOf(key);
+    if (instant === undefined) return undefined;
     this.ensureForward(count - 1);
     let lo = 0;
     let hi = count - 1;

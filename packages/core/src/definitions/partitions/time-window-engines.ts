@@ -38,6 +38,11 @@ export interface WindowEngine {
   key(index: number): string;
   /** The only index `key` could be (verified by the caller), or undefined; `count` bounds any search. */
   candidateIndex(key: string, count: number): number | undefined;
+  /**
+   * The instant a key in this format names (where its window would start), whether or not a window
+   * starts there; undefined when it does not parse as a valid local time. For error messages.
+   */
+  instantOf(key: string): number | undefined;
   /** The part of the fingerprint that pins the windows (first window and bound). */
   fingerprintRange(end: number | undefined): string;
 }
@@ -81,6 +86,18 @@ export class HourEngine implements WindowEngine {
   }
 
   candidateIndex(key: string): number | undefined {
+    const instant = this.#instant(key, false);
+    if (instant === undefined) return undefined;
+    const delta = instant - this.first;
+    return delta % HOUR_MS === 0 ? delta / HOUR_MS : undefined;
+  }
+
+  instantOf(key: string): number | undefined {
+    return this.#instant(key, true);
+  }
+
+  /** A skipped local time (DST gap) names no instant, unless `shiftGap` (then the one past the gap). */
+  #instant(key: string, shiftGap: boolean): number | undefined {
     const parsed = parseKey(this.common.format, key);
     if (parsed === undefined) return undefined;
     const local = {
@@ -92,15 +109,10 @@ export class HourEngine implements WindowEngine {
     };
     if (!isValidLocalDateTime(local)) return undefined;
     const wall = localMs(local);
-    let instant: number;
-    if (parsed.offset !== undefined) instant = wall - parsed.offset;
-    else {
-      const r = resolveLocal(wall, this.common.zone);
-      if (r.kind === "gap") return undefined;
-      instant = r.kind === "unique" ? r.instant : r.earlier;
-    }
-    const delta = instant - this.first;
-    return delta % HOUR_MS === 0 ? delta / HOUR_MS : undefined;
+    if (parsed.offset !== undefined) return wall - parsed.offset;
+    const r = resolveLocal(wall, this.common.zone);
+    if (r.kind === "gap") return shiftGap ? r.shifted : undefined;
+    return r.kind === "unique" ? r.instant : r.earlier;
   }
 
   fingerprintRange(end: number | undefined): string {
@@ -183,7 +195,7 @@ export class CalendarEngine implements WindowEngine {
     return formatKey(this.common.format, this.boundary(index));
   }
 
-  candidateIndex(key: string): number | undefined {
+  #local(key: string) {
     const parsed = parseKey(this.common.format, key);
     if (parsed === undefined) return undefined;
     const local = {
@@ -193,11 +205,22 @@ export class CalendarEngine implements WindowEngine {
       hour: parsed.hour ?? this.hourOffset,
       minute: parsed.minute ?? 0,
     };
-    if (!isValidLocalDateTime(local)) return undefined;
+    return isValidLocalDateTime(local) ? local : undefined;
+  }
+
+  candidateIndex(key: string): number | undefined {
+    const local = this.#local(key);
+    if (local === undefined) return undefined;
     if (this.unit === "month") return local.year * 12 + local.month - 1 - this.first;
     const days = daysFromCivil(local.year, local.month, local.day) - this.first;
     if (this.unit === "day") return days;
     return days % 7 === 0 ? days / 7 : undefined;
+  }
+
+  instantOf(key: string): number | undefined {
+    const local = this.#local(key);
+    if (local === undefined) return undefined;
+    return zonedToEpoch(localMs(local), this.common.zone, "earlier");
   }
 
   fingerprintRange(end: number | undefined): string {

@@ -230,6 +230,10 @@ class TimeWindowSpace implements TimeWindowKeySpace {
     };
   }
 
+  instantOf(key: string): number | undefined {
+    return typeof key === "string" ? this.engine.instantOf(key) : undefined;
+  }
+
   indexContaining(instant: number): number {
     if (typeof instant !== "number" || !Number.isFinite(instant))
       throw new RangeError(`indexContaining: instant ${String(instant)} is not a finite epoch-ms number`);
