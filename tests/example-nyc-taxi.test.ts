@@ -672,6 +672,56 @@ describe("examples/nyc_taxi end to end", () => {
       expect(await countOf("taxi.raw_trips", "2019-03|green")).toBe(0);
     });
 
+    it("a malformed file fails its run naming the file, line and column; the other files still ingest", async () => {
+      // Real TLC-layout files for 2019-06: yellow with a bad fare on one row, green with a row
+      // missing its last fields; and a good 2019-07 yellow file beside them.
+      const scratch = path.join(tmp, "malformed");
+      const lines = async (month: string, taxi: "yellow" | "green") =>
+        gunzipSync(await readFile(await gen.generateMonth({ month, taxi, rows: 50, dir: scratch })))
+          .toString("utf8")
+          .trimEnd()
+          .split("\n");
+      const yellow = await lines("2019-06", "yellow");
+      const fare = YELLOW_HEADER.split(",").indexOf("fare_amount");
+      const row = yellow[20]!.split(",");
+      row[fare] = "12x50";
+      yellow[20] = row.join(",");
+      const yellowFile = path.join(landing, "yellow_tripdata_2019-06.csv");
+      await writeFile(yellowFile, `${yellow.join("\n")}\n`);
+      const green = await lines("2019-06", "green");
+      green[33] = green[33]!.split(",").slice(0, 5).join(",");
+      const greenFile = path.join(landing, "green_tripdata_2019-06.csv");
+      await writeFile(greenFile, `${green.join("\n")}\n`);
+      await gen.generateMonth({ month: "2019-07", taxi: "yellow", rows: 50, dir: landing });
+
+      const keys = ["2019-06|yellow", "2019-06|green", "2019-07|yellow"];
+      const created = await instance.createBackfill(definitions, {
+        selection: "taxi/raw_trips",
+        partitions: { keys },
+      });
+      const done = await instance.runBackfill(definitions, created.backfillId);
+      expect(done.counts).toMatchObject({ targeted: 3, materialized: 1, failed: 2 });
+      const runs = await allRuns(instance, created.backfillId);
+      const byKey = new Map(runs.map((r) => [r.partitionKeys?.[0], r]));
+      expect(byKey.get("2019-07|yellow")?.status).toBe("SUCCESS");
+      expect(await countOf("taxi.raw_trips", "2019-07|yellow")).toBe(50);
+
+      // Line numbers count the header as line 1: data row i (0-based after it) is line i + 1.
+      const yellowRun = await instance.runSummary(byKey.get("2019-06|yellow")!.runId);
+      expect(yellowRun.status).toBe("FAILURE");
+      expect(stepOf(yellowRun, "taxi/raw_trips").error?.message).toContain(
+        `malformed CSV: ${yellowFile} line 21, column fare_amount: could not convert "12x50" to DOUBLE (line: ${yellow[20]!.slice(0, 120)}`,
+      );
+      const greenRun = await instance.runSummary(byKey.get("2019-06|green")!.runId);
+      expect(greenRun.status).toBe("FAILURE");
+      expect(stepOf(greenRun, "taxi/raw_trips").error?.message).toContain(
+        `malformed CSV: ${greenFile} line 34: expected 20 columns, found 5 (line: ${green[33]})`,
+      );
+      // Nothing of the failed partitions was stored.
+      expect(await countOf("taxi.raw_trips", "2019-06|yellow")).toBe(0);
+      expect(await countOf("taxi.raw_trips", "2019-06|green")).toBe(0);
+    });
+
     it("reads a real, plain TLC file (empty congestion_surcharge and passenger_count) the same way", async () => {
       // Rows as the 2019 DataTalksClub files have them: "1.50"-style numbers, an empty trailing
       // congestion_surcharge, and (for some vendors) empty VendorID, passenger_count, RatecodeID,

@@ -48,7 +48,10 @@ function columnsSpec(taxi: TaxiType): string {
 /**
  * DuckDB's own CSV reader over one TLC file, normalised to one schema for both layouts, with the
  * course's md5 `unique_row_id` (vendor, pickup/dropoff times, locations, fare, distance) and the
- * source `filename`.
+ * source `filename`. The dialect is fixed (no sniffing): a row with too few or too many fields, or
+ * a value of the wrong type, fails the run with the file, line and column
+ * (`malformed CSV: …/yellow_tripdata_2019-03.csv line 7, column fare_amount: could not convert "abc" to DOUBLE …`)
+ * instead of DuckDB's "could not detect the dialect" without a line.
  */
 export function ingestQuery(file: string, taxi: TaxiType): SqlQuery {
   const p = taxi === "yellow" ? "tpep" : "lpep";
@@ -78,5 +81,6 @@ export function ingestQuery(file: string, taxi: TaxiType): SqlQuery {
       ${raw(green ? "trip_type::INTEGER" : "null::INTEGER")} as trip_type,
       congestion_surcharge
     from read_csv(${file}, header = true, columns = ${raw(columnsSpec(taxi))},
+                  delim = ',', quote = '"', escape = '"', auto_detect = false,
                   timestampformat = '%Y-%m-%d %H:%M:%S', nullstr = '')`;
 }

@@ -128,16 +128,70 @@ export async function acquireDuckDBInstance(
   };
 }
 
+const CSV_ERROR_LINE = /CSV Error on Line: (\d+)/;
+
+/** At most `max` characters of the first line of `text` (an excerpt of a CSV line in a message). */
+function excerpt(text: string, max = 120): string {
+  const first = text.split(/\r?\n/, 1)[0] ?? "";
+  return first.length > max ? `${first.slice(0, max)}…` : first;
+}
+
+/**
+ * DuckDB's CSV reader errors (`CSV Error on Line: N`, then the line, the reason, hints and the
+ * reader's options) as one sentence naming the file, the line and, for a bad value, the column:
+ *
+ *   malformed CSV: /data/yellow_tripdata_2019-03.csv line 7, column fare_amount: could not convert "abc" to DOUBLE (line: 2,2019-03-01 …)
+ *   malformed CSV: /data/yellow_tripdata_2019-03.csv line 9: expected 18 columns, found 17 (line: …)
+ *
+ * Other errors are returned as they are. The original error is the `cause`.
+ */
+export function describeCsvError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const message = error.message;
+  const line = CSV_ERROR_LINE.exec(message)?.[1];
+  if (line === undefined) return error;
+  const file = /^\s*file = (.+)$/m.exec(message)?.[1]?.trim() ?? "(unknown file)";
+  const original = /Original Line: ([^\n]*)/.exec(message)?.[1];
+  const converting = /Error when converting column "((?:[^"]|"")+)"\. (.+)$/m.exec(message);
+  const columns = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(message);
+  let where = `${file} line ${line}`;
+  let reason: string;
+  if (converting) {
+    where += `, column ${converting[1]!.replaceAll('""', '"')}`;
+    const convert = /^Could not convert string (".*") to '([^']+)'$/.exec(converting[2]!.trim());
+    reason = convert
+      ? `could not convert ${convert[1]} to ${convert[2]}`
+      : converting[2]!.trim().replace(/^\p{Lu}/u, (c) => c.toLowerCase());
+  } else if (columns) {
+    reason = `expected ${columns[1]} columns, found ${columns[2]}`;
+  } else {
+    // The reason is the first line after the original line that is not a hint or an option.
+    const after = message.slice(message.indexOf("Original Line:")).split("\n").slice(1);
+    const text = after.map((l) => l.trim()).find((l) => l !== "" && !/^(Possible|\*|file =)/.test(l));
+    reason = (text ?? "unreadable line").replace(/\.$/, "").replace(/^\p{Lu}/u, (c) => c.toLowerCase());
+  }
+  const shown = original === undefined ? "" : ` (line: ${excerpt(original)})`;
+  return new Error(`malformed CSV: ${where}: ${reason}${shown}`, { cause: error });
+}
+
 function ops(connection: DuckDBConnection) {
   return {
     async query<T extends Row = Row>(input: SqlInput, params?: readonly SqlParam[]): Promise<T[]> {
       const q = toQuery(input, params);
-      const reader = await connection.runAndReadAll(q.text, q.params as DuckDBValue[]);
-      return reader.getRowObjectsJS().map((r) => normalizeRow(r as Record<string, unknown>) as T);
+      try {
+        const reader = await connection.runAndReadAll(q.text, q.params as DuckDBValue[]);
+        return reader.getRowObjectsJS().map((r) => normalizeRow(r as Record<string, unknown>) as T);
+      } catch (error) {
+        throw describeCsvError(error);
+      }
     },
     async run(input: SqlInput, params?: readonly SqlParam[]): Promise<void> {
       const q = toQuery(input, params);
-      await connection.run(q.text, q.params.length > 0 ? (q.params as DuckDBValue[]) : undefined);
+      try {
+        await connection.run(q.text, q.params.length > 0 ? (q.params as DuckDBValue[]) : undefined);
+      } catch (error) {
+        throw describeCsvError(error);
+      }
     },
   };
 }
