@@ -573,7 +573,7 @@ describe("refusing a non-loopback address without tokens is the user's to fix", 
       const port = (busy.address() as net.AddressInfo).port;
       const taken = await run(["webserver", "--port", String(port)]);
       expect(taken.code).not.toBe(0);
-      expect(taken.text).toContain("EADDRINUSE");
+      expect(taken.text).toContain(`error: Port ${port} is in use: pass --port N (0 picks a free one).`);
       expect(taken.text).not.toMatch(/bug in Baton/);
     } finally {
       busy.close();

@@ -5,6 +5,7 @@ import { type CliContext, EXIT } from "./cli-context.js";
 import { registerAssetCommands } from "./commands/asset.js";
 import { registerAutomationCommands } from "./commands/automation.js";
 import { registerBackfillCommands } from "./commands/backfill.js";
+import { registerCheckCommand } from "./commands/check.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerInitCommand } from "./commands/init.js";
 import { registerMaterializeCommands } from "./commands/materialize.js";
@@ -64,6 +65,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   registerDaemonCommands(program, ctx);
   registerAutomationCommands(program, ctx);
   registerInitCommand(program, ctx);
+  registerCheckCommand(program, ctx);
   program
     .command("migrate")
     .description("apply pending store migrations (they also run automatically)")

@@ -6,10 +6,12 @@ import type { Definitions } from "../../definitions/definitions.js";
 import { describeError, UsageError } from "../../errors.js";
 import type { BatonInstance } from "../../instance/instance.js";
 import { publishSnapshot } from "../../snapshot/snapshot.js";
+import { type TypeCheckResult, typeCheck, typeErrorSummary } from "../../typecheck/typecheck.js";
 import { startWorkerPool } from "../../worker/worker-pool.js";
 import { type CliContext, parsePositiveInt } from "../cli-context.js";
 import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
 import { importWebserver, type WebserverModule } from "../webserver-module.js";
+import { printTypeCheck } from "./check.js";
 import { parseTagLimit, stopSignal } from "./worker.js";
 
 const collectFlag = (value: string, previous: string[]) => [...previous, value];
@@ -100,6 +102,58 @@ function startDaemon(
   };
 }
 
+/** What `baton dev` and `baton webserver` say when their port is taken. */
+function portInUse(port: number, alternative = ""): UsageError {
+  return new UsageError(`Port ${port} is in use: pass --port N (0 picks a free one)${alternative}.`);
+}
+
+/**
+ * `baton dev`'s type checks: one tsc at a time (a newer check cancels an older one), errors on
+ * stderr as `file:line:col - error TS…`, "types ok" when they are fixed. `check()` resolves to
+ * undefined when a newer check superseded it, and throws when tsc could not run. In the
+ * background (`background()`), a tsc that cannot run is said once and not tried again.
+ */
+function devTypeChecks(ctx: CliContext, file: string) {
+  let current: AbortController | undefined;
+  let lastOk: boolean | undefined;
+  let noted = false;
+  let broken = false;
+  const check = async (): Promise<TypeCheckResult | undefined> => {
+    current?.abort();
+    const controller = new AbortController();
+    current = controller;
+    let result: TypeCheckResult;
+    try {
+      result = await typeCheck(file, { env: ctx.env, signal: controller.signal });
+    } catch (error) {
+      if (controller.signal.aborted) return undefined;
+      throw error;
+    }
+    if (controller.signal.aborted) return undefined;
+    if (result.note && !noted) ctx.stderr.write(`baton dev: note: ${result.note}\n`);
+    noted = true;
+    if (!result.ok) {
+      printTypeCheck(ctx.stderr, ctx.stderr, { ...result, note: undefined }, ctx.cwd);
+    } else if (lastOk !== true)
+      ctx.stderr.write(`baton dev: types ok (type-checked in ${result.seconds.toFixed(1)} s)\n`);
+    lastOk = result.ok;
+    return result;
+  };
+  return {
+    check,
+    background() {
+      if (broken) return;
+      check().catch((error) => {
+        broken = true;
+        ctx.stderr.write(`baton dev: not type-checking: ${describeError(error)}\n`);
+      });
+    },
+    stop() {
+      current?.abort();
+    },
+  };
+}
+
 /** API tokens from BATON_API_TOKENS / BATON_API_TOKENS_FILE; a malformed entry is a usage error. */
 function authOf(web: WebserverModule, env: CliContext["env"]) {
   try {
@@ -159,13 +213,20 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
       const web = await importWebserver();
       const auth = authOf(web, ctx.env);
       const instance = await ctx.instance();
-      const server = await web.startWebserver({
-        instance,
-        auth,
-        ...(opts.host !== undefined ? { host: opts.host } : {}),
-        ...(opts.port !== undefined ? { port: opts.port } : {}),
-        ...(opts.readOnly ? { readOnly: true } : {}),
-      });
+      const port = opts.port ?? 3000;
+      let server: Awaited<ReturnType<WebserverModule["startWebserver"]>>;
+      try {
+        server = await web.startWebserver({
+          instance,
+          auth,
+          port,
+          ...(opts.host !== undefined ? { host: opts.host } : {}),
+          ...(opts.readOnly ? { readOnly: true } : {}),
+        });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") throw portInUse(port);
+        throw error;
+      }
       ctx.stderr.write(
         `baton webserver: ${server.url} (${auth.tokens.length > 0 ? `${auth.tokens.length} API token(s)` : "no auth: loopback only"}${opts.readOnly ? ", read-only" : ""}; Ctrl-C to stop)\n`,
       );
@@ -188,6 +249,10 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
     )
     .option("--tag-limit <KEY=VALUE:N>", "at most N runs at once with this tag (repeatable)", collectFlag, [])
     .option("--no-watch", "do not reload on file changes")
+    .option(
+      "--typecheck",
+      "start and reload only code that type-checks (without it, type errors are printed but the code still runs)",
+    )
     .option("--port <port>", "webserver port (default 3000; 0 picks one)", parsePort)
     .option("--host <host>", "webserver address (default 127.0.0.1; others need BATON_API_TOKENS)")
     .option("--no-webserver", "do not start the webserver")
@@ -212,6 +277,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           host?: string;
           webserver: boolean;
           reportToParent?: boolean;
+          typecheck?: boolean;
         },
         cmd: Command,
       ) => {
@@ -220,9 +286,20 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
         // API tokens as `baton webserver` reads them (bad tokens fail before anything starts).
         const web = opts.webserver ? await importWebserver() : undefined;
         const auth = web ? authOf(web, ctx.env) : undefined;
+        // Type checks: with --typecheck, before anything starts and before each reload; else in
+        // the background (printed, never blocking), for TypeScript definitions.
+        const types = opts.typecheck || /\.[cm]?tsx?$/.test(file) ? devTypeChecks(ctx, file) : undefined;
+        if (opts.typecheck) {
+          const result = (await types!.check())!;
+          if (!result.ok)
+            throw new UsageError(
+              `${typeErrorSummary(result)}: baton dev --typecheck starts only code that type-checks (fix them, or run without --typecheck)`,
+            );
+        }
         const instance = await ctx.instance();
         const generation = await currentGeneration(instance);
         const defs = reloadable(ctx, file, await loadDefinitions(file));
+        if (!opts.typecheck) types?.background();
         const size = opts.workers ?? 2;
         // The webserver first (a busy port fails before any process starts); it reads the
         // snapshot, so publish it now rather than when the first worker is up.
@@ -239,9 +316,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
             });
           } catch (error) {
             if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
-              throw new UsageError(
-                `Port ${port} is in use: pass --port N (0 picks a free one), or --no-webserver.`,
-              );
+              throw portInUse(port, ", or --no-webserver");
             throw error;
           }
         }
@@ -297,6 +372,25 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
             timer = setTimeout(() => {
               void (async () => {
                 ctx.stderr.write(`baton dev: ${path.relative(ctx.cwd, p) || p} changed, reloading\n`);
+                if (opts.typecheck) {
+                  // Opted in: code with type errors is not loaded (a newer change cancels this check).
+                  let result: TypeCheckResult | undefined;
+                  try {
+                    result = await types!.check();
+                  } catch (error) {
+                    ctx.stderr.write(
+                      `baton dev: could not type-check, keeping the previous definitions (--typecheck): ${describeError(error)}\n`,
+                    );
+                    return;
+                  }
+                  if (!result) return;
+                  if (!result.ok) {
+                    ctx.stderr.write(
+                      `baton dev: ${typeErrorSummary(result)}, keeping the previous definitions (--typecheck)\n`,
+                    );
+                    return;
+                  }
+                } else types?.background();
                 // Validate first: broken code keeps the running daemon and workers as they are.
                 if (!(await defs.reload())) return;
                 daemon.reloaded();
@@ -326,6 +420,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
         try {
           await done;
         } finally {
+          types?.stop();
           await watcher?.close();
           await server?.close();
           await pool.stop();

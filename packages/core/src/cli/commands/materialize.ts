@@ -9,6 +9,7 @@ import { type CliContext, exitCodeFor, parseConfigFlag, parsePositiveInt } from 
 import { runToJson, summaryLine } from "../format.js";
 import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
 import { createBackfillProgressReporter, createProgressReporter } from "../progress.js";
+import { loadTypeChecked } from "./check.js";
 
 /** Abort on the first SIGINT/SIGTERM (the run ends CANCELED); a second one exits at once. */
 function cancelOnSignals(ctx: CliContext, what = "run"): { signal: AbortSignal; dispose(): void } {
@@ -42,6 +43,7 @@ async function runInCli(
   ctx: CliContext,
   cmd: Command,
   json: boolean,
+  typecheck: boolean,
   run: (
     instance: BatonInstance,
     definitions: Definitions,
@@ -49,7 +51,8 @@ async function runInCli(
   ) => Promise<RunSummary>,
 ): Promise<void> {
   const globals = cmd.optsWithGlobals() as { defs?: string };
-  const definitions = await loadDefinitions(resolveDefinitionsPath(globals.defs, ctx.cwd, ctx.env));
+  const file = resolveDefinitionsPath(globals.defs, ctx.cwd, ctx.env);
+  const definitions = typecheck ? await loadTypeChecked(ctx, file) : await loadDefinitions(file);
   const instance = await ctx.instance();
   const progress = createProgressReporter(ctx.stderr);
   const cancel = cancelOnSignals(ctx);
@@ -80,6 +83,7 @@ interface MaterializeOptions {
   chunk?: number;
   runs?: number;
   queue?: boolean;
+  typecheck?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -166,6 +170,10 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
     .option("--chunk <n>", "backfill: partitions per run", parsePositiveInt("--chunk"))
     .option("--runs <n>", "backfill: runs at once (default 4)", parsePositiveInt("--runs"))
     .option("--queue", "backfill: hand it to the daemon (runs queued for workers) and print its id")
+    .option(
+      "--typecheck",
+      "type-check the project first (as baton check); on type errors print them and run nothing",
+    )
     .action(async (opts: MaterializeOptions, cmd: Command) => {
       // Checked here rather than with requiredOption, so an unknown flag is reported first.
       if (opts.select === undefined)
@@ -185,7 +193,7 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
           throw new UsageError(
             "--single-run, --chunk and --runs apply to backfills (--from/--to, --partitions, several --partition)",
           );
-        await runInCli(ctx, cmd, Boolean(opts.json), (instance, definitions, live) =>
+        await runInCli(ctx, cmd, Boolean(opts.json), Boolean(opts.typecheck), (instance, definitions, live) =>
           instance.materialize(definitions, {
             selection: opts.select!,
             config,
@@ -196,9 +204,12 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
         );
         return;
       }
-      const definitions = await loadDefinitions(
-        resolveDefinitionsPath((cmd.optsWithGlobals() as { defs?: string }).defs, ctx.cwd, ctx.env),
+      const file = resolveDefinitionsPath(
+        (cmd.optsWithGlobals() as { defs?: string }).defs,
+        ctx.cwd,
+        ctx.env,
       );
+      const definitions = opts.typecheck ? await loadTypeChecked(ctx, file) : await loadDefinitions(file);
       const instance = await ctx.instance();
       const record = await instance.createBackfill(definitions, {
         selection: opts.select,
@@ -293,7 +304,7 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
     .option("--json", "print the run result as JSON on stdout")
     .action(
       async (runId: string, opts: { fromFailure?: boolean; concurrency?: number; json?: boolean }, cmd) => {
-        await runInCli(ctx, cmd, Boolean(opts.json), (instance, definitions, live) =>
+        await runInCli(ctx, cmd, Boolean(opts.json), false, (instance, definitions, live) =>
           instance.reexecute(definitions, runId, {
             fromFailure: Boolean(opts.fromFailure),
             concurrency: opts.concurrency,

@@ -1,0 +1,324 @@
+/**
+ * Type-checking the user's project by running its `tsc` as a child process (TypeScript 7 is a
+ * native compiler without a JS API): `tsc --noEmit -p <tsconfig> --pretty false`, its output
+ * parsed into diagnostics with the file, line and column.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, realpathSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { UsageError } from "../errors.js";
+import {
+  type ResolveTypeScriptOptions,
+  resolveTypeScript,
+  type TypeScriptInstall,
+} from "./resolve-typescript.js";
+
+export interface TypeDiagnostic {
+  /** Absolute path; undefined for a diagnostic about the options (e.g. an unknown compiler option). */
+  readonly file?: string | undefined;
+  /** 1-based. */
+  readonly line?: number | undefined;
+  /** 1-based. */
+  readonly column?: number | undefined;
+  readonly category: "error" | "warning" | "message";
+  /** The TS error number, e.g. 2551. */
+  readonly code: number;
+  /** The message; a chain of explanations continues on indented lines. */
+  readonly message: string;
+}
+
+export interface TypeCheckResult {
+  /** No errors. */
+  readonly ok: boolean;
+  readonly diagnostics: readonly TypeDiagnostic[];
+  /** The tsconfig.json used (undefined: none was found, strict defaults). */
+  readonly tsconfig: string | undefined;
+  /** `project`: the whole tsconfig project (it includes the definitions file); `file`: the definitions file alone. */
+  readonly scope: "project" | "file";
+  /** Why the scope is the file alone, for the user. */
+  readonly note?: string | undefined;
+  readonly typescript: TypeScriptInstall;
+  readonly seconds: number;
+}
+
+export interface TypeCheckOptions extends ResolveTypeScriptOptions {
+  readonly signal?: AbortSignal;
+  /** tsc is killed after this long (default 120 s). */
+  readonly timeoutMs?: number;
+}
+
+/** The nearest tsconfig.json from `dir` upwards. */
+export function findTsconfig(dir: string): string | undefined {
+  for (let current = path.resolve(dir); ; ) {
+    const candidate = path.join(current, "tsconfig.json");
+    if (existsSync(candidate)) return candidate;
+    const parent = path.dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+  }
+}
+
+const DIAGNOSTIC = /^(.+)\((\d+),(\d+)\): (error|warning|message) TS(\d+): (.*)$/;
+const GLOBAL_DIAGNOSTIC = /^(error|warning|message) TS(\d+): (.*)$/;
+
+/**
+ * Parse `tsc --pretty false [--listFiles]` output: diagnostics (paths relative to `cwd`, the
+ * folder tsc ran in, made absolute) and the files in the program.
+ */
+export function parseTscOutput(
+  text: string,
+  cwd: string,
+): { diagnostics: TypeDiagnostic[]; files: string[] } {
+  const diagnostics: TypeDiagnostic[] = [];
+  const files: string[] = [];
+  let last: { -readonly [K in keyof TypeDiagnostic]: TypeDiagnostic[K] } | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === "") continue;
+    const d = DIAGNOSTIC.exec(line);
+    if (d) {
+      last = {
+        file: path.resolve(cwd, d[1]!),
+        line: Number(d[2]),
+        column: Number(d[3]),
+        category: d[4] as TypeDiagnostic["category"],
+        code: Number(d[5]),
+        message: d[6]!,
+      };
+      diagnostics.push(last);
+      continue;
+    }
+    const g = GLOBAL_DIAGNOSTIC.exec(line);
+    if (g) {
+      last = { category: g[1] as TypeDiagnostic["category"], code: Number(g[2]), message: g[3]! };
+      diagnostics.push(last);
+      continue;
+    }
+    if (/^\s/.test(line) && last) {
+      last.message += `\n${line}`;
+      continue;
+    }
+    if (path.isAbsolute(line)) {
+      files.push(path.resolve(line));
+      last = undefined;
+    }
+  }
+  return { diagnostics, files };
+}
+
+/** `definitions.ts:20:43 - error TS2551: Property 'fares' does not exist …` (file relative to `cwd`). */
+export function formatDiagnostic(d: TypeDiagnostic, cwd: string): string {
+  const where = d.file
+    ? `${path.relative(cwd, d.file) || d.file}${d.line !== undefined ? `:${d.line}:${d.column ?? 1}` : ""} - `
+    : "";
+  return `${where}${d.category} TS${d.code}: ${d.message}`;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** `2 type errors in 1 file` (errors without a file, e.g. in compiler options, count no file). */
+export function typeErrorSummary(result: Pick<TypeCheckResult, "diagnostics">): string {
+  const errors = result.diagnostics.filter((d) => d.category === "error");
+  const files = new Set(errors.flatMap((d) => (d.file ? [d.file] : [])));
+  return files.size > 0
+    ? `${plural(errors.length, "type error")} in ${plural(files.size, "file")}`
+    : plural(errors.length, "type error");
+}
+
+interface TscRun {
+  readonly exitCode: number | null;
+  readonly output: string;
+}
+
+/** Kill tsc and whatever it started (on Node < 22.15 `bin/tsc` runs the native binary as a child). */
+function killTree(child: ChildProcess) {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  try {
+    if (process.platform !== "win32") process.kill(-child.pid, "SIGKILL");
+    else child.kill("SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
+  }
+}
+
+function runTsc(
+  ts: TypeScriptInstall,
+  args: readonly string[],
+  cwd: string,
+  options: { signal?: AbortSignal | undefined; timeoutMs: number },
+): Promise<TscRun> {
+  return new Promise<TscRun>((resolve, reject) => {
+    options.signal?.throwIfAborted();
+    const child = spawn(process.execPath, [ts.tsc, ...args], {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: process.platform !== "win32",
+      windowsHide: true,
+    });
+    let output = "";
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+    });
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+    });
+    const finish = (fn: () => void) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      fn();
+    };
+    const onAbort = () => {
+      killTree(child);
+      finish(() => reject(options.signal!.reason));
+    };
+    const timer = setTimeout(() => {
+      killTree(child);
+      finish(() =>
+        reject(
+          new UsageError(
+            `tsc did not finish within ${Math.round(options.timeoutMs / 1000)} s (${ts.tsc} -p …); it was stopped`,
+          ),
+        ),
+      );
+    }, options.timeoutMs);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    child.on("error", (error) =>
+      finish(() => reject(new UsageError(`could not start tsc (${ts.tsc}): ${error.message}`))),
+    );
+    child.on("close", (code) => finish(() => resolve({ exitCode: code, output })));
+  });
+}
+
+/** Options for a file without a tsconfig.json: strict, Node ESM (as Baton loads it). */
+function strictDefaults(fileDir: string): string[] {
+  const args = [
+    "--strict",
+    "--target",
+    "es2022",
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--skipLibCheck",
+  ];
+  // TypeScript >= 6 includes no @types by default: Node's types when the project has them.
+  try {
+    const found = findUp(fileDir, path.join("node_modules", "@types", "node", "package.json"));
+    if (found) args.push("--types", "node");
+  } catch {}
+  return args;
+}
+
+function findUp(dir: string, relative: string): string | undefined {
+  for (let current = path.resolve(dir); ; ) {
+    if (existsSync(path.join(current, relative))) return path.join(current, relative);
+    const parent = path.dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+  }
+}
+
+/**
+ * A tsconfig extending `base` that holds only `file`, written where type roots resolve as for
+ * the project (its node_modules/.cache, else a temp folder). Returns it and a cleanup.
+ */
+async function singleFileConfig(
+  base: string,
+  file: string,
+): Promise<{ config: string; dispose(): Promise<void> }> {
+  const modules = findUp(path.dirname(file), "node_modules");
+  let dir: string;
+  if (modules) {
+    dir = path.join(modules, ".cache", "baton", `typecheck-${process.pid}-${Date.now()}`);
+    await mkdir(dir, { recursive: true });
+  } else dir = await mkdtemp(path.join(os.tmpdir(), "baton-typecheck-"));
+  const config = path.join(dir, "tsconfig.json");
+  await writeFile(
+    config,
+    JSON.stringify({ extends: base, compilerOptions: { noEmit: true }, files: [file], include: [] }, null, 2),
+  );
+  return { config, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
+function realpath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
+}
+
+/**
+ * Type-check the project of `definitionsFile`: with the nearest tsconfig.json from its folder
+ * upwards (the whole project; when that project does not include the file, the file alone with
+ * its options), or the file alone with strict defaults when there is none. Rejects when tsc
+ * cannot run or gives no diagnostics for a failure; aborts (killing tsc) on `signal`.
+ */
+export async function typeCheck(
+  definitionsFile: string,
+  options: TypeCheckOptions = {},
+): Promise<TypeCheckResult> {
+  const started = performance.now();
+  const file = path.resolve(definitionsFile);
+  const fileDir = path.dirname(file);
+  const tsconfig = findTsconfig(fileDir);
+  const ts = resolveTypeScript(tsconfig ? path.dirname(tsconfig) : fileDir, options);
+  const run = { signal: options.signal, timeoutMs: options.timeoutMs ?? 120_000 };
+  const common = ["--noEmit", "--pretty", "false", "--listFiles"];
+
+  const check = async (args: string[], cwd: string) => {
+    const { exitCode, output } = await runTsc(ts, [...common, ...args], cwd, run);
+    const parsed = parseTscOutput(output, cwd);
+    if (exitCode !== 0 && !parsed.diagnostics.some((d) => d.category === "error")) {
+      const text = output
+        .split("\n")
+        .filter((l) => l.trim() && !path.isAbsolute(l))
+        .join("\n")
+        .slice(0, 2000);
+      throw new UsageError(
+        `tsc ${ts.version} (${ts.tsc}) exited with code ${exitCode} without reporting an error${text ? `:\n${text}` : ""}`,
+      );
+    }
+    return parsed;
+  };
+  const done = (
+    diagnostics: TypeDiagnostic[],
+    scope: TypeCheckResult["scope"],
+    note?: string,
+  ): TypeCheckResult => ({
+    ok: !diagnostics.some((d) => d.category === "error"),
+    diagnostics,
+    tsconfig,
+    scope,
+    ...(note ? { note } : {}),
+    typescript: ts,
+    seconds: (performance.now() - started) / 1000,
+  });
+
+  if (!tsconfig) {
+    const { diagnostics } = await check([...strictDefaults(fileDir), file], fileDir);
+    return done(
+      diagnostics,
+      "file",
+      `no tsconfig.json in ${fileDir} or above: type-checked ${path.basename(file)} alone with strict defaults (add a tsconfig.json to use your own options)`,
+    );
+  }
+  const projectDir = path.dirname(tsconfig);
+  const project = await check(["-p", tsconfig], projectDir);
+  const wanted = realpath(file);
+  if (project.files.some((f) => f === file || f === wanted)) return done(project.diagnostics, "project");
+  // The project does not include the definitions file (e.g. a root tsconfig that excludes it):
+  // check the file with the project's options rather than call it ok unchecked.
+  const single = await singleFileConfig(tsconfig, file);
+  try {
+    const alone = await check(["-p", single.config], projectDir);
+    return done(
+      alone.diagnostics,
+      "file",
+      `${tsconfig} does not include ${path.basename(file)}: type-checked it alone with that tsconfig's options`,
+    );
+  } finally {
+    await single.dispose();
+  }
+}
