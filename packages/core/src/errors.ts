@@ -3,6 +3,8 @@
  * `code` (safe to match on, and mapped to exit codes / HTTP statuses in one place each) and an
  * ES `cause` when it wraps something. Messages say what happened, where, and what to do.
  */
+import { parseStack, type StackFrame } from "./util/stack.js";
+
 export type BatonErrorCode =
   | "INVALID_DEFINITION"
   | "INVALID_SELECTION"
@@ -157,6 +159,8 @@ export interface SerializedError {
   readonly stack?: string | undefined;
   readonly code?: string | undefined;
   readonly cause?: SerializedError | undefined;
+  /** `stack` parsed, each frame marked as the user's code or not (util/stack.ts); absent in older events. */
+  readonly frames?: readonly StackFrame[] | undefined;
 }
 
 export function serializeError(error: unknown, depth = 0): SerializedError {
@@ -168,6 +172,7 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
       stack: error.stack,
       code: typeof code === "string" ? code : undefined,
       cause: error.cause !== undefined && depth < 5 ? serializeError(error.cause, depth + 1) : undefined,
+      frames: error.stack ? parseStack(error.stack) : undefined,
     };
   }
   return { name: "NonErrorThrown", message: describeError(error) };
