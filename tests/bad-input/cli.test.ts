@@ -315,19 +315,22 @@ describe("partition keys", () => {
       name: "time key before the first partition",
       input: args("materialize", "-s", "shop/daily", "-p", "2023-12-31"),
       code: 2,
-      message: /^Invalid partition key "2023-12-31" for "shop\/daily": .*"2024-01-01"/,
+      message:
+        'Invalid partition key "2023-12-31" for "shop/daily": it is before the first partition; the partitions run from "2024-01-01" to "2024-01-31" (daily, UTC); nearest valid key: "2024-01-01"',
     },
     {
       name: "time key after the last partition",
       input: args("materialize", "-s", "shop/daily", "-p", "2024-03-01"),
       code: 2,
-      message: /^Invalid partition key "2024-03-01" for "shop\/daily": .*"2024-01-31"/,
+      message:
+        'Invalid partition key "2024-03-01" for "shop/daily": it is after the last partition; the partitions run from "2024-01-01" to "2024-01-31" (daily, UTC); nearest valid key: "2024-01-31"',
     },
     {
       name: "range end out of range (--to)",
       input: args("materialize", "-s", "shop/daily", "--from", "2024-01-30", "--to", "2024-02-05"),
       code: 2,
-      message: /^Invalid partition key "2024-02-05" for "shop\/daily": .*"2024-01-31"/,
+      message:
+        'Invalid partition key "2024-02-05" for "shop/daily": it is after the last partition; the partitions run from "2024-01-01" to "2024-01-31" (daily, UTC); nearest valid key: "2024-01-31"',
     },
     {
       name: "unknown static key (nearest)",
@@ -355,6 +358,20 @@ describe("partition keys", () => {
       input: args("materialize", "-s", "shop/grid", "-p", "2024-01-05|mars"),
       code: 2,
       message: /^Invalid partition key "2024-01-05\|mars" for "shop\/grid": .*region/,
+    },
+    {
+      name: "multi-dimension key, one dimension out of range",
+      input: args("materialize", "-s", "shop/grid", "-p", "2023-12-31|eu"),
+      code: 2,
+      message:
+        'Invalid partition key "2023-12-31|eu" for "shop/grid": its date "2023-12-31" is before the first partition; the date partitions run from "2024-01-01" to "2024-01-31" (daily, UTC); nearest valid key: "2024-01-01|eu"',
+    },
+    {
+      name: "time key close to a valid one (nearest by spelling)",
+      input: args("materialize", "-s", "shop/daily", "-p", "2024-01-5"),
+      code: 2,
+      message:
+        'Invalid partition key "2024-01-5" for "shop/daily": expected YYYY-MM-DD (daily, UTC); nearest valid key: "2024-01-05"',
     },
     {
       name: "partition for unpartitioned assets",
