@@ -1351,13 +1351,14 @@ describe("runs: launch", () => {
       await post(app, "/api/runs", { selection: "plain", partitions: { keys: ["eu"] } }),
       400,
       "invalid_selection",
-      "A partition was given, but none of the selected assets is partitioned. Drop --partition/--from/--to.",
+      "A partition was given, but none of the selected assets is partitioned. Drop the partitions field.",
     );
     expectError(
       await post(app, "/api/runs", { selection: "taxi/raw" }),
       400,
       "invalid_selection",
-      /^"taxi\/raw" is partitioned \(YYYY-MM-DD \(daily, UTC\)\): choose partitions/,
+      '"taxi/raw" is partitioned (YYYY-MM-DD (daily, UTC)): choose partitions with partitions.keys (["KEY", …]) ' +
+        'or partitions.range ({ "from": "A", "to": "B" }).',
     );
     expectError(
       await post(app, "/api/runs", { selection: "taxi/nope" }),
@@ -1992,7 +1993,7 @@ describe("backfills", () => {
       await post(app, "/api/backfills", { selection: "plain", partitions: { which: "all" } }),
       400,
       "invalid_selection",
-      "None of the selected assets is partitioned: use `baton materialize` without partitions.",
+      "None of the selected assets is partitioned: launch a run (POST /api/runs) without partitions.",
     );
     expectError(
       await post(app, "/api/backfills", { selection: "taxi/raw", partitions: { keys: ["2024-13-01"] } }),
@@ -2099,7 +2100,7 @@ describe("backfills", () => {
       await post(app, `/api/backfills/${created.backfillId}/retry`, {}),
       409,
       "conflict",
-      `Backfill ${created.backfillId} has nothing left to retry; pass --force to run it all again.`,
+      `Backfill ${created.backfillId} has nothing left to retry; send { "force": true } to run it all again.`,
     );
     const forced = await post(app, `/api/backfills/${created.backfillId}/retry`, { force: true });
     expect(forced.status).toBe(201);

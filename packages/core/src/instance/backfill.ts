@@ -11,7 +11,13 @@ import { resolveSelection } from "../graph/selection.js";
 import { createStalenessResolver } from "../status/staleness.js";
 import type { BackfillCounts, BackfillRecord, Storage } from "../storage/storage.js";
 import { type BackfillPlan, type BackfillUnit, planBackfill } from "./backfill-plan.js";
-import { loadKeySpaces, syncAssetPartitions, validateKey } from "./run-partitions-request.js";
+import {
+  loadKeySpaces,
+  type RequestSurface,
+  syncAssetPartitions,
+  VOCABULARY,
+  validateKey,
+} from "./run-partitions-request.js";
 
 export type PartitionFilter = "all" | "missing" | "failed" | "stale";
 
@@ -36,6 +42,8 @@ export interface BackfillRequest {
   readonly daemon?: boolean;
   /** A caller-chosen id: creating the same id again returns the stored backfill (idempotent). */
   readonly backfillId?: string;
+  /** Who asks (default "cli"): messages name its flags or the API's body fields. */
+  readonly surface?: RequestSurface;
 }
 
 export interface BackfillProgress {
@@ -105,6 +113,7 @@ export async function createBackfill(
     const existing = await storage.getBackfill(request.backfillId);
     if (existing) return existing;
   }
+  const words = VOCABULARY[request.surface ?? "cli"];
   const assetKeys = [...resolveSelection(request.selection, definitions.graph)];
   // Subsetting, unknown keys and run config (as a run of the whole selection would check it), before
   // anything is stored: bad config fails the request, not every run of the backfill later.
@@ -113,7 +122,7 @@ export async function createBackfill(
   if (!anchor)
     throw new BatonError(
       "INVALID_SELECTION",
-      "None of the selected assets is partitioned: use `baton materialize` without partitions.",
+      `None of the selected assets is partitioned: ${words.plainRun}.`,
     );
   const spaces = await loadKeySpaces(definitions, storage, request.now ?? Date.now());
   const space = spaces.of(anchor);
@@ -146,7 +155,7 @@ export async function createBackfill(
   if (indices.length === 0)
     throw new BatonError(
       "INVALID_PARTITION",
-      `No partitions of ${where} match --partitions ${which ?? "all"}: nothing to backfill.`,
+      `No partitions of ${where} match ${words.which(which ?? "all")}: nothing to backfill.`,
     );
   // Plan now too, so impossible selections fail before anything is stored.
   const plan = planBackfill(definitions, assetKeys, spaces, { definition: anchor, indices }, request);
@@ -550,7 +559,7 @@ export async function retryBackfill(
   storage: Storage,
   definitions: Definitions,
   backfillId: string,
-  options: { force?: boolean; now?: number; daemon?: boolean } = {},
+  options: { force?: boolean; now?: number; daemon?: boolean; surface?: RequestSurface } = {},
 ): Promise<BackfillRecord> {
   const record = await storage.getBackfill(backfillId);
   if (!record) throw new BatonError("RUN_NOT_FOUND", `Backfill ${backfillId} was not found.`);
@@ -569,7 +578,7 @@ export async function retryBackfill(
     if (done.size === plan.units.length)
       throw new BatonError(
         "USAGE_ERROR",
-        `Backfill ${backfillId} has nothing left to retry; pass --force to run it all again.`,
+        `Backfill ${backfillId} has nothing left to retry; ${VOCABULARY[options.surface ?? "cli"].force} to run it all again.`,
       );
   }
   return createBackfill(storage, definitions, {
@@ -580,6 +589,7 @@ export async function retryBackfill(
     ...(opts.config ? { config: opts.config } : {}),
     ...(opts.tags ? { tags: opts.tags } : {}),
     parentBackfillId: backfillId,
+    ...(options.surface ? { surface: options.surface } : {}),
     ...(options.force ? { force: true } : {}),
     ...((options.daemon ?? opts.daemon) ? { daemon: true } : {}),
   });

@@ -30,6 +30,7 @@ import { createEventWriter } from "./event-writer.js";
 import {
   loadKeySpaces,
   type PartitionRequest,
+  type RequestSurface,
   resolveRunPartitions,
   syncAssetPartitions,
 } from "./run-partitions-request.js";
@@ -70,6 +71,8 @@ export interface MaterializeRequest {
   readonly keySpaces?: KeySpaces;
   /** Queued runs: launch at most once per (owner, key), ever (sensors, schedules, backfills). */
   readonly runKey?: { readonly owner: string; readonly key: string };
+  /** Who asks (default "cli"): validation messages name its flags or the API's body fields. */
+  readonly surface?: RequestSurface;
 }
 
 /** A launched run; `created: false` when its run key was already used (the earlier run). */
@@ -128,7 +131,7 @@ export interface BatonInstance {
   retryBackfill(
     definitions: Definitions,
     backfillId: string,
-    options?: { force?: boolean; daemon?: boolean },
+    options?: { force?: boolean; daemon?: boolean; surface?: RequestSurface },
   ): Promise<BackfillRecord>;
   close(): Promise<void>;
 }
@@ -170,7 +173,7 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
     const config = parseRunConfig(plan, request.config);
     const keySpaces =
       request.keySpaces ?? (await loadKeySpaces(definitions, storage, request.now ?? Date.now()));
-    const partitions = resolveRunPartitions(plan, keySpaces, request.partitions);
+    const partitions = resolveRunPartitions(plan, keySpaces, request.partitions, request.surface);
     if (partitions && !request.keySpaces) {
       for (const step of plan.steps) {
         const c = step.computation;

@@ -7,6 +7,51 @@ import type { ExecutionPlan } from "../execution/plan.js";
 import { createKeySpaces, type KeySpaces, type RunPartitions } from "../execution/run-partitions.js";
 import type { Storage } from "../storage/storage.js";
 
+/**
+ * The surface a request came through. Validation messages that tell the caller what to do name
+ * that surface's own words: CLI flags (`--partition KEY`) or API body fields (`partitions.keys`).
+ */
+export type RequestSurface = "cli" | "api";
+
+/** How each surface spells the ways of choosing partitions (and the other hints messages give). */
+export interface RequestVocabulary {
+  /** Explicit keys. */
+  readonly keys: string;
+  /** An inclusive range. */
+  readonly range: string;
+  /** Every way of choosing partitions (to drop them). */
+  readonly anyPartitions: string;
+  /** A backfill's filter of all partitions, e.g. `--partitions missing`. */
+  readonly which: (filter: string) => string;
+  /** How to ask a retry to re-run everything. */
+  readonly force: string;
+  /** Where to ask for a backfill. */
+  readonly backfill: string;
+  /** How to run assets that are not partitioned. */
+  readonly plainRun: string;
+}
+
+export const VOCABULARY: Readonly<Record<RequestSurface, RequestVocabulary>> = {
+  cli: {
+    keys: "--partition KEY",
+    range: "--from A --to B",
+    anyPartitions: "--partition/--from/--to",
+    which: (filter) => `--partitions ${filter}`,
+    force: "pass --force",
+    backfill: "as a backfill (--from/--to)",
+    plainRun: "use `baton materialize` without partitions",
+  },
+  api: {
+    keys: 'partitions.keys (["KEY", …])',
+    range: 'partitions.range ({ "from": "A", "to": "B" })',
+    anyPartitions: "the partitions field",
+    which: (filter) => `partitions.which "${filter}"`,
+    force: 'send { "force": true }',
+    backfill: "as a backfill (POST /api/backfills)",
+    plainRun: "launch a run (POST /api/runs) without partitions",
+  },
+};
+
 /** Which partitions a run covers: explicit keys, or an inclusive range. */
 export interface PartitionRequest {
   readonly keys?: readonly string[];
@@ -60,10 +105,14 @@ export function validateKey(
 }
 
 /** The one partitions definition shared by the plan's computations (or undefined). */
-export function planPartitions(plan: ExecutionPlan): {
+export function planPartitions(
+  plan: ExecutionPlan,
+  surface: RequestSurface = "cli",
+): {
   definition: PartitionsDefinition | undefined;
   where: string;
 } {
+  const words = VOCABULARY[surface];
   const computations = plan.steps.map((s) => s.computation).filter((c): c is Computation => c !== undefined);
   const partitioned = computations.filter((c) => c.partitions);
   if (partitioned.length === 0) return { definition: undefined, where: "" };
@@ -73,14 +122,14 @@ export function planPartitions(plan: ExecutionPlan): {
     throw new BatonError(
       "INVALID_SELECTION",
       `One run covers assets with one partitions definition, but "${first.name}" and "${differing.name}" are partitioned differently. ` +
-        "Materialize them separately, or as a backfill (--from/--to), which plans each definition's runs.",
+        `Materialize them separately, or ${words.backfill}, which plans each definition's runs.`,
     );
   const unpartitioned = computations.filter((c) => !c.partitions);
   if (unpartitioned.length > 0)
     throw new BatonError(
       "INVALID_SELECTION",
       `This selection mixes partitioned assets ("${first.name}") with unpartitioned ones ("${unpartitioned[0]!.name}"). ` +
-        "Materialize them in separate runs, or as a backfill (--from/--to).",
+        `Materialize them in separate runs, or ${words.backfill}.`,
     );
   return { definition: first.partitions, where: `"${first.name}"` };
 }
@@ -90,14 +139,16 @@ export function resolveRunPartitions(
   plan: ExecutionPlan,
   spaces: KeySpaces,
   request: PartitionRequest | undefined,
+  surface: RequestSurface = "cli",
 ): RunPartitions | undefined {
-  const { definition, where } = planPartitions(plan);
+  const words = VOCABULARY[surface];
+  const { definition, where } = planPartitions(plan, surface);
   const asked = request && (request.keys !== undefined || request.range !== undefined);
   if (!definition) {
     if (asked)
       throw new BatonError(
         "INVALID_SELECTION",
-        "A partition was given, but none of the selected assets is partitioned. Drop --partition/--from/--to.",
+        `A partition was given, but none of the selected assets is partitioned. Drop ${words.anyPartitions}.`,
       );
     return undefined;
   }
@@ -105,7 +156,7 @@ export function resolveRunPartitions(
   if (!asked)
     throw new BatonError(
       "INVALID_SELECTION",
-      `${where} is partitioned (${definition.describeFormat()}): choose partitions with --partition KEY or --from A --to B.`,
+      `${where} is partitioned (${definition.describeFormat()}): choose partitions with ${words.keys} or ${words.range}.`,
     );
   let indices: number[];
   if (request.range) {

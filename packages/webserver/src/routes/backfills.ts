@@ -102,6 +102,7 @@ export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: Rout
       const backfill = await withFields(body, () =>
         instance.createBackfill(definitions, {
           selection: body.selection,
+          surface: "api",
           partitions: body.partitions,
           ...(body.chunkSize !== undefined ? { chunkSize: body.chunkSize } : {}),
           ...(body.singleRun !== undefined ? { singleRun: body.singleRun } : {}),
@@ -160,6 +161,7 @@ export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: Rout
       const retry = await instance.retryBackfill(definitions, b.backfillId, {
         force: Boolean(body.force),
         daemon: true,
+        surface: "api",
       });
       return c.json(writable({ backfill: retry }), 201);
     },

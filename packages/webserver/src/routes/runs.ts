@@ -175,6 +175,7 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
       const run = await withFields(body, () =>
         instance.launchRun(definitions, {
           selection: body.selection,
+          surface: "api",
           ...(body.partitions ? { partitions: body.partitions } : {}),
           ...(body.config ? { config: body.config } : {}),
           tags: {
