@@ -10,22 +10,34 @@
  * the instance comes from that same module copy.
  */
 import { readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { parse } from "csv-parse/sync";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type {
   BatonInstance,
   Definitions,
   MetadataMap,
   RunRecord,
   RunSummary,
+  SensorResult,
   StepSummary,
 } from "../packages/core/src/index.js";
+import {
+  completion,
+  describeProc,
+  exitOf,
+  forget,
+  killGroup,
+  type Proc,
+  spawnBaton,
+  spawnCommand,
+  waitFor,
+} from "./support/processes.js";
 
 type CoreModule = typeof import("../packages/core/src/index.js");
 type GenerateModule = typeof import("../examples/nyc_taxi/src/generate.js");
@@ -345,6 +357,55 @@ describe("examples/nyc_taxi end to end", () => {
       expect(months2.map((p) => [p.partitionKey, p.status]).sort()).toEqual(
         MONTHS.map((m) => [m, "materialized"]),
       );
+    });
+
+    it("makes the landing sensor skip the loaded files, unless a file changed or the code version did", async () => {
+      const defs = await import("../examples/nyc_taxi/definitions.js");
+      const { partitionOfFile } = await import("../examples/nyc_taxi/src/layout.js");
+      // The example's sensor, without the settle delay (a file touched just now counts at once).
+      const sensor = core.fileSensor({
+        name: "landing_now",
+        dir: landing,
+        settleMs: 0,
+        partitionKey: (f) => partitionOfFile(f.relativePath) ?? null,
+        skipIfMaterialized: defs.rawTrips,
+      });
+      const evaluate = async (d: Definitions) => {
+        const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+        const out = await sensor.evaluate({
+          sensorName: sensor.name,
+          cursor: null,
+          now: new Date(),
+          lastTickAt: null,
+          signal: new AbortController().signal,
+          log: quiet,
+          store: instance.storage,
+          definitions: d,
+        });
+        return out as SensorResult;
+      };
+      expect(await evaluate(definitions)).toMatchObject({
+        runRequests: [],
+        skipReason:
+          "4 file(s) already loaded: their taxi/raw_trips partitions were materialized after the files last changed",
+      });
+      // A new code version of taxi/raw_trips: every file is loaded again.
+      const trips = core.multiPartitions({
+        month: core.monthlyPartitions({ start: "2019-01", end: "2021-08" }),
+        taxi: core.staticPartitions(TAXIS),
+      });
+      const v2 = core.defineDefinitions({
+        assets: [core.asset({ key: "taxi/raw_trips", partitions: trips, codeVersion: "2" }, () => [])],
+      }) as unknown as Definitions;
+      expect(((await evaluate(v2)).runRequests ?? []).map((r) => r.partitionKey).sort()).toEqual(
+        [...KEYS].sort(),
+      );
+      // A file changed after its partition was materialized: that one file.
+      const now = new Date();
+      await utimes(files.get("2019-02|green")!, now, now);
+      const changed = await evaluate(definitions);
+      expect(changed.runRequests?.map((r) => r.partitionKey)).toEqual(["2019-02|green"]);
+      expect(changed.skipReason).toBeUndefined();
     });
 
     it("loads every CSV data row into taxi/raw_trips, with its file name", async () => {
@@ -811,4 +872,119 @@ describe("examples/nyc_taxi end to end", () => {
         });
     });
   });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// `npm run example` then `npm run example:dev` on the same store, as real processes
+// ---------------------------------------------------------------------------------------------------------
+
+describe("examples/nyc_taxi: the landing sensor after `npm run example`", () => {
+  const procs: Proc[] = [];
+  let tmp: string | undefined;
+  let instance: BatonInstance | undefined;
+
+  afterEach(async () => {
+    await instance?.close();
+    for (const p of procs.splice(0)) {
+      killGroup(p, "SIGKILL");
+      await exitOf(p, 5_000).catch(() => undefined);
+      forget(p);
+    }
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it("skips the files the example already loaded, and still ingests a new and a modified file", async () => {
+    tmp = await mkdtemp(path.join(tmpdir(), "baton-nyc-taxi-dev-"));
+    const landing = path.join(tmp, "landing");
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env))
+      if (!/^(BATON_|TAXI_)/.test(k) && k !== "CI" && v !== undefined) env[k] = v;
+    Object.assign(env, {
+      BATON_HOME: path.join(tmp, "home"),
+      TAXI_LANDING: landing,
+      TAXI_WAREHOUSE: path.join(tmp, "warehouse.duckdb"),
+    });
+    const gen = await import("../examples/nyc_taxi/src/generate.js");
+    for (const taxi of TAXIS) await gen.generateMonth({ month: "2019-01", taxi, rows: 200, dir: landing });
+
+    // npm run example: a backfill of every asset for the landed files (no sensor involved).
+    const example = spawnCommand(
+      "run-example",
+      process.execPath,
+      ["--import", "tsx"],
+      ["scripts/run-example.ts"],
+      {
+        cwd: EXAMPLE,
+        env,
+      },
+    );
+    procs.push(example);
+    const ran = await completion(example);
+    expect(ran.code, describeProc(example)).toBe(0);
+    expect(ran.stdout).toContain("Backfill COMPLETED");
+
+    const core = (await import("@baton/core")) as unknown as CoreModule;
+    instance = await core.openInstance({ home: env.BATON_HOME!, env: {} });
+    const store = instance.storage;
+    const runsBefore = (await store.listRuns({ limit: 1000 })).runs.length;
+    expect(runsBefore).toBeGreaterThan(0);
+
+    // npm run example:dev on the same store: the sensor's first tick launches nothing.
+    const dev = spawnBaton(
+      ["--defs", "definitions.ts", "dev", "--workers", "1", "--no-webserver", "--no-watch"],
+      {
+        cwd: EXAMPLE,
+        env,
+      },
+    );
+    procs.push(dev);
+    const first = await waitFor(
+      () => `a tick of taxi_landing: ${describeProc(dev)}`,
+      async () => (await store.listTicks("taxi_landing", { limit: 10 })).at(-1),
+      60_000,
+    );
+    expect(first, describeProc(dev)).toMatchObject({
+      status: "SKIPPED",
+      runIds: [],
+      skipReason:
+        "2 file(s) already loaded: their taxi/raw_trips partitions were materialized after the files last changed",
+    });
+    expect((await store.listRuns({ limit: 1000 })).runs.length).toBe(runsBefore);
+
+    // A new file and a modified one (its mtime after the materialization) are ingested.
+    const modified = path.join(landing, "green_tripdata_2019-01.csv.gz");
+    const later = new Date(Date.now() + 1000);
+    await utimes(modified, later, later);
+    await gen.generateMonth({ month: "2019-02", taxi: "yellow", rows: 200, dir: landing });
+    const launched = await waitFor(
+      () => `taxi_landing to launch 2 backfills: ${describeProc(dev)}`,
+      async () => {
+        const ids = (await store.listTicks("taxi_landing", { limit: 100 })).flatMap((t) => t.runIds);
+        return ids.length >= 2 && ids;
+      },
+      60_000,
+    );
+    const done = await waitFor(
+      () => `the new and the modified file's partitions to be materialized: ${describeProc(dev)}`,
+      async () => {
+        const parts = await store.getPartitions("taxi/raw_trips", {
+          keys: ["2019-01|green", "2019-02|yellow"],
+        });
+        const fresh = parts.filter(
+          (p) => p.status === "materialized" && (p.lastMaterialization?.timestamp ?? 0) > later.getTime(),
+        );
+        return fresh.length === 2 && parts;
+      },
+      90_000,
+    );
+    expect(done.map((p) => p.partitionKey).sort()).toEqual(["2019-01|green", "2019-02|yellow"]);
+    expect(launched).toHaveLength(2);
+    const runs = (await store.listRuns({ limit: 1000 })).runs.slice(0, -runsBefore);
+    expect(runs.every((r) => r.tags["baton/sensor"] === "taxi_landing")).toBe(true);
+    const files = new Set(runs.map((r) => r.tags["baton/file"]));
+    expect([...files].sort()).toEqual(["green_tripdata_2019-01.csv.gz", "yellow_tripdata_2019-02.csv.gz"]);
+    // The untouched file was never loaded again.
+    const untouched = await store.getPartitions("taxi/raw_trips", { keys: ["2019-01|yellow"] });
+    expect(untouched[0]!.lastMaterialization!.timestamp).toBeLessThan(later.getTime());
+  }, 180_000);
 });

@@ -256,6 +256,8 @@ const monthly = assetJob({ name: "monthly", selection: "group:ingest* or taxi/ra
  * a fresh warehouse works too): the target spans the month × taxi and
  * the monthly assets, so each file becomes a small daemon backfill, keyed by the file's identity
  * (path + size + mtime), so the same file never runs twice and a re-delivered file runs again.
+ * A file whose `taxi/raw_trips` partition was materialized after it last changed (e.g. by
+ * `npm run example` before `npm run example:dev`) is current: the sensor skips it.
  */
 export const landingSensor = fileSensor({
   name: "taxi_landing",
@@ -263,6 +265,7 @@ export const landingSensor = fileSensor({
   selection: "taxi/raw_trips* or taxi/zones or taxi/payment_types",
   pattern: /(?:^|\/)(?:yellow|green)_tripdata_\d{4}-\d{2}\.csv(?:\.gz)?$/,
   partitionKey: (file) => partitionOfFile(path.basename(file.relativePath)) ?? null,
+  skipIfMaterialized: rawTrips,
   defaultStatus: "RUNNING",
 });
 

@@ -30,7 +30,9 @@ if (partitions.length === 0) {
 }
 console.log(`Materializing every asset for ${partitions.length} landed files: ${partitions.join(", ")}`);
 
-const instance = await openInstance({ home: path.join(EXAMPLE_DIR, ".baton"), env: {} });
+// The same store as `npm run example:dev` (BATON_HOME, default examples/nyc_taxi/.baton).
+const home = process.env.BATON_HOME ? path.resolve(process.env.BATON_HOME) : path.join(EXAMPLE_DIR, ".baton");
+const instance = await openInstance({ home, env: {} });
 const t0 = performance.now();
 const backfill = await instance.createBackfill(definitions, {
   selection: "*",

@@ -1,5 +1,6 @@
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { normalizeAssetKey } from "../definitions/asset-key.js";
 import type { AssetJobDefinition } from "../definitions/job.js";
 import {
   builtinSensor,
@@ -31,6 +32,14 @@ export interface FileSensorOptions {
   readonly partitionKey?: (file: SensedFile) => string | null | undefined;
   /** Full control over the run request (wins over `partitionKey`); null skips the file. */
   readonly runRequest?: (file: SensedFile) => RunRequest | null | undefined;
+  /**
+   * The asset a file is loaded into (e.g. `rawTrips` or `"taxi/raw_trips"`): a file whose partition
+   * of it was materialized after the file last changed, by the asset's current code version, is
+   * current and skipped (the tick says so), so files a backfill already loaded (before the sensor
+   * first ran, or from another process) are not loaded again. A new or modified file, a partition
+   * never materialized, or a changed `codeVersion` still runs. Needs requests with one partition key.
+   */
+  readonly skipIfMaterialized?: string | { readonly key: string };
   /** Dynamic partitions to register for a file before its run (`{ name: key }`). */
   readonly addDynamicPartition?: (file: SensedFile) => Readonly<Record<string, string>> | undefined;
   /** A file modified more recently than this is still being written: wait (default 200 ms). */
@@ -56,6 +65,39 @@ async function listFiles(dir: string, recursive: boolean): Promise<string[]> {
 }
 
 /**
+ * Files (by `key`) whose request's partition of `assetKey` was materialized after the file's mtime
+ * by the asset's current code version (one read of the partitions' records).
+ */
+async function currentFiles(
+  ctx: SensorContext,
+  assetKey: string,
+  candidates: readonly { request: RunRequest; file: SensedFile }[],
+): Promise<Set<string>> {
+  const keyed = candidates.filter((c) => c.request.partitionKey !== undefined);
+  const current = new Set<string>();
+  if (keyed.length === 0) return current;
+  let codeVersion: string | undefined;
+  try {
+    codeVersion = ctx.definitions.computationOf(assetKey).specs.find((s) => s.key === assetKey)?.codeVersion;
+  } catch {
+    throw new Error(
+      `fileSensor "${ctx.sensorName}": skipIfMaterialized names "${assetKey}", which is not an asset of these definitions`,
+    );
+  }
+  const records = await ctx.store.getPartitions(assetKey, {
+    keys: [...new Set(keyed.map((c) => c.request.partitionKey!))],
+  });
+  const byKey = new Map(records.map((r) => [r.partitionKey, r]));
+  for (const { request, file } of keyed) {
+    const last = byKey.get(request.partitionKey!)?.lastMaterialization;
+    if (!last || last.timestamp <= file.mtimeMs) continue;
+    if (codeVersion !== undefined && last.codeVersion !== codeVersion) continue;
+    current.add(file.key);
+  }
+  return current;
+}
+
+/**
  * React to new or changed files in a directory. The daemon watches it (file-system events, for
  * sub-second reaction) and also scans it every `minimumIntervalSeconds`; each settled file whose
  * (path, size, mtime) was never seen becomes one run, keyed by that identity so it runs once.
@@ -69,9 +111,17 @@ export function fileSensor(options: FileSensorOptions): SensorDefinition {
     if (!p) return !rel.split("/").some((part) => part.startsWith("."));
     return typeof p === "function" ? p(rel) : p.test(rel);
   };
+  const currentAsset =
+    options.skipIfMaterialized === undefined
+      ? undefined
+      : normalizeAssetKey(
+          typeof options.skipIfMaterialized === "string"
+            ? options.skipIfMaterialized
+            : options.skipIfMaterialized.key,
+        );
   const evaluate = async (ctx: SensorContext) => {
     const files = await listFiles(dir, recursive);
-    const requests: RunRequest[] = [];
+    const candidates: { request: RunRequest; file: SensedFile }[] = [];
     const dynamic: Record<string, string[]> = {};
     let unsettled = 0;
     let ignored = 0;
@@ -110,12 +160,17 @@ export function fileSensor(options: FileSensorOptions): SensorDefinition {
       }
       for (const [name, key] of Object.entries(options.addDynamicPartition?.(sensed) ?? {}))
         dynamic[name] = [...(dynamic[name] ?? []), key];
-      requests.push({
-        ...request,
-        runKey: request.runKey ?? sensed.key,
-        tags: { "baton/file": rel, ...(request.tags ?? {}) },
+      candidates.push({
+        file: sensed,
+        request: {
+          ...request,
+          runKey: request.runKey ?? sensed.key,
+          tags: { "baton/file": rel, ...(request.tags ?? {}) },
+        },
       });
     }
+    const current = currentAsset ? await currentFiles(ctx, currentAsset, candidates) : new Set<string>();
+    const requests = candidates.filter((c) => !current.has(c.file.key)).map((c) => c.request);
     return {
       runRequests: requests,
       ...(Object.keys(dynamic).length > 0 ? { addDynamicPartitions: dynamic } : {}),
@@ -125,7 +180,9 @@ export function fileSensor(options: FileSensorOptions): SensorDefinition {
             skipReason:
               unsettled > 0
                 ? `${unsettled} file(s) still being written`
-                : `no matching files in ${dir}${ignored > 0 ? ` (${ignored} ignored)` : ""}`,
+                : current.size > 0
+                  ? `${current.size} file(s) already loaded: their ${currentAsset} partitions were materialized after the files last changed`
+                  : `no matching files in ${dir}${ignored > 0 ? ` (${ignored} ignored)` : ""}`,
           }
         : {}),
     };
