@@ -257,6 +257,15 @@ describe("baton init: where @baton/core comes from, and bad folders", () => {
     expect(pkg.dependencies["@baton/core"]).toBe("^0.1.0");
   });
 
+  test("works through npx --package <checkout>/packages/core from any folder (as the README says)", async () => {
+    const elsewhere = await mkdtemp(path.join(tmp, "npx-"));
+    const core = path.join(ROOT, "packages/core");
+    const r = await run(NPX, ["--yes", "--package", core, "baton", "init", "via-npx"], elsewhere, 60_000);
+    expect(r.code, describeResult(r)).toBe(0);
+    expect(r.stdout).toContain(`@baton/core: "file:${core}" (from this Baton source checkout)`);
+    expect((await readdir(path.join(elsewhere, "via-npx"))).sort()).toEqual([...FILES].sort());
+  });
+
   test("a checkout gives file:<path>; an install inside node_modules gives the registry version", () => {
     expect(resolveBatonSpec("/src/baton/packages/core", "0.1.0", undefined)).toEqual({
       spec: "file:/src/baton/packages/core",
