@@ -5,7 +5,7 @@
  * Needs the BUILT packages (the root `npm test` builds first).
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -265,6 +265,42 @@ describe("baton init: where @baton/core comes from, and bad folders", () => {
     expect(r.stdout).toContain(`@baton/core: "file:${core}" (from this Baton source checkout)`);
     expect((await readdir(path.join(elsewhere, "via-npx"))).sort()).toEqual([...FILES].sort());
   });
+
+  test("from the packed package installed in a node_modules folder: the registry name at ^version", async () => {
+    // The tarball npm would publish, unpacked where an install puts it. Under tests/.tmp so that
+    // its dependencies resolve from the repository's node_modules without installing anything.
+    const core = path.join(ROOT, "packages/core");
+    await mkdir(path.join(ROOT, "tests/.tmp"), { recursive: true });
+    const base = await mkdtemp(path.join(ROOT, "tests/.tmp", "init-registry-"));
+    try {
+      const packed = await run(NPM, ["pack", "--ignore-scripts", "--json", "--pack-destination", base], core);
+      expect(packed.code, describeResult(packed)).toBe(0);
+      const [{ filename, files }] = JSON.parse(packed.stdout) as {
+        filename: string;
+        files: { path: string }[];
+      }[];
+      expect(files.map((f) => f.path)).toEqual(
+        expect.arrayContaining(["templates/project/definitions.ts", "templates/project/gitignore"]),
+      );
+      const installed = path.join(base, "node_modules", "@baton", "core");
+      await mkdir(installed, { recursive: true });
+      const untar = await run(
+        "tar",
+        ["-xzf", path.join(base, filename), "-C", installed, "--strip-components=1"],
+        base,
+      );
+      expect(untar.code, describeResult(untar)).toBe(0);
+      const version = JSON.parse(await readFile(path.join(core, "package.json"), "utf8")).version;
+      const r = await run(process.execPath, [path.join(installed, "bin/baton.js"), "init", "app"], base);
+      expect(r.code, describeResult(r)).toBe(0);
+      expect(r.stdout).toContain(`@baton/core: "^${version}" (from the npm registry)`);
+      const pkg = JSON.parse(await readFile(path.join(base, "app", "package.json"), "utf8"));
+      expect(pkg.dependencies["@baton/core"]).toBe(`^${version}`);
+      expect((await readdir(path.join(base, "app"))).sort()).toEqual([...FILES].sort());
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   test("a checkout gives file:<path>; an install inside node_modules gives the registry version", () => {
     expect(resolveBatonSpec("/src/baton/packages/core", "0.1.0", undefined)).toEqual({
