@@ -275,10 +275,9 @@ describe("baton init: where @baton/core comes from, and bad folders", () => {
     try {
       const packed = await run(NPM, ["pack", "--ignore-scripts", "--json", "--pack-destination", base], core);
       expect(packed.code, describeResult(packed)).toBe(0);
-      const [{ filename, files }] = JSON.parse(packed.stdout) as {
-        filename: string;
-        files: { path: string }[];
-      }[];
+      const [tarball] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
+      if (!tarball) throw new Error(`npm pack listed no tarball: ${describeResult(packed)}`);
+      const { filename, files } = tarball;
       expect(files.map((f) => f.path)).toEqual(
         expect.arrayContaining(["templates/project/definitions.ts", "templates/project/gitignore"]),
       );
