@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { MetadataMap } from "../packages/core/src/definitions/metadata.js";
 import { StorageError } from "../packages/core/src/errors.js";
 import type {
+  InputDataVersions,
   RunEvent,
   RunEventBody,
   RunStatus,
@@ -65,7 +66,12 @@ function materialization(
   runId: string,
   assetKey: string,
   timestamp: number,
-  extra: { metadata?: MetadataMap; codeVersion?: string } = {},
+  extra: {
+    metadata?: MetadataMap;
+    codeVersion?: string;
+    dataVersion?: string;
+    inputDataVersions?: InputDataVersions;
+  } = {},
 ): RunEvent {
   return event(runId, timestamp, {
     type: "materialization",
@@ -73,6 +79,8 @@ function materialization(
     assetKey,
     metadata: extra.metadata ?? {},
     ...(extra.codeVersion !== undefined ? { codeVersion: extra.codeVersion } : {}),
+    ...(extra.dataVersion !== undefined ? { dataVersion: extra.dataVersion } : {}),
+    ...(extra.inputDataVersions !== undefined ? { inputDataVersions: extra.inputDataVersions } : {}),
   });
 }
 
@@ -517,6 +525,8 @@ function storageContract(
           timestamp: T0 + 3,
           metadata: rows(2),
           codeVersion: "v2",
+          dataVersion: null,
+          inputDataVersions: null,
         },
         lastFailure: null,
       });
@@ -528,6 +538,8 @@ function storageContract(
           timestamp: T0 + 2,
           metadata: rows(10),
           codeVersion: null,
+          dataVersion: null,
+          inputDataVersions: null,
         },
         lastFailure: null,
       });
@@ -544,8 +556,27 @@ function storageContract(
         timestamp: T0 + 5,
         metadata: rows(3),
         codeVersion: "v3",
+        dataVersion: null,
+        inputDataVersions: null,
       });
       expect(statuses.find((s) => s.assetKey === "b")?.lastMaterialization?.eventId).toBe(b1.id);
+    });
+
+    it("data versions: a materialization's own and its inputs' round-trip; a newer one without versions clears them", async () => {
+      const store = await open();
+      const inputs = { up: "u1", parts: { "2024-01": "p1" } };
+      await store.appendEvents([
+        materialization("run-1", "a", T0 + 1, { dataVersion: "d1", inputDataVersions: inputs }),
+      ]);
+      const [a] = await store.getAssetStatuses(["a"]);
+      expect(a?.lastMaterialization).toMatchObject({ dataVersion: "d1", inputDataVersions: inputs });
+      await store.appendEvents([materialization("run-2", "a", T0 + 2)]);
+      const [again] = await store.getAssetStatuses(["a"]);
+      expect(again?.lastMaterialization).toMatchObject({
+        runId: "run-2",
+        dataVersion: null,
+        inputDataVersions: null,
+      });
     });
 
     it("lastMaterialization.eventId is the materialization's own id when a batch mixes runs", async () => {

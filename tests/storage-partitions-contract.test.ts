@@ -10,6 +10,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { StorageError } from "../packages/core/src/errors.js";
 import type {
+  InputDataVersions,
   RunEvent,
   RunEventBody,
   StepKind,
@@ -123,7 +124,12 @@ function partitionMaterialization(
   assetKey: string,
   index: number,
   timestamp: number,
-  extra: { key?: string; codeVersion?: string; dataVersion?: string } = {},
+  extra: {
+    key?: string;
+    codeVersion?: string;
+    dataVersion?: string;
+    inputDataVersions?: InputDataVersions;
+  } = {},
 ): RunEvent {
   return event(runId, timestamp, {
     type: "materialization",
@@ -134,6 +140,7 @@ function partitionMaterialization(
     partitionIndex: index,
     ...(extra.codeVersion !== undefined ? { codeVersion: extra.codeVersion } : {}),
     ...(extra.dataVersion !== undefined ? { dataVersion: extra.dataVersion } : {}),
+    ...(extra.inputDataVersions !== undefined ? { inputDataVersions: extra.inputDataVersions } : {}),
   });
 }
 
@@ -282,6 +289,7 @@ function partitionsContract(open: () => Promise<OpenedStorage>): void {
               timestamp: T0 + 10 + i,
               codeVersion: "v1",
               dataVersion: `d${i}`,
+              inputDataVersions: null,
             },
             lastFailure: null,
           }),
@@ -347,6 +355,7 @@ function partitionsContract(open: () => Promise<OpenedStorage>): void {
             timestamp: stored.get(keyOf(i))!.timestamp,
             codeVersion: "v2",
             dataVersion: null,
+            inputDataVersions: null,
           },
           // The failure stays on record.
           lastFailure: { runId: "r2", timestamp: T0 + 101 },
@@ -615,6 +624,49 @@ function partitionsContract(open: () => Promise<OpenedStorage>): void {
         timestamp: T0 + 2,
         codeVersion: null,
         dataVersion: null,
+        inputDataVersions: null,
+      });
+    });
+
+    it("data versions: each materialization's own and its inputs' round-trip; a newer one without versions clears them", async () => {
+      const store = await open();
+      const inputs = { up: "u1", hourly: { "2024-01-01-00:00": "h0", "2024-01-01-01:00": "h1" } };
+      await store.createRun(partitionedRun("r1", ["a"], [0, 1]));
+      await store.appendEvents([
+        stepStarted("r1", "a", ["a"], T0 + 1),
+        partitionMaterialization("r1", "a", 0, T0 + 2, {
+          codeVersion: "v1",
+          dataVersion: "d0",
+          inputDataVersions: inputs,
+        }),
+        partitionMaterialization("r1", "a", 1, T0 + 3, { dataVersion: "d1" }),
+        stepSucceeded("r1", "a", T0 + 4),
+      ]);
+      const [row0, row1] = await store.getPartitions("a");
+      expect(row0!.lastMaterialization).toMatchObject({
+        codeVersion: "v1",
+        dataVersion: "d0",
+        inputDataVersions: inputs,
+      });
+      expect(row1!.lastMaterialization).toMatchObject({ dataVersion: "d1", inputDataVersions: null });
+      // A failure of a later run keeps the materialization's versions.
+      await store.createRun(partitionedRun("r2", ["a"], [0]));
+      await store.appendEvents([
+        stepStarted("r2", "a", ["a"], T0 + 10),
+        stepFailed("r2", "a", ["a"], T0 + 11),
+      ]);
+      expect((await store.getPartitions("a", { keys: [keyOf(0)] }))[0]!.lastMaterialization).toMatchObject({
+        codeVersion: "v1",
+        dataVersion: "d0",
+        inputDataVersions: inputs,
+      });
+      // A later materialization without versions: unknown, not the previous value's versions.
+      await store.createRun(partitionedRun("r3", ["a"], [0]));
+      await store.appendEvents(successfulStep("r3", "a", [0], T0 + 20));
+      expect((await store.getPartitions("a", { keys: [keyOf(0)] }))[0]!.lastMaterialization).toMatchObject({
+        codeVersion: null,
+        dataVersion: null,
+        inputDataVersions: null,
       });
     });
   });

@@ -136,6 +136,7 @@ export {
 } from "./errors.js";
 // Execution
 export type {
+  InputDataVersions,
   RunEvent,
   RunEventType,
   RunStatus,

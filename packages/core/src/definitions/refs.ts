@@ -117,8 +117,8 @@ export type InputsOf<Ins extends InsShape, DownP = undefined> = {
 export type { PartitionsDefinition };
 
 /**
- * A body may return the value itself, or an envelope `{ value?, metadata? }` (an object whose
- * only keys are `value` and/or `metadata`). This computes the stored value type either way.
+ * A body may return the value itself, or an envelope `{ value?, metadata?, dataVersion? }` (an
+ * object whose only keys are among those). This computes the stored value type either way.
  */
 export type StoredValue<Out> =
   Out extends LoadsAs<infer L>
@@ -132,7 +132,7 @@ type StoredValueShape<Out> = Out extends readonly unknown[]
   : Out extends object
     ? [keyof Out] extends [never]
       ? Out
-      : [Exclude<keyof Out, "value" | "metadata">] extends [never]
+      : [Exclude<keyof Out, "value" | "metadata" | "dataVersion">] extends [never]
         ? "value" extends keyof Out
           ? StoredValue<Out["value"]>
           : undefined

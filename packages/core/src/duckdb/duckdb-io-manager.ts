@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -110,6 +110,13 @@ export interface DuckDBIOManagerOptions {
   readonly path: string;
   /** Rows kept in the materialization's preview metadata (default 5; 0 for none). */
   readonly previewRows?: number;
+  /**
+   * Record a data version per materialization (default true): a hash of the columns and of the
+   * rows as a multiset (the sum of DuckDB's row hashes, in the row count's scan), so a table
+   * stored again with the same rows in any order does not make downstream assets stale. False:
+   * no version (staleness falls back to materialization order), and no extra hashing.
+   */
+  readonly dataVersions?: boolean;
 }
 
 /**
@@ -122,6 +129,7 @@ export interface DuckDBIOManagerOptions {
 export function duckdbIOManager(options: DuckDBIOManagerOptions): ResourceDefinition<IOManager> {
   const file = options.path === ":memory:" ? options.path : path.resolve(options.path);
   const previewRows = options.previewRows ?? 5;
+  const dataVersions = options.dataVersions ?? true;
   const releases = new WeakMap<IOManager, () => void>();
   return resource({
     description: `DuckDB tables in ${file}`,
@@ -177,11 +185,15 @@ export function duckdbIOManager(options: DuckDBIOManagerOptions): ResourceDefini
                     sql`insert into ${q(qualified)} by name select *, ${q(key)} as ${q(PARTITION_COLUMN)} from (${source})`,
                   );
                 }
-                const [count] = await tx.query(`select count(*)::BIGINT as n from ${qualified}${where}`);
+                const columnsSql = ctx.partitionKey === undefined ? "*" : `* exclude (${PARTITION_COLUMN})`;
+                const [count] = await tx.query(
+                  dataVersions
+                    ? `select count(*)::BIGINT as n, coalesce(sum(hash(r)), 0)::VARCHAR as h from (select ${columnsSql} from ${qualified}${where}) r`
+                    : `select count(*)::BIGINT as n from ${qualified}${where}`,
+                );
                 const columns = (await tx.query(`describe ${qualified}`))
                   .map((c) => ({ name: String(c.column_name), type: String(c.column_type) }))
                   .filter((c) => c.name !== PARTITION_COLUMN);
-                const columnsSql = ctx.partitionKey === undefined ? "*" : `* exclude (${PARTITION_COLUMN})`;
                 const preview =
                   previewRows > 0
                     ? await tx.query(`select ${columnsSql} from ${qualified}${where} limit ${previewRows}`)
@@ -193,6 +205,14 @@ export function duckdbIOManager(options: DuckDBIOManagerOptions): ResourceDefini
                     schema: md.tableSchema(columns),
                     ...(previewRows > 0 ? { preview: md.json(preview) } : {}),
                   },
+                  ...(dataVersions
+                    ? {
+                        dataVersion: createHash("sha256")
+                          .update(JSON.stringify([columns, String(count?.n ?? 0), String(count?.h ?? "")]))
+                          .digest("hex")
+                          .slice(0, 16),
+                      }
+                    : {}),
                 };
               }),
             );

@@ -9,6 +9,13 @@ export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(["SUCCESS",
 export type StepKind = "asset" | "graph" | "multi" | "check";
 export type StepStatus = "succeeded" | "failed" | "skipped" | "canceled";
 
+/**
+ * The data versions a materialization read, by upstream asset key: the version of an
+ * unpartitioned upstream, or `{ [upstreamPartitionKey]: version }`. Inputs whose version was not
+ * known are left out (staleness then falls back to materialization order).
+ */
+export type InputDataVersions = Readonly<Record<string, string | Readonly<Record<string, string>>>>;
+
 /** Every state change of a run, in the order it happened. Stored in the event log as is. */
 export type RunEventBody =
   | {
@@ -69,8 +76,10 @@ export type RunEventBody =
       /** For partitioned assets: the partition and its index in the asset's key space. */
       readonly partition?: string | undefined;
       readonly partitionIndex?: number | undefined;
-      /** A fingerprint of the stored value, when the IO manager computes one. */
+      /** A fingerprint of the stored value (the body's `dataVersion`, else the IO manager's). */
       readonly dataVersion?: string | undefined;
+      /** The data versions of the inputs it read, when known (see `InputDataVersions`). */
+      readonly inputDataVersions?: InputDataVersions | undefined;
     }
   | {
       readonly type: "check_evaluation";

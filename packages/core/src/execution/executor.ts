@@ -7,7 +7,13 @@ import { captureConsole } from "./log-capture.js";
 import type { ExecutionPlan, PlannedStep } from "./plan.js";
 import { createRunResources } from "./resources.js";
 import type { KeySpaces, RunPartitions } from "./run-partitions.js";
-import { runStep, type StepEnvironment, type StepOutcome, stepLogger } from "./step-runner.js";
+import {
+  type ReadDataVersions,
+  runStep,
+  type StepEnvironment,
+  type StepOutcome,
+  stepLogger,
+} from "./step-runner.js";
 
 export interface ExecuteOptions {
   readonly runId: string;
@@ -24,6 +30,8 @@ export interface ExecuteOptions {
   /** Steps running at once (default: CPU count). */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
+  /** The store's data versions of upstream assets, recorded as the versions each step read. */
+  readonly readDataVersions?: ReadDataVersions;
   /** Receives every event in order; the caller stamps and stores them. */
   emit(event: RunEventBody): void;
   readonly now?: () => number;
@@ -81,6 +89,7 @@ export async function executePlan(options: ExecuteOptions): Promise<RunStatus> {
     partitions: options.partitions,
     keySpaces: options.keySpaces,
     capture: captureConsole(),
+    readDataVersions: options.readDataVersions,
     emit,
     now: options.now ?? Date.now,
     sleep: options.sleep ?? abortableSleep,

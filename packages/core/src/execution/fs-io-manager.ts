@@ -53,7 +53,8 @@ export function createFsIOManager(dir: string): IOManager {
         await rename(tmp, file);
       }
       madeDirs.add(folder);
-      return { dataVersion: createHash("sha1").update(text).digest("hex").slice(0, 16) };
+      // The data version: a content hash of exactly what was written (same value, same version).
+      return { dataVersion: createHash("sha256").update(text).digest("hex").slice(0, 16) };
     },
     async loadInput(ctx) {
       const file = fileFor(ctx.assetKey, ctx.partitionKey);

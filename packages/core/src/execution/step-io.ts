@@ -1,5 +1,6 @@
 import { type MetadataInputMap, normalizeMetadata } from "../definitions/metadata.js";
 import { BatonError, UserCodeError } from "../errors.js";
+import type { InputDataVersions } from "./events.js";
 import type { PlannedStep } from "./plan.js";
 import { mappedUpstreamIndices, UNPARTITIONED_SPACE, valueKey } from "./run-partitions.js";
 import type { StepEnvironment } from "./step-runner.js";
@@ -34,6 +35,72 @@ async function loadOne(
   }
 }
 
+/** Upstream partitions whose data versions one materialization records per input (more: unknown). */
+export const MAX_RECORDED_INPUT_VERSIONS = 1000;
+
+/** Per run: the data versions materialized in it so far (null: unknown), and what each step read. */
+interface RunDataVersions {
+  readonly emitted: Map<string, string | null>;
+  readonly inputs: Map<string, Record<string, string | Record<string, string>>>;
+}
+const runDataVersions = new WeakMap<StepEnvironment, RunDataVersions>();
+function dataVersionsOf(env: StepEnvironment): RunDataVersions {
+  let state = runDataVersions.get(env);
+  if (!state) {
+    state = { emitted: new Map(), inputs: new Map() };
+    runDataVersions.set(env, state);
+  }
+  return state;
+}
+
+/**
+ * Record the data versions of the upstream values `step` is about to read: materialized earlier in
+ * this run (known here, maybe not stored yet), else the store's current ones. Read before the
+ * values: an upstream re-materialized in between then looks changed (a needless re-run), never
+ * unchanged (a missed one).
+ */
+async function recordInputVersions(
+  env: StepEnvironment,
+  step: PlannedStep,
+  assetKey: string,
+  partitionKeys: readonly string[] | undefined,
+): Promise<void> {
+  if (step.check) return;
+  const state = dataVersionsOf(env);
+  const known = new Map<string, string>();
+  const toRead: string[] = [];
+  const wanted = partitionKeys?.slice(0, MAX_RECORDED_INPUT_VERSIONS) ?? [undefined];
+  for (const key of wanted) {
+    const k = valueKey(assetKey, key);
+    if (state.emitted.has(k)) {
+      const v = state.emitted.get(k);
+      if (v) known.set(key ?? "", v);
+    } else toRead.push(key ?? "");
+  }
+  if (toRead.length > 0 && env.readDataVersions) {
+    try {
+      const stored = await env.readDataVersions(assetKey, partitionKeys === undefined ? undefined : toRead);
+      for (const key of toRead) {
+        const v = stored.get(key);
+        if (v) known.set(key, v);
+      }
+    } catch {
+      // Unknown versions: staleness falls back to materialization order for this input.
+    }
+  }
+  let inputs = state.inputs.get(step.key);
+  if (!inputs) {
+    inputs = {};
+    state.inputs.set(step.key, inputs);
+  }
+  if (partitionKeys === undefined) {
+    const v = known.get("");
+    if (v) inputs[assetKey] = v;
+    else delete inputs[assetKey];
+  } else if (known.size > 0) inputs[assetKey] = Object.fromEntries(known);
+  else delete inputs[assetKey];
+}
+
 /** The value of upstream `assetKey` as seen by `step` (a computation or a check). */
 export async function loadUpstream(
   env: StepEnvironment,
@@ -42,7 +109,10 @@ export async function loadUpstream(
 ): Promise<unknown> {
   const defs = env.definitions;
   const upstream = defs.computationOf(assetKey);
-  if (!upstream.partitions) return loadOne(env, assetKey, undefined, step.key);
+  if (!upstream.partitions) {
+    await recordInputVersions(env, step, assetKey, undefined);
+    return loadOne(env, assetKey, undefined, step.key);
+  }
   const upSpace = env.keySpaces.of(upstream.partitions);
   const run = env.partitions;
   // A check reads its own asset's partitions of this run.
@@ -74,14 +144,13 @@ export async function loadUpstream(
         `${step.key} partition ${downKey} maps to ${indices.length} partitions of "${assetKey}" through ${mapping.description}; expected exactly one`,
       );
     }
-    return loadOne(env, assetKey, upSpace.keyAt(indices[0]!), step.key);
+    const key = upSpace.keyAt(indices[0]!);
+    await recordInputVersions(env, step, assetKey, [key]);
+    return loadOne(env, assetKey, key, step.key);
   }
-  return loadMany(
-    env,
-    assetKey,
-    indices.map((i) => upSpace.keyAt(i)),
-    step.key,
-  );
+  const keys = indices.map((i) => upSpace.keyAt(i));
+  await recordInputVersions(env, step, assetKey, keys);
+  return loadMany(env, assetKey, keys, step.key);
 }
 
 async function loadMany(env: StepEnvironment, assetKey: string, keys: readonly string[], forStep: string) {
@@ -93,7 +162,8 @@ async function loadMany(env: StepEnvironment, assetKey: string, keys: readonly s
 /**
  * Store one output of a computation step and emit its materialization event(s): one per
  * partition of the run. A run over several partitions must return nothing or an object keyed by
- * partition key.
+ * partition key. Each event carries the data version (the body's `dataVersion`, else the IO
+ * manager's) and the input versions the step read.
  */
 export async function storeOutput(
   env: StepEnvironment,
@@ -101,8 +171,19 @@ export async function storeOutput(
   spec: { key: string; codeVersion: string | undefined },
   value: unknown,
   metadata: MetadataInputMap,
+  dataVersion?: unknown,
 ): Promise<void> {
   const computation = step.computation!;
+  const userVersion = checkDataVersion(
+    step,
+    spec.key,
+    dataVersion,
+    computation.partitions ? env.partitions?.keys : undefined,
+  );
+  const state = dataVersionsOf(env);
+  const inputs = state.inputs.get(step.key);
+  const inputDataVersions: InputDataVersions | undefined =
+    inputs && Object.keys(inputs).length > 0 ? { ...inputs } : undefined;
   const io = await env.resources.ioManager(computation.ioManager);
   const log = stepLogger(env, step.key);
   const run = computation.partitions ? env.partitions : undefined;
@@ -124,7 +205,11 @@ export async function storeOutput(
     partitionKey: string | undefined,
     index: number | undefined,
     result: { metadata?: MetadataInputMap; dataVersion?: string } | undefined,
-  ) =>
+  ) => {
+    const version =
+      (typeof userVersion === "string" ? userVersion : userVersion?.[partitionKey ?? ""]) ??
+      (typeof result?.dataVersion === "string" && result.dataVersion !== "" ? result.dataVersion : undefined);
+    state.emitted.set(valueKey(spec.key, partitionKey), version ?? null);
     env.emit({
       type: "materialization",
       stepKey: step.key,
@@ -133,8 +218,10 @@ export async function storeOutput(
       codeVersion: spec.codeVersion,
       partition: partitionKey,
       partitionIndex: index,
-      dataVersion: result?.dataVersion,
+      dataVersion: version,
+      ...(inputDataVersions ? { inputDataVersions } : {}),
     });
+  };
 
   if (!run) {
     emit(undefined, undefined, await store(undefined, value, false));
@@ -165,4 +252,43 @@ export async function storeOutput(
     const v = value === undefined ? undefined : (value as Record<string, unknown>)[key];
     emit(key, run.indices[i], await store(key, v, value === undefined));
   }
+}
+
+/** Longest accepted data version (they are fingerprints, stored per materialization and per input). */
+const MAX_DATA_VERSION_LENGTH = 200;
+
+/**
+ * A body's `dataVersion`: a string, or for a run over several partitions an object keyed by
+ * partition key (partitions left out get the IO manager's version).
+ */
+function checkDataVersion(
+  step: PlannedStep,
+  assetKey: string,
+  dataVersion: unknown,
+  runKeys: readonly string[] | undefined,
+): string | Readonly<Record<string, string>> | undefined {
+  if (dataVersion === undefined) return undefined;
+  const bad = (what: string) =>
+    new UserCodeError(step.key, "asset", new TypeError(`"${assetKey}" returned dataVersion ${what}`));
+  const checkOne = (v: unknown, where: string) => {
+    if (typeof v !== "string" || v === "" || v.length > MAX_DATA_VERSION_LENGTH)
+      throw bad(
+        `${where}${typeof v === "string" ? (v === "" ? '""' : `of ${v.length} characters`) : `of type ${v === null ? "null" : typeof v}`}; expected a non-empty string of at most ${MAX_DATA_VERSION_LENGTH} characters`,
+      );
+    return v;
+  };
+  if (runKeys && runKeys.length > 1) {
+    if (typeof dataVersion !== "object" || dataVersion === null || Array.isArray(dataVersion))
+      throw bad(
+        `${typeof dataVersion === "string" ? "as one string" : `of type ${dataVersion === null ? "null" : typeof dataVersion}`}, but the run covers ${runKeys.length} partitions: return an object keyed by partition key`,
+      );
+    const out: Record<string, string> = {};
+    const known = new Set(runKeys);
+    for (const [key, v] of Object.entries(dataVersion)) {
+      if (!known.has(key)) throw bad(`for partition "${key}", which this run does not cover`);
+      out[key] = checkOne(v, `for partition "${key}" `);
+    }
+    return out;
+  }
+  return checkOne(dataVersion, "");
 }

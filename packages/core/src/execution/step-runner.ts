@@ -12,6 +12,12 @@ import type { RunResources } from "./resources.js";
 import { type KeySpaces, partitionFieldDescriptors, type RunPartitions } from "./run-partitions.js";
 import { loadUpstream, storeOutput } from "./step-io.js";
 
+/** The store's data versions of an asset: by partition key, "" when unpartitioned; unknown ones left out. */
+export type ReadDataVersions = (
+  assetKey: string,
+  partitionKeys: readonly string[] | undefined,
+) => Promise<ReadonlyMap<string, string>>;
+
 /** What a step runner needs from the run around it. */
 export interface StepEnvironment {
   readonly runId: string;
@@ -26,6 +32,8 @@ export interface StepEnvironment {
   /** Key spaces of every partitions definition, resolved once for the run. */
   readonly keySpaces: KeySpaces;
   readonly capture: ConsoleCapture;
+  /** The stored data versions of an asset's partitions (key "" when unpartitioned), for input versions. */
+  readonly readDataVersions?: ReadDataVersions | undefined;
   emit(event: RunEventBody): void;
   now(): number;
   sleep(ms: number, signal: AbortSignal): Promise<void>;
@@ -50,8 +58,12 @@ export function stepLogger(env: StepEnvironment, stepKey: string | undefined): L
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }
 
-/** `{ value?, metadata? }` envelope detection; must match the `StoredValue` type. */
-export function unwrapResult(raw: unknown): { value: unknown; metadata: MetadataInputMap | undefined } {
+/** `{ value?, metadata?, dataVersion? }` envelope detection; must match the `StoredValue` type. */
+export function unwrapResult(raw: unknown): {
+  value: unknown;
+  metadata: MetadataInputMap | undefined;
+  dataVersion?: unknown;
+} {
   if (
     typeof raw === "object" &&
     raw !== null &&
@@ -59,9 +71,9 @@ export function unwrapResult(raw: unknown): { value: unknown; metadata: Metadata
     Object.getPrototypeOf(raw) === Object.prototype
   ) {
     const keys = Object.keys(raw);
-    if (keys.length > 0 && keys.every((k) => k === "value" || k === "metadata")) {
-      const envelope = raw as { value?: unknown; metadata?: MetadataInputMap };
-      return { value: envelope.value, metadata: envelope.metadata };
+    if (keys.length > 0 && keys.every((k) => k === "value" || k === "metadata" || k === "dataVersion")) {
+      const envelope = raw as { value?: unknown; metadata?: MetadataInputMap; dataVersion?: unknown };
+      return { value: envelope.value, metadata: envelope.metadata, dataVersion: envelope.dataVersion };
     }
   }
   return { value: raw, metadata: undefined };
@@ -227,9 +239,9 @@ async function runComputation(
     .map((spec, i) => ({ spec, name: computation.outputNames[i]! }))
     .filter(({ spec }) => step.assetKeys.includes(spec.key));
   for (const { spec, name } of outputs) {
-    const { value, metadata } = unwrapResult(raw[name]);
+    const { value, metadata, dataVersion } = unwrapResult(raw[name]);
     const merged = Object.assign({}, ...(outputs.length === 1 ? extraMetadata : []), metadata);
-    await storeOutput(env, step, spec, value, merged);
+    await storeOutput(env, step, spec, value, merged, dataVersion);
   }
   return { status: "succeeded" };
 }

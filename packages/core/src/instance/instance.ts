@@ -16,6 +16,7 @@ import { parseRunConfig } from "../execution/run-config.js";
 import type { KeySpaces, RunPartitions } from "../execution/run-partitions.js";
 import { type RunSummary, summarizeRun } from "../execution/run-summary.js";
 import { resolveSelection } from "../graph/selection.js";
+import { storedDataVersions } from "../status/data-versions.js";
 import { openStorage } from "../storage/open-storage.js";
 import type { BackfillRecord, NewRun, RunRecord, Storage } from "../storage/storage.js";
 import {
@@ -263,6 +264,7 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
         keySpaces,
         concurrency: request.concurrency,
         signal: request.signal,
+        readDataVersions: storedDataVersions(storage),
         emit,
       });
     } finally {

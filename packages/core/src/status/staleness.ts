@@ -1,4 +1,5 @@
 import type { Definitions } from "../definitions/definitions.js";
+import type { InputDataVersions } from "../execution/events.js";
 import { type KeySpaces, UNPARTITIONED_SPACE } from "../execution/run-partitions.js";
 import { syncAssetPartitions } from "../instance/run-partitions-request.js";
 import type { PartitionRecord, Storage } from "../storage/storage.js";
@@ -44,6 +45,8 @@ export interface Staleness {
     readonly eventId: number;
     readonly timestamp: number;
     readonly codeVersion: string | null;
+    /** Its data version (null: unknown). */
+    readonly dataVersion: string | null;
   } | null;
   readonly reasons: readonly StaleReason[];
 }
@@ -58,10 +61,45 @@ const label = (assetKey: string, partition: string | null) =>
   partition === null ? assetKey : `${assetKey} [${partition}]`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
+interface MaterializationInfo {
+  readonly eventId: number;
+  readonly timestamp: number;
+  readonly codeVersion: string | null;
+  readonly dataVersion: string | null;
+  readonly inputDataVersions: InputDataVersions | null;
+}
+
+/**
+ * Whether an upstream (partition) changed since `mine` read it: by data version when both the
+ * version `mine` recorded reading and the upstream's current one are known ("data_version": they
+ * differ), else by materialization order ("newer": materialized after `mine`).
+ */
+function upstreamChange(
+  mine: MaterializationInfo,
+  upstream: string,
+  partition: string | null,
+  current: { readonly eventId: number; readonly dataVersion: string | null },
+): "data_version" | "newer" | null {
+  const read = mine.inputDataVersions?.[upstream];
+  const consumed =
+    partition === null
+      ? typeof read === "string"
+        ? read
+        : undefined
+      : typeof read === "object"
+        ? read[partition]
+        : undefined;
+  if (consumed !== undefined && current.dataVersion !== null)
+    return consumed === current.dataVersion ? null : "data_version";
+  return current.eventId > mine.eventId ? "newer" : null;
+}
+
 /**
  * Why an asset (partition) is stale: its code version changed since it was materialized, an
- * upstream partition it reads (through the partition mapping) was materialized after it, or an
- * upstream is itself stale — with that upstream's reasons nested. Missing = never materialized.
+ * upstream partition it reads (through the partition mapping) changed since — its data version
+ * differs from the one recorded as read, or, when either version is unknown, it was materialized
+ * after — or an upstream is itself stale, with that upstream's reasons nested. Missing = never
+ * materialized. An upstream re-materialized with the same data version does not make it stale.
  */
 export function createStalenessResolver(definitions: Definitions, storage: Storage, spaces: KeySpaces) {
   const memo = new Map<string, Promise<Staleness>>();
@@ -75,14 +113,20 @@ export function createStalenessResolver(definitions: Definitions, storage: Stora
     return p;
   };
 
-  async function info(assetKey: string, partition: string | null) {
-    if (partition === null) {
-      const [s] = await storage.getAssetStatuses([assetKey]);
-      const m = s?.lastMaterialization;
-      return m ? { eventId: m.eventId, timestamp: m.timestamp, codeVersion: m.codeVersion } : null;
-    }
-    const [row] = await storage.getPartitions(assetKey, { keys: [partition] });
-    return row?.lastMaterialization ?? null;
+  async function info(assetKey: string, partition: string | null): Promise<MaterializationInfo | null> {
+    const m =
+      partition === null
+        ? (await storage.getAssetStatuses([assetKey]))[0]?.lastMaterialization
+        : (await storage.getPartitions(assetKey, { keys: [partition] }))[0]?.lastMaterialization;
+    if (!m) return null;
+    return {
+      eventId: m.eventId,
+      timestamp: m.timestamp,
+      codeVersion: m.codeVersion,
+      // Records from older stores or other implementations may lack the version fields.
+      dataVersion: m.dataVersion ?? null,
+      inputDataVersions: m.inputDataVersions ?? null,
+    };
   }
 
   async function explain(assetKey: string, partition: string | null, depth: number): Promise<Staleness> {
@@ -122,14 +166,18 @@ export function createStalenessResolver(definitions: Definitions, storage: Stora
       if (!upDef) {
         upPartitions = [null];
         const upInfo = await info(up, null);
-        if (upInfo && upInfo.eventId > mine.eventId)
+        const change = upInfo ? upstreamChange(mine, up, null, upInfo) : null;
+        if (change)
           reasons.push({
             kind: "upstream_newer",
             assetKey,
             partition,
             upstream: up,
             upstreamPartitions: [],
-            message: `upstream ${up} was materialized at ${iso(upInfo.timestamp)}, after ${label(assetKey, partition)} (${iso(mine.timestamp)})`,
+            message:
+              change === "data_version"
+                ? `upstream ${up} data version changed since ${label(assetKey, partition)} was materialized (${iso(mine.timestamp)})`
+                : `upstream ${up} was materialized at ${iso(upInfo!.timestamp)}, after ${label(assetKey, partition)} (${iso(mine.timestamp)})`,
           });
       } else {
         const mapping = definitions.mappingFor(computation.name, up);
@@ -152,20 +200,38 @@ export function createStalenessResolver(definitions: Definitions, storage: Stora
             })),
           );
         }
-        const newer = rows.filter(
-          (r) => r.lastMaterialization && r.lastMaterialization.eventId > mine.eventId,
-        );
-        if (newer.length > 0) {
-          const shown = newer.slice(0, MAX_SHOWN).map((r) => r.partitionKey);
+        const changed: string[] = [];
+        const newer: string[] = [];
+        for (const r of rows) {
+          const m = r.lastMaterialization;
+          if (!m) continue;
+          const change = upstreamChange(mine, up, r.partitionKey, {
+            eventId: m.eventId,
+            dataVersion: m.dataVersion ?? null,
+          });
+          if (change === "data_version") changed.push(r.partitionKey);
+          else if (change === "newer") newer.push(r.partitionKey);
+        }
+        const named = (keys: readonly string[]) =>
+          `${up} [${keys.slice(0, MAX_SHOWN).join(", ")}${keys.length > MAX_SHOWN ? `, and ${keys.length - MAX_SHOWN} more` : ""}]`;
+        if (changed.length > 0)
           reasons.push({
             kind: "upstream_newer",
             assetKey,
             partition,
             upstream: up,
-            upstreamPartitions: newer.map((r) => r.partitionKey),
-            message: `upstream ${up} [${shown.join(", ")}${newer.length > MAX_SHOWN ? `, and ${newer.length - MAX_SHOWN} more` : ""}] was materialized after ${label(assetKey, partition)} (${iso(mine.timestamp)})`,
+            upstreamPartitions: changed,
+            message: `upstream ${named(changed)} data version changed since ${label(assetKey, partition)} was materialized (${iso(mine.timestamp)})`,
           });
-        }
+        if (newer.length > 0)
+          reasons.push({
+            kind: "upstream_newer",
+            assetKey,
+            partition,
+            upstream: up,
+            upstreamPartitions: newer,
+            message: `upstream ${named(newer)} was materialized after ${label(assetKey, partition)} (${iso(mine.timestamp)})`,
+          });
         upPartitions = rows.filter((r) => r.lastMaterialization).map((r) => r.partitionKey);
       }
       if (depth >= MAX_DEPTH) continue;
@@ -195,7 +261,12 @@ export function createStalenessResolver(definitions: Definitions, storage: Stora
       assetKey,
       partition,
       status: reasons.length > 0 ? "stale" : "fresh",
-      lastMaterialization: mine,
+      lastMaterialization: {
+        eventId: mine.eventId,
+        timestamp: mine.timestamp,
+        codeVersion: mine.codeVersion,
+        dataVersion: mine.dataVersion,
+      },
       reasons,
     };
   }

@@ -1,4 +1,5 @@
-import type { RunEvent } from "../execution/events.js";
+import { sql } from "kysely";
+import type { InputDataVersions, RunEvent } from "../execution/events.js";
 import type { DialectAdapter, Executor } from "./dialects/dialect-adapter.js";
 import {
   applySegment,
@@ -18,6 +19,7 @@ type Patch = {
   materializedAt?: number;
   codeVersion?: string | null;
   dataVersion?: string | null;
+  inputVersions?: InputDataVersions | null;
   failedAt?: number;
   failureRunId?: string;
 };
@@ -66,6 +68,7 @@ export async function collectPartitionChanges(
         materializedAt: e.timestamp,
         codeVersion: e.codeVersion ?? null,
         dataVersion: e.dataVersion ?? null,
+        inputVersions: e.inputDataVersions ?? null,
       });
       continue;
     }
@@ -117,6 +120,8 @@ export async function applyPartitionChanges(
         last_materialized_at: p.materializedAt ?? null,
         code_version: p.materializationEventId !== undefined ? (p.codeVersion ?? null) : null,
         data_version: p.materializationEventId !== undefined ? (p.dataVersion ?? null) : null,
+        input_versions:
+          p.materializationEventId !== undefined && p.inputVersions ? JSON.stringify(p.inputVersions) : null,
         last_failure_run_id: p.failureRunId ?? null,
         last_failed_at: p.failedAt ?? null,
         updated_at: p.at,
@@ -138,8 +143,11 @@ export async function applyPartitionChanges(
               "excluded.last_materialized_at",
               "asset_partitions.last_materialized_at",
             ),
-            code_version: eb.fn.coalesce("excluded.code_version", "asset_partitions.code_version"),
-            data_version: eb.fn.coalesce("excluded.data_version", "asset_partitions.data_version"),
+            // A new materialization replaces its versions, unknown (null) ones too: an older
+            // materialization's data version must not describe the new value.
+            code_version: ofNewMaterialization("code_version"),
+            data_version: ofNewMaterialization("data_version"),
+            input_versions: ofNewMaterialization("input_versions"),
             last_failure_run_id: eb.fn.coalesce(
               "excluded.last_failure_run_id",
               "asset_partitions.last_failure_run_id",
@@ -154,6 +162,12 @@ export async function applyPartitionChanges(
     await applySegments(trx, assetKey, toSegments(byIndex));
   }
 }
+
+/** The column from the new row when it records a materialization, else the stored one. */
+const ofNewMaterialization = (column: "code_version" | "data_version" | "input_versions") =>
+  sql<
+    string | null
+  >`case when ${sql.ref("excluded.last_materialization_event_id")} is not null then ${sql.ref(`excluded.${column}`)} else ${sql.ref(`asset_partitions.${column}`)} end`;
 
 async function touchingRanges(trx: Executor, assetKey: string, seg: StatusSegment): Promise<StatusRange[]> {
   // Ranges are disjoint and sorted, so those touching [start-1, end+1] are the ones ending inside
@@ -262,6 +276,7 @@ export async function readPartitions(
             timestamp: r.last_materialized_at!,
             codeVersion: r.code_version,
             dataVersion: r.data_version,
+            inputDataVersions: parseInputVersions(r.input_versions),
           },
     lastFailure:
       r.last_failure_run_id === null ? null : { runId: r.last_failure_run_id, timestamp: r.last_failed_at! },
@@ -328,4 +343,9 @@ export async function syncPartitionsDefinition(
       .execute();
     return true;
   });
+}
+
+/** A stored `input_versions` column (null, or JSON written by this file). */
+export function parseInputVersions(text: string | null): InputDataVersions | null {
+  return text === null ? null : (JSON.parse(text) as InputDataVersions);
 }

@@ -15,6 +15,7 @@ import { createBackfillStore, createDynamicPartitionsStore } from "./kysely-back
 import {
   applyPartitionChanges,
   collectPartitionChanges,
+  parseInputVersions,
   type RunPartitions,
   readPartitionRanges,
   readPartitions,
@@ -395,6 +396,8 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
             last_materialized_at: event.timestamp,
             last_materialization_metadata: JSON.stringify(event.metadata),
             last_code_version: event.codeVersion ?? null,
+            last_data_version: event.dataVersion ?? null,
+            last_input_versions: event.inputDataVersions ? JSON.stringify(event.inputDataVersions) : null,
             updated_at: event.timestamp,
           };
           await trx
@@ -492,6 +495,8 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
                   timestamp: r.last_materialized_at!,
                   metadata: JSON.parse(r.last_materialization_metadata ?? "{}") as MetadataMap,
                   codeVersion: r.last_code_version,
+                  dataVersion: r.last_data_version,
+                  inputDataVersions: parseInputVersions(r.last_input_versions),
                 },
           lastFailure:
             r.last_failure_run_id === null

@@ -1,6 +1,12 @@
 import type { CheckSeverity } from "../definitions/asset-check.js";
 import type { MetadataMap } from "../definitions/metadata.js";
-import type { RunEvent, RunEventType, RunStatus, StoredRunEvent } from "../execution/events.js";
+import type {
+  InputDataVersions,
+  RunEvent,
+  RunEventType,
+  RunStatus,
+  StoredRunEvent,
+} from "../execution/events.js";
 import type { PartitionState, StatusRange } from "./partition-ranges.js";
 
 export interface RunRecord {
@@ -179,6 +185,10 @@ export interface AssetStatusRecord {
     readonly timestamp: number;
     readonly metadata: MetadataMap;
     readonly codeVersion: string | null;
+    /** The stored value's data version (null: unknown). */
+    readonly dataVersion: string | null;
+    /** The data versions of the inputs it read (null: none recorded). */
+    readonly inputDataVersions: InputDataVersions | null;
   } | null;
   readonly lastFailure: { readonly runId: string; readonly timestamp: number } | null;
 }
@@ -206,6 +216,7 @@ export interface PartitionRecord {
     readonly timestamp: number;
     readonly codeVersion: string | null;
     readonly dataVersion: string | null;
+    readonly inputDataVersions: InputDataVersions | null;
   } | null;
   readonly lastFailure: { readonly runId: string; readonly timestamp: number } | null;
 }
