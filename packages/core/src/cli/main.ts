@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { BatonError, isBatonError } from "../errors.js";
 import { type BatonInstance, openInstance } from "../instance/instance.js";
+import { formatFrames, relevantFrames } from "../util/stack.js";
 import { type CliContext, EXIT } from "./cli-context.js";
 import { registerAssetCommands } from "./commands/asset.js";
 import { registerAutomationCommands } from "./commands/automation.js";
@@ -94,7 +95,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
         return EXIT.ok;
       return EXIT.usage;
     }
-    reportError(stderr, error, verbose);
+    reportError(stderr, error, verbose, ctx.cwd);
     return EXIT.usage;
   } finally {
     if (opened) await (await opened.catch(() => undefined))?.close().catch(() => undefined);
@@ -115,15 +116,25 @@ function isSystemError(error: unknown): boolean {
   );
 }
 
-function reportError(stderr: NodeJS.WritableStream, error: unknown, verbose: boolean) {
+/**
+ * `error: <message>`; with --verbose the stack: the user's frames first (of the error or the cause
+ * that ran their code), then Baton's and Node's. An uncoded error thrown by the user's code shows
+ * their frames; one from Baton's own code is a bug.
+ */
+function reportError(stderr: NodeJS.WritableStream, error: unknown, verbose: boolean, cwd: string) {
   if (isBatonError(error)) {
     stderr.write(`error: ${error.message}\n`);
   } else {
     stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
   }
-  if (verbose && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
+  const frames = error instanceof Error ? relevantFrames(error) : [];
+  if (verbose && frames.length > 0) {
+    stderr.write(`${formatFrames(frames, { verbose: true, cwd }).join("\n")}\n`);
+    return;
+  }
   // Coded errors (Baton's own, from any copy of @baton/core, and system errors) are the user's to
-  // fix and say how; anything else is unexpected.
-  else if (!(error instanceof BatonError) && !isBatonError(error) && !isSystemError(error))
-    stderr.write("(this looks like a bug in Baton; run with --verbose for the stack trace)\n");
+  // fix and say how; anything else is unexpected, unless the user's code threw it.
+  if (error instanceof BatonError || isBatonError(error) || isSystemError(error)) return;
+  if (frames.some((f) => f.inUserCode)) stderr.write(`${formatFrames(frames, { cwd }).join("\n")}\n`);
+  else stderr.write("(this looks like a bug in Baton; run with --verbose for the stack trace)\n");
 }

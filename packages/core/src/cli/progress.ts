@@ -1,5 +1,6 @@
 import cliProgress from "cli-progress";
 import type { RunEvent } from "../execution/events.js";
+import { formatFrames, relevantFrames } from "../util/stack.js";
 import { describeDuration } from "./format.js";
 
 export interface ProgressReporter {
@@ -11,7 +12,10 @@ export interface ProgressReporter {
  * Live progress on stderr: a progress bar above which step lines scroll when stderr is a TTY,
  * plain lines otherwise (CI logs, pipes). stdout stays free for `--json`.
  */
-export function createProgressReporter(stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
+export function createProgressReporter(
+  stream: NodeJS.WriteStream = process.stderr,
+  options: { readonly verbose?: boolean; readonly cwd?: string } = {},
+): ProgressReporter {
   const tty = Boolean(stream.isTTY) && process.env.CI === undefined;
   let total = 0;
   let done = 0;
@@ -45,7 +49,17 @@ export function createProgressReporter(stream: NodeJS.WriteStream = process.stde
           break;
         case "step_failed":
           tick();
-          line(`  ✗ ${event.stepKey} failed: ${event.error.message}`);
+          // The user's frames under the message, Baton's and Node's collapsed (listed with --verbose).
+          line(
+            [
+              `  ✗ ${event.stepKey} failed: ${event.error.message}`,
+              ...formatFrames(relevantFrames(event.error), {
+                verbose: options.verbose ?? false,
+                cwd: options.cwd ?? process.cwd(),
+                indent: "      ",
+              }),
+            ].join("\n"),
+          );
           break;
         case "step_skipped":
           tick();

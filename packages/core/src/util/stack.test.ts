@@ -140,7 +140,7 @@ describe("formatFrames", () => {
   test("the user's frames, then one line for the rest", () => {
     expect(formatFrames(frames, { cwd: "/home/me/proj" })).toEqual([
       "    at totalFare (part.ts:7:69)",
-      "    at <anonymous> (definitions.ts:10:10)",
+      "    at definitions.ts:10:10",
       "    … 6 frames in Baton and Node (run with --verbose to see them)",
     ]);
   });
@@ -149,7 +149,7 @@ describe("formatFrames", () => {
     const lines = formatFrames(frames, { cwd: "/home/me/proj", verbose: true });
     expect(lines.slice(0, 3)).toEqual([
       "    at totalFare (part.ts:7:69)",
-      "    at <anonymous> (definitions.ts:10:10)",
+      "    at definitions.ts:10:10",
       "    … 6 frames in Baton and Node:",
     ]);
     expect(lines[3]).toBe("    at /srv/baton/packages/core/dist/definitions/asset.js:90:65");

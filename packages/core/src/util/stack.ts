@@ -148,10 +148,12 @@ function relativeTo(file: string, cwd: string): string {
   return file.startsWith(dir) ? file.slice(dir.length) : file;
 }
 
-/** `at totalFare (part.ts:7:69)`, or `at part.ts:7:69` for an anonymous top-level frame. */
+/** `at totalFare (part.ts:7:69)`, or `at part.ts:7:69` for an anonymous function or top-level code. */
 export function formatFrame(frame: StackFrame, cwd?: string): string {
   const where = frameLocation(frame, cwd);
-  return frame.function ? `at ${frame.function} (${where})` : `at ${where}`;
+  return frame.function && frame.function !== "<anonymous>"
+    ? `at ${frame.function} (${where})`
+    : `at ${where}`;
 }
 
 /** "Baton and Node", "Baton, node_modules and Node": what the hidden frames are. */

@@ -54,7 +54,10 @@ async function runInCli(
   const file = resolveDefinitionsPath(globals.defs, ctx.cwd, ctx.env);
   const definitions = typecheck ? await loadTypeChecked(ctx, file) : await loadDefinitions(file);
   const instance = await ctx.instance();
-  const progress = createProgressReporter(ctx.stderr);
+  const progress = createProgressReporter(ctx.stderr, {
+    verbose: Boolean((globals as { verbose?: boolean }).verbose),
+    cwd: ctx.cwd,
+  });
   const cancel = cancelOnSignals(ctx);
   try {
     const summary = await run(instance, definitions, {

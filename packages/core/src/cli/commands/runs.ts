@@ -1,6 +1,7 @@
 import type { Command } from "commander";
-import { UsageError } from "../../errors.js";
+import { type SerializedError, UsageError } from "../../errors.js";
 import type { RunStatus } from "../../execution/events.js";
+import { formatFrames, relevantFrames } from "../../util/stack.js";
 import { type CliContext, parsePositiveInt } from "../cli-context.js";
 import { describeDuration, describeTime, runToJson, table } from "../format.js";
 
@@ -87,7 +88,13 @@ export function registerRunsCommands(program: Command, ctx: CliContext) {
     .description("print a run's event log (steps, logs, captured output)")
     .argument("<runId>")
     .option("--json", "print the events as JSON lines on stdout")
-    .action(async (runId: string, opts: { json?: boolean }) => {
+    .action(async (runId: string, opts: { json?: boolean }, cmd: Command) => {
+      const verbose = Boolean((cmd.optsWithGlobals() as { verbose?: boolean }).verbose);
+      // An error's message, then the user's frames with Baton's and Node's collapsed (listed with --verbose).
+      const withFrames = (message: string, error: SerializedError | undefined) =>
+        [message, ...(error ? formatFrames(relevantFrames(error), { verbose, cwd: ctx.cwd }) : [])].join(
+          "\n",
+        );
       const instance = await ctx.instance();
       await instance.runSummary(runId); // 404 as a clear error
       const events = await instance.storage.getEvents(runId);
@@ -100,10 +107,10 @@ export function registerRunsCommands(program: Command, ctx: CliContext) {
         const where = "stepKey" in e && e.stepKey ? e.stepKey : "run";
         let text: string = e.type;
         if (e.type === "log") text = `${e.level.toUpperCase()} [${e.source}] ${e.message}`;
-        else if (e.type === "step_failed")
-          text = `step_failed: ${e.error.message}${e.error.stack ? `\n${e.error.stack}` : ""}`;
+        else if (e.type === "step_failed") text = withFrames(`step_failed: ${e.error.message}`, e.error);
         else if (e.type === "step_skipped" || e.type === "step_canceled") text = `${e.type}: ${e.reason}`;
-        else if (e.type === "run_failed" || e.type === "run_canceled") text = `${e.type}: ${e.reason}`;
+        else if (e.type === "run_failed") text = withFrames(`${e.type}: ${e.reason}`, e.error);
+        else if (e.type === "run_canceled") text = `${e.type}: ${e.reason}`;
         else if (e.type === "check_evaluation")
           text = `check ${e.checkName}: ${e.passed ? "passed" : "failed"}`;
         ctx.print(`${time} ${where} ${text}`);
