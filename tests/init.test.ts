@@ -1,7 +1,7 @@
 /**
  * `baton init` end to end, as a new user runs it: init into a temp folder outside the repository,
  * `npm install` there (the `file:` dependency links this checkout; the rest comes from the npm
- * cache or registry), materialize everything, type-check, list the schedule; and the refusals.
+ * cache or registry), materialize everything, `baton check`, list the schedule; and the refusals.
  * Needs the BUILT packages (the root `npm test` builds first).
  */
 import { spawn } from "node:child_process";
@@ -203,9 +203,10 @@ describe("baton init → npm install → materialize → type check", () => {
     expect(badConfig.code, describeResult(badConfig)).toBe(2);
     expect(badConfig.stderr).toContain("minAmount");
 
-    // The project's own TypeScript with its strict tsconfig passes …
-    const typecheck = await run(NPX, ["tsc", "--noEmit"], project);
-    expect(typecheck.code, describeResult(typecheck)).toBe(0);
+    // `baton check` (the project's tsconfig.json, TypeScript from the project) passes …
+    const check = await run(NPX, ["baton", "check"], project, 60_000);
+    expect(check.code, describeResult(check)).toBe(0);
+    expect(check.stdout).toMatch(/^ok: 2 assets, 1 check, 0 jobs, 1 schedule, 0 sensors; type-checked in /m);
     // … and does check definitions.ts: the typo the issue reports (a field that does not exist).
     const original = await readFile(path.join(project, "definitions.ts"), "utf8");
     const typo = original.replace(
@@ -215,10 +216,10 @@ describe("baton init → npm install → materialize → type check", () => {
     expect(typo).not.toBe(original);
     await writeFile(path.join(project, "definitions.ts"), typo);
     try {
-      const failed = await run(NPX, ["tsc", "--noEmit"], project);
-      expect(failed.code, describeResult(failed)).not.toBe(0);
+      const failed = await run(NPX, ["baton", "check"], project, 60_000);
+      expect(failed.code, describeResult(failed)).toBe(2);
       expect(failed.stdout).toMatch(
-        /definitions\.ts\(\d+,\d+\): error TS2551: Property 'amont' does not exist/,
+        /^definitions\.ts:\d+:\d+ - error TS2551: Property 'amont' does not exist on type 'Order'/m,
       );
     } finally {
       await writeFile(path.join(project, "definitions.ts"), original);
