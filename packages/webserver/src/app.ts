@@ -6,7 +6,7 @@ import { type AuthConfig, authenticate, checkHost, requireRole } from "./auth.js
 import { createCatalog } from "./catalog.js";
 import { ApiError, errorAnswer } from "./errors.js";
 import { eventRoutes } from "./events.js";
-import { type Env, fieldOf, type RouteContext } from "./http.js";
+import { checkJsonBody, type Env, fieldOf, type RouteContext } from "./http.js";
 import { OPENAPI_CONFIG } from "./openapi.js";
 import { assetRoutes } from "./routes/assets.js";
 import { automationRoutes } from "./routes/automation.js";
@@ -145,6 +145,13 @@ export function createApp(options: AppOptions) {
         c.json({ error: { code: "too_large", message: "The request body is larger than 2 MB." } }, 413),
     }),
   );
+
+  // Bytes that are not UTF-8 or text that is not JSON: refused with where, before any route.
+  app.use("/api/*", async (c, next) => {
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && c.req.method !== "OPTIONS")
+      await checkJsonBody(c);
+    await next();
+  });
 
   // One module per resource, all on this app (one OpenAPI document, one middleware chain).
   const ctx: RouteContext = { instance, storage, catalog, options };

@@ -114,7 +114,20 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody }
         },
       },
     };
-  // Hono's own (malformed JSON, …): the client's fault, with Hono's status.
+  // Text that is not JSON is refused before the routes (checkJsonBody): what reaches Hono's JSON
+  // validator as malformed is an empty body where one is required.
+  if (error instanceof HTTPException && error.status === 400 && /Malformed JSON/.test(error.message))
+    return {
+      status: 400,
+      body: {
+        error: {
+          code: "invalid_request",
+          message: "body: empty; send a JSON object (Content-Type: application/json)",
+          field: "body",
+        },
+      },
+    };
+  // Hono's own (…): the client's fault, with Hono's status.
   if (error instanceof HTTPException && error.status < 500)
     return {
       status: error.status,

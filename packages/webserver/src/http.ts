@@ -124,6 +124,68 @@ export async function withFields<T>(body: unknown, fn: () => Promise<T>): Promis
   }
 }
 
+/**
+ * The offset of the first byte that is not part of valid UTF-8 in `bytes` (overlong forms,
+ * surrogates and code points past U+10FFFF included), or undefined when all of it is.
+ */
+export function invalidUtf8At(bytes: Uint8Array): number | undefined {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const [n, min, max] =
+      b >= 0xc2 && b <= 0xdf
+        ? [1, 0x80, 0xbf]
+        : b === 0xe0
+          ? [2, 0xa0, 0xbf]
+          : b === 0xed
+            ? [2, 0x80, 0x9f]
+            : b >= 0xe1 && b <= 0xef
+              ? [2, 0x80, 0xbf]
+              : b === 0xf0
+                ? [3, 0x90, 0xbf]
+                : b === 0xf4
+                  ? [3, 0x80, 0x8f]
+                  : b >= 0xf1 && b <= 0xf3
+                    ? [3, 0x80, 0xbf]
+                    : [0, 0, 0];
+    if (n === 0) return i;
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || c < (k === 1 ? min : 0x80) || c > (k === 1 ? max : 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return undefined;
+}
+
+/**
+ * A mutation's body, read once before any route sees it: bytes that are not UTF-8 and text that
+ * is not JSON are refused here with where the problem is (Hono would decode with U+FFFD and say
+ * only "Malformed JSON"). An empty body passes: routes with an optional body accept it.
+ */
+export async function checkJsonBody(c: Context): Promise<void> {
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  const bad = invalidUtf8At(bytes);
+  if (bad !== undefined)
+    throw new ApiError(
+      400,
+      "invalid_request",
+      `body: not valid UTF-8 (byte ${bad} is 0x${bytes[bad]!.toString(16).padStart(2, "0")}); send JSON encoded as UTF-8`,
+      "body",
+    );
+  const text = new TextDecoder().decode(bytes);
+  if (text.trim() === "") return;
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    throw new ApiError(400, "invalid_request", `body: not valid JSON (${(error as Error).message})`, "body");
+  }
+}
+
 /** A JSON body that may be absent (then `{}`), validated like the declared ones. */
 export async function optionalBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
   const text = await c.req.text();

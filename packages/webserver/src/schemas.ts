@@ -47,9 +47,16 @@ export const RunConfig = z
     description: `Config by asset key (at most ${MAX_CONFIG_DEPTH} levels deep and ${MAX_CONFIG_BYTES / 1024} KiB)`,
   });
 
+/** Control characters are never meaningful in a tag (and Postgres refuses NUL in text). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is rejected.
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+
 /** Run tags: string → string, at most MAX_TAGS of them. */
 export const RunTags = z
-  .record(z.string().min(1).max(200), z.string().max(1000))
+  .record(
+    z.string().min(1).max(200).regex(NO_CONTROL, "must not contain control characters"),
+    z.string().max(1000).regex(NO_CONTROL, "must not contain control characters"),
+  )
   .refine((tags) => Object.keys(tags).length <= MAX_TAGS, { message: `at most ${MAX_TAGS} tags` });
 
 export const PartitionSelection = z
@@ -96,6 +103,8 @@ export const BackfillBody = z
   .strict()
   .openapi("CreateBackfill");
 
+/** The body of operations that take none: absent, or `{}` (a field sent there is a mistake). */
+export const NoFields = z.object({}).strict();
 export const ReexecuteBody = z.object({ fromFailure: z.boolean().optional() }).strict().openapi("Reexecute");
 export const RetryBody = z.object({ force: z.boolean().optional() }).strict().openapi("RetryBackfill");
 export const AutomationSwitchBody = z

@@ -28,7 +28,7 @@ import {
   WRITE_ERRORS,
   writable,
 } from "../http.js";
-import { AutomationSwitchBody, Cursor, Limit } from "../schemas.js";
+import { AutomationSwitchBody, Cursor, Limit, NoFields } from "../schemas.js";
 
 /** Routes: schedules and sensors. */
 export function automationRoutes(app: ApiApp, { storage, catalog, options }: RouteContext) {
@@ -156,6 +156,7 @@ export function automationRoutes(app: ApiApp, { storage, catalog, options }: Rou
       async (c) => {
         need(c, "launcher");
         const { name } = c.req.valid("param");
+        await optionalBody(c, NoFields);
         const { kind } = await instigator(name);
         const now = Date.now();
         await storage.setInstigatorState(
@@ -257,6 +258,7 @@ export function automationRoutes(app: ApiApp, { storage, catalog, options }: Rou
     async (c) => {
       need(c, "launcher");
       const { name } = c.req.valid("param");
+      await optionalBody(c, NoFields);
       await instigator(name);
       const id = randomUUID();
       await requestPreview(storage, id, name, Date.now());
@@ -292,6 +294,7 @@ export function automationRoutes(app: ApiApp, { storage, catalog, options }: Rou
     async (c) => {
       need(c, "admin");
       const { name } = c.req.valid("param");
+      await optionalBody(c, NoFields);
       const { kind } = await instigator(name);
       if (kind !== "sensor")
         throw new ApiError(409, "conflict", `"${name}" is a schedule; only sensors have a cursor to reset.`);

@@ -25,7 +25,7 @@ import {
   withFields,
   writable,
 } from "../http.js";
-import { EventsQuery, LaunchBody, ReexecuteBody, RunsQuery } from "../schemas.js";
+import { EventsQuery, LaunchBody, NoFields, ReexecuteBody, RunsQuery } from "../schemas.js";
 
 /** Routes: runs. */
 export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteContext) {
@@ -207,6 +207,7 @@ export function runRoutes(app: ApiApp, { instance, storage, catalog }: RouteCont
     }),
     async (c) => {
       need(c, "launcher");
+      await optionalBody(c, NoFields);
       const run = await instance.cancelRun((await runOf(c.req.valid("param").id)).runId);
       return c.json(writable({ run }), 200);
     },
