@@ -110,6 +110,16 @@ interface BackfillRecordJson {
 interface BackfillShowJson extends BackfillRecordJson {
   runsByStatus: Record<string, number>;
   runs: { runId: string; status: string; partitions: string[] }[];
+  failures: {
+    runId: string;
+    assetKeys: string[];
+    partitionKeys: string[];
+    kind: string;
+    stepKey: string | null;
+    checkName: string | null;
+    message: string;
+  }[];
+  moreFailures: boolean;
 }
 
 interface StatusJson {
@@ -322,6 +332,22 @@ describe.concurrent("baton CLI: partitions and backfills (end to end)", { timeou
       });
       expect(show.runs).toHaveLength(26);
       expect(show.runs.filter((r) => r.status === "FAILURE").map((r) => r.partitions)).toEqual([[]]);
+      // Why it failed: the failed step and its first error.
+      const failedRun = show.runs.find((r) => r.status === "FAILURE")!;
+      expect(show.failures).toEqual([
+        {
+          runId: failedRun.runId,
+          assetKeys: ["sensors/week"],
+          partitionKeys: [],
+          kind: "step",
+          stepKey: "sensors/week",
+          checkName: null,
+          message: expect.stringMatching(
+            /^Error in loading input "sensors\/daily" partition "2024-01-02" for "sensors\/week": No stored value /,
+          ),
+        },
+      ]);
+      expect(show.moreFailures).toBe(false);
       expect(
         show.runs
           .filter((r) => r.status === "SUCCESS")
@@ -584,8 +610,13 @@ describe.concurrent("baton CLI: partitions and backfills (end to end)", { timeou
         ),
       );
       expect(lines[4]).toMatch(/^runs: 24 \((23 SUCCESS, 1 FAILURE|1 FAILURE, 23 SUCCESS)\)$/);
-      expect(lines[5]).toBe("failed runs:");
-      expect(lines[6]).toMatch(new RegExp(`^ {2}[0-9a-f-]{36} {2}${escapeRegExp(hour(1, 3))}$`));
+      // Why the hour failed: partition, the failed step and its error (without Baton's "Error in asset" prefix).
+      expect(lines[5]).toBe("failures (1 failed run; partition: first error):");
+      expect(lines[6]).toMatch(
+        new RegExp(
+          `^ {2}${escapeRegExp(hour(1, 3))}: step "sensors/readings" failed: no data for ${escapeRegExp(hour(1, 3))} \\(run [0-9a-f-]{36}\\)$`,
+        ),
+      );
       expect(lines).toHaveLength(7);
       expect(r.stderr).toBe("");
     });

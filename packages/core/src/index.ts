@@ -151,6 +151,13 @@ export type { RunSummary, StepAttempt, StepSummary } from "./execution/run-summa
 export type { AssetGraph, AssetNode } from "./graph/asset-graph.js";
 export { parseSelection, resolveSelection, type SelectionNode } from "./graph/selection.js";
 export type { BackfillProgress, BackfillRequest, RunBackfillOptions } from "./instance/backfill.js";
+export {
+  type BackfillFailure,
+  type BackfillFailures,
+  describeBackfillFailure,
+  describeFailurePartitions,
+  listBackfillFailures,
+} from "./instance/backfill-failures.js";
 // Instance and storage
 export {
   type BatonInstance,

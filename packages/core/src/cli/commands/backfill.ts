@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { BatonError, UsageError } from "../../errors.js";
+import { describeBackfillFailure, listBackfillFailures } from "../../instance/backfill-failures.js";
 import type { CliContext } from "../cli-context.js";
 import { parsePositiveInt } from "../cli-context.js";
 import { describeTime, table } from "../format.js";
@@ -69,8 +70,18 @@ export function registerBackfillCommands(program: Command, ctx: CliContext) {
       } while (cursor);
       const byStatus: Record<string, number> = {};
       for (const r of runs) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+      // Why each failed run failed (its first error): the first 20 (--json: 1,000).
+      const { failures, failedRuns } = await listBackfillFailures(instance.storage, backfillId, {
+        limit: opts.json ? 1000 : 20,
+      });
       if (opts.json) {
-        ctx.printJson({ ...record, runsByStatus: byStatus, runs });
+        ctx.printJson({
+          ...record,
+          runsByStatus: byStatus,
+          runs,
+          failures,
+          moreFailures: failedRuns > failures.length,
+        });
         return;
       }
       const c = record.counts;
@@ -88,12 +99,14 @@ export function registerBackfillCommands(program: Command, ctx: CliContext) {
             .join(", ") || "none yet"
         })`,
       );
-      const failed = runs.filter((r) => r.status === "FAILURE").slice(0, 20);
-      if (failed.length > 0) {
-        ctx.print("failed runs:");
-        for (const r of failed)
+      if (failures.length > 0) {
+        ctx.print(
+          `failures (${failedRuns} failed run${failedRuns === 1 ? "" : "s"}; partition: first error):`,
+        );
+        for (const f of failures) ctx.print(`  ${describeBackfillFailure(f)}`);
+        if (failedRuns > failures.length)
           ctx.print(
-            `  ${r.runId}  ${r.partitions.slice(0, 3).join(", ")}${r.partitions.length > 3 ? " …" : ""}`,
+            `  … and ${failedRuns - failures.length} more (baton backfill show ${backfillId} --json)`,
           );
       }
     });
