@@ -5,7 +5,7 @@
  * Needs the BUILT packages (the root `npm test` builds first).
  */
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -301,6 +301,19 @@ describe("baton init: where @baton/core comes from, and bad folders", () => {
       await rm(base, { recursive: true, force: true });
     }
   }, 60_000);
+
+  test("one existing file, even a dangling symbolic link, is enough to refuse; nothing is written", async () => {
+    const dir = path.join(tmp, "half");
+    await mkdir(dir);
+    await symlink(path.join(tmp, "nowhere"), path.join(dir, "README.md"));
+    const r = await baton(["init", "half"], tmp);
+    expect(r.code, describeResult(r)).toBe(2);
+    expect(r.stderr).toBe(
+      `error: baton init: nothing written: this file already exists in ${dir}:\n  README.md\nMove it away or choose another folder.\n`,
+    );
+    expect(await readdir(dir)).toEqual(["README.md"]);
+    await expect(stat(path.join(tmp, "nowhere"))).rejects.toThrow(/ENOENT/);
+  });
 
   test("a checkout gives file:<path>; an install inside node_modules gives the registry version", () => {
     expect(resolveBatonSpec("/src/baton/packages/core", "0.1.0", undefined)).toEqual({

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
@@ -136,7 +136,8 @@ export function initProject(dir: string, options: { batonSpec?: string; name?: s
     files.set(to, text.replaceAll("{{name}}", name));
   }
 
-  const conflicts = [...files.keys()].filter((f) => existsSync(path.join(dir, f)));
+  // lstat: a symbolic link counts even when it points nowhere (writing would follow it).
+  const conflicts = [...files.keys()].filter((f) => lstatSync(path.join(dir, f), { throwIfNoEntry: false }));
   if (conflicts.length > 0)
     throw new UsageError(
       `baton init: nothing written: ${conflicts.length === 1 ? "this file already exists" : "these files already exist"} in ${dir}:\n${conflicts.map((f) => `  ${f}`).join("\n")}\nMove ${conflicts.length === 1 ? "it" : "them"} away or choose another folder.`,
