@@ -8,8 +8,11 @@ import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { openInstance as openBuiltInstance, publishSnapshot } from "@baton/core";
+import { createApp } from "@baton/webserver";
 import { describe, expect, test } from "vitest";
 import { openInstance, type SerializedError, type StoredRunEvent } from "../packages/core/src/index.js";
+import { checkAnswer } from "./support/api-responses.js";
 import { type CliResult, cliHarness, expectExit, expectUsageError, STACK_LINE } from "./support/cli.js";
 import { waitFor } from "./support/processes.js";
 
@@ -222,5 +225,47 @@ describe("definitions that do not load", () => {
       "importing it threw: definitions.mjs:4:13: SyntaxError: Unexpected token ';'\n",
     );
     expect(js.stderr).toContain("      |             ^\n");
+  });
+});
+
+describe("the API", () => {
+  test("a run's step error and its step_failed event carry frames, the user's marked", async ({
+    onTestFinished,
+  }) => {
+    const home = await makeHome(onTestFinished);
+    const { default: defs } = await import("./fixtures/frames/definitions.js");
+    const instance = await openBuiltInstance({ home, env: {} });
+    onTestFinished(() => instance.close());
+    await publishSnapshot(instance.storage, defs);
+    const run = await instance.materialize(defs, { selection: "*" });
+    expect(run.status).toBe("FAILURE");
+    const app = createApp({ instance });
+    const get = async (url: string) => {
+      const res = await app.request(url);
+      const body = await res.json();
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      // The answer matches the declared response schema (frames included: the schemas are strict).
+      checkAnswer(app, "GET", url, res.status, res.headers.get("content-type"), body);
+      return body;
+    };
+    const userFrame = expect.objectContaining({
+      function: "totalFare",
+      file: path.join(FIXTURE, "part.ts"),
+      line: expect.any(Number),
+      column: expect.any(Number),
+      origin: "user",
+      inUserCode: true,
+    });
+
+    const detail = (await get(`/api/runs/${run.runId}`)) as {
+      summary: { steps: { stepKey: string; error: SerializedError | null }[] };
+    };
+    const step = detail.summary.steps.find((s) => s.stepKey === "total")!;
+    expect(step.error?.cause?.frames?.[0]).toEqual(userFrame);
+    expect(step.error?.frames?.length).toBeGreaterThan(0);
+    expect(step.error?.frames?.some((f) => f.inUserCode)).toBe(false);
+
+    const page = (await get(`/api/runs/${run.runId}/events`)) as { events: StoredRunEvent[] };
+    expect(stepFailed(page.events).cause?.frames?.[0]).toEqual(userFrame);
   });
 });

@@ -22,6 +22,8 @@ export type ApiErrorBody = Out<typeof C.ErrorSchema>;
 export type MetadataValue = Out<typeof C.MetadataValueSchema>;
 export type MetadataMap = Out<typeof C.MetadataMapSchema>;
 export type SerializedError = C.SerializedErrorJson;
+/** One frame of a serialized error's stack, marked as the user's code or not. */
+export type StackFrame = C.StackFrameJson;
 export type RunStatus = Out<typeof C.RunStatusSchema>;
 export type CheckSeverity = Out<typeof C.CheckSeveritySchema>;
 

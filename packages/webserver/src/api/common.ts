@@ -44,12 +44,34 @@ export const MetadataValueSchema = z
 
 export const MetadataMapSchema = z.record(z.string(), MetadataValueSchema).openapi("MetadataMap");
 
+export const StackFrameSchema = z
+  .strictObject({
+    function: z.string().nullable().openapi({ description: "as V8 names it", example: "totalFare" }),
+    file: z.string().openapi({
+      description: "absolute path of the file, or what V8 wrote for code without one (node:fs, native)",
+      example: "/home/me/project/part.ts",
+    }),
+    line: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "1-based, in the user's .ts source", example: 7 }),
+    column: z.number().int().nullable().openapi({ description: "1-based", example: 69 }),
+    origin: z.enum(["user", "baton", "package", "node"]).openapi({
+      description: "the user's code, Baton's, another package's (node_modules) or Node's",
+    }),
+    inUserCode: z.boolean().openapi({ description: 'origin is "user": show these first' }),
+  })
+  .openapi("StackFrame");
+export type StackFrameJson = z.infer<typeof StackFrameSchema>;
+
 export interface SerializedErrorJson {
   name: string;
   message: string;
   stack?: string | undefined;
   code?: string | undefined;
   cause?: SerializedErrorJson | undefined;
+  frames?: readonly StackFrameJson[] | undefined;
 }
 export const SerializedErrorSchema: z.ZodType<SerializedErrorJson> = z
   .lazy(() =>
@@ -59,6 +81,10 @@ export const SerializedErrorSchema: z.ZodType<SerializedErrorJson> = z
       stack: z.string().optional(),
       code: z.string().optional(),
       cause: SerializedErrorSchema.optional().openapi({ description: "what caused it (at most 5 deep)" }),
+      frames: z.array(StackFrameSchema).readonly().optional().openapi({
+        description:
+          "this error's stack as frames, top first (absent in errors stored before frames were recorded)",
+      }),
     }),
   )
   .openapi("SerializedError");
