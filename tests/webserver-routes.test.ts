@@ -1896,7 +1896,13 @@ describe("backfills", () => {
 
     const detail = await get(app, `/api/backfills/${backfillId}`);
     expect(detail.status).toBe(200);
-    expect(detail.body).toEqual({ backfill: answer.body.backfill, runs: [], moreRuns: false });
+    expect(detail.body).toEqual({
+      backfill: answer.body.backfill,
+      runs: [],
+      moreRuns: false,
+      failures: [],
+      failedRuns: 0,
+    });
   });
 
   test("POST /api/backfills: run config is validated before anything is stored (400 naming the field)", async () => {
@@ -2059,6 +2065,20 @@ describe("backfills", () => {
       [[BAD_DAY], "FAILURE", ["taxi/raw"]],
     ]);
     expect(detail.body.moreRuns).toBe(false);
+    // Why the failed unit failed: its partition, the step and the step's first error.
+    const failedRun = detail.body.runs.find((r: any) => r.status === "FAILURE");
+    expect(detail.body.failedRuns).toBe(1);
+    expect(detail.body.failures).toEqual([
+      {
+        runId: failedRun.runId,
+        assetKeys: ["taxi/raw"],
+        partitionKeys: [BAD_DAY],
+        kind: "step",
+        stepKey: "taxi/raw",
+        checkName: null,
+        message: `no trips file for ${BAD_DAY}`,
+      },
+    ]);
 
     expectError(
       await post(app, `/api/backfills/${created.backfillId}/retry`, { force: "yes" }),

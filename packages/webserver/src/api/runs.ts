@@ -156,6 +156,20 @@ export const BackfillsPageSchema = z
   .strictObject({ backfills: z.array(BackfillSchema), nextCursor: nullableString })
   .openapi("BackfillsPage");
 
+export const BackfillFailureSchema = z
+  .strictObject({
+    runId: z.string(),
+    assetKeys: z.array(z.string()),
+    partitionKeys: z.array(z.string()).openapi({ description: "the partitions the failed run covered" }),
+    kind: z.enum(["step", "check", "run"]).openapi({
+      description: "what failed first: a step, a blocking check, or the run outside any step",
+    }),
+    stepKey: z.string().nullable(),
+    checkName: z.string().nullable(),
+    message: z.string().openapi({ description: "the first error (first line, at most 500 characters)" }),
+  })
+  .openapi("BackfillFailure");
+
 export const BackfillDetailSchema = z
   .strictObject({
     backfill: BackfillSchema,
@@ -170,6 +184,10 @@ export const BackfillDetailSchema = z
     moreRuns: z
       .boolean()
       .openapi({ description: "more than the 1,000 runs listed (see /api/runs?backfill=ID)" }),
+    failures: z.array(BackfillFailureSchema).openapi({
+      description: "why each failed run failed (its first error), oldest first, at most 100",
+    }),
+    failedRuns: z.number().int().openapi({ description: "how many runs of the backfill failed in all" }),
   })
   .openapi("BackfillDetail");
 

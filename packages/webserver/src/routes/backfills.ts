@@ -1,3 +1,4 @@
+import { listBackfillFailures } from "@baton/core";
 import { createRoute, z } from "@hono/zod-openapi";
 import { BackfillAnswerSchema, BackfillDetailSchema, BackfillsPageSchema } from "../api/runs.js";
 import { ApiError } from "../errors.js";
@@ -54,18 +55,19 @@ export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: Rout
       method: "get",
       path: "/api/backfills/{id}",
       operationId: "getBackfill",
-      summary: "A backfill with its runs",
+      summary: "A backfill with its runs and why its failed runs failed",
       tags: ["backfills"],
       security: BEARER,
       request: { params: IdParam },
       responses: {
-        ...answer(200, BackfillDetailSchema, "the backfill and (up to 1,000 of) its runs"),
+        ...answer(200, BackfillDetailSchema, "the backfill, (up to 1,000 of) its runs and its failures"),
         ...errors(...READ_ERRORS, 404),
       },
     }),
     async (c) => {
       const b = await backfillOf(c.req.valid("param").id);
       const runs = await storage.listRuns({ backfillId: b.backfillId, limit: 1000 });
+      const { failures, failedRuns } = await listBackfillFailures(storage, b.backfillId, { limit: 100 });
       return c.json(
         writable({
           backfill: b,
@@ -76,6 +78,8 @@ export function backfillRoutes(app: ApiApp, { instance, storage, catalog }: Rout
             partitionKeys: r.partitionKeys,
           })),
           moreRuns: runs.nextCursor !== null,
+          failures,
+          failedRuns,
         }),
         200,
       );
