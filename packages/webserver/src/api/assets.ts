@@ -89,6 +89,14 @@ export const AssetDefinitionSchema = z
   })
   .openapi("AssetDefinition");
 
+/** The data versions a materialization read: upstream key → version, or → { partition: version }. */
+export const InputDataVersionsSchema = z
+  .record(z.string(), z.union([z.string(), z.record(z.string(), z.string())]))
+  .openapi("InputDataVersions", {
+    description:
+      "the data versions of the inputs a materialization read, by upstream asset key (partitioned upstreams: by partition key); inputs of unknown version are absent",
+  });
+
 export const AssetStatusSchema = z
   .strictObject({
     assetKey: z.string(),
@@ -99,6 +107,10 @@ export const AssetStatusSchema = z
         timestamp: Millis,
         metadata: MetadataMapSchema,
         codeVersion: nullableString,
+        dataVersion: nullableString.openapi({
+          description: "the stored value's data version (null: unknown)",
+        }),
+        inputDataVersions: InputDataVersionsSchema.nullable(),
       })
       .nullable(),
     lastFailure: z.strictObject({ runId: z.string(), timestamp: Millis }).nullable(),
@@ -291,7 +303,7 @@ export const StalenessSchema = z
         codeVersion: nullableString,
         dataVersion: nullableString
           .optional()
-          .openapi({ description: "partitions: the stored value's fingerprint" }),
+          .openapi({ description: "the stored value's data version (null: unknown)" }),
       })
       .nullable(),
     reasons: z.array(StaleReasonSchema),

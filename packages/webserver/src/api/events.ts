@@ -23,6 +23,10 @@ export const MaterializationEventSchema = z
     partition: z.string().optional(),
     partitionIndex: z.number().int().optional(),
     dataVersion: z.string().optional(),
+    inputDataVersions: z
+      .record(z.string(), z.union([z.string(), z.record(z.string(), z.string())]))
+      .optional()
+      .openapi({ description: "the data versions of the inputs it read, by upstream key (and partition)" }),
   })
   .openapi("MaterializationEvent");
 
