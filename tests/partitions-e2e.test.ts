@@ -98,6 +98,8 @@ function hourlyDaily(
   days: number,
   options: {
     failHours?: Set<string>;
+    /** Hours whose data changed (their value + 100), so re-materializing them is a real change. */
+    changedHours?: ReadonlySet<string>;
     cleanCodeVersion?: string;
     onRaw?: (key: string) => void;
     onClean?: (key: string, hours: string[]) => void;
@@ -111,7 +113,7 @@ function hourlyDaily(
     for (const key of ctx.partitionKeys) {
       options.onRaw?.(key);
       if (options.failHours?.has(key)) throw new Error(`no data for hour ${key}`);
-      out[key] = Number(key.slice(11, 13));
+      out[key] = Number(key.slice(11, 13)) + (options.changedHours?.has(key) ? 100 : 0);
     }
     // A run over several hours returns them keyed by partition; each stored value is a number.
     return ctx.partitionKeys.length === 1 ? out[ctx.partitionKeys[0]!]! : (out as unknown as number);
@@ -809,7 +811,8 @@ function partitionsSuite(backend: StorageBackend): void {
   describe("staleness", () => {
     /** hourly raw → daily clean → unpartitioned report, over 4 days, fully materialized in 3 runs. */
     async function materializedGraph(cleanCodeVersion = "1") {
-      const { raw, clean } = hourlyDaily(4, { cleanCodeVersion });
+      const changedHours = new Set<string>();
+      const { raw, clean } = hourlyDaily(4, { cleanCodeVersion, changedHours });
       const report = asset({ key: "report", ins: { clean } }, (_ctx, { clean }) =>
         Object.values(clean).reduce((a, b) => a + b, 0),
       );
@@ -822,11 +825,11 @@ function partitionsSuite(backend: StorageBackend): void {
       expect(await range("raw", "2024-01-01-00:00", "2024-01-04-23:00")).toBe("SUCCESS");
       expect(await range("clean", "2024-01-01", "2024-01-04")).toBe("SUCCESS");
       expect((await instance.materialize(defs, { selection: "report" })).status).toBe("SUCCESS");
-      return { raw, clean, report, defs, resolver };
+      return { raw, clean, report, defs, resolver, changedHours };
     }
 
-    it("fresh after a full materialization; one raw hour again: clean day upstream_newer, report upstream_stale", async () => {
-      const { defs, resolver } = await materializedGraph();
+    it("fresh after a full materialization; one raw hour changed: clean day upstream_newer, report upstream_stale", async () => {
+      const { defs, resolver, changedHours } = await materializedGraph();
       const fresh = await resolver();
       for (const [key, partition] of [
         ["raw", "2024-01-01-05:00"],
@@ -838,6 +841,8 @@ function partitionsSuite(backend: StorageBackend): void {
         expect([key, partition, s.status, s.reasons]).toEqual([key, partition, "fresh", []]);
       }
 
+      // The same data again changes nothing (data versions); changed data does.
+      changedHours.add("2024-01-01-05:00");
       expect(
         (await instance.materialize(defs, { selection: "raw", partitions: { keys: ["2024-01-01-05:00"] } }))
           .status,
@@ -853,7 +858,7 @@ function partitionsSuite(backend: StorageBackend): void {
           upstream: "raw",
           upstreamPartitions: ["2024-01-01-05:00"],
           message: expect.stringMatching(
-            /^upstream raw \[2024-01-01-05:00\] was materialized after clean \[2024-01-01\] \(\d{4}-\d\d-\d\dT[\d:.]+Z\)$/,
+            /^upstream raw \[2024-01-01-05:00\] data version changed since clean \[2024-01-01\] was materialized \(\d{4}-\d\d-\d\dT[\d:.]+Z\)$/,
           ),
         },
       ]);
@@ -875,7 +880,8 @@ function partitionsSuite(backend: StorageBackend): void {
     });
 
     it("a stale later day (the 4th of 4) makes the unpartitioned report stale too", async () => {
-      const { defs, resolver } = await materializedGraph();
+      const { defs, resolver, changedHours } = await materializedGraph();
+      changedHours.add("2024-01-04-10:00");
       expect(
         (await instance.materialize(defs, { selection: "raw", partitions: { keys: ["2024-01-04-10:00"] } }))
           .status,
@@ -1283,7 +1289,8 @@ function partitionsSuite(backend: StorageBackend): void {
 
     it('which: "stale" targets only materialized partitions whose upstream changed since', async () => {
       const days = dailyPartitions({ start: "2024-01-01", end: "2024-01-06" });
-      const src = asset({ key: "src", partitions: days }, (ctx) => ctx.partitionKey);
+      let generation = 0;
+      const src = asset({ key: "src", partitions: days }, (ctx) => `${ctx.partitionKey}#${generation}`);
       const derived = asset({ key: "derived", partitions: days, ins: { src } }, (_ctx, { src }) => `${src}!`);
       const defs = defineDefinitions({ assets: [src, derived] });
       for (const key of ["2024-01-01", "2024-01-02", "2024-01-03"])
@@ -1295,7 +1302,9 @@ function partitionsSuite(backend: StorageBackend): void {
         instance.createBackfill(defs, { selection: "derived", partitions: { which: "stale" } }),
       );
       expect(none.message).toBe('No partitions of "derived" match --partitions stale: nothing to backfill.');
-      // Re-materialize the upstream of day 2 only: derived day 2 becomes stale, days 4-5 stay missing (not stale).
+      // Re-materialize the upstream of day 2 only, with new data: derived day 2 becomes stale, days 4-5
+      // stay missing (not stale).
+      generation++;
       expect(
         (await instance.materialize(defs, { selection: "src", partitions: { keys: ["2024-01-02"] } })).status,
       ).toBe("SUCCESS");
