@@ -59,6 +59,18 @@ async function backfillOf(dev: DevServer, id: string): Promise<Backfill> {
   return answer.body.backfill;
 }
 
+async function backfillRuns(dev: DevServer, id: string) {
+  const answer = await callApi<{ runs: { runId: string; status: string }[] }>(
+    dev,
+    "GET",
+    `/api/backfills/${id}`,
+    {
+      token: LAUNCHER,
+    },
+  );
+  return answer.body.runs;
+}
+
 const countOf = async (page: Page, label: string) => {
   const text = await page
     .getByRole("list", { name: "Counts" })
@@ -163,6 +175,19 @@ describe.skipIf(skipReason !== null)("UI backfills (Chromium)", () => {
       .first()
       .waitFor({ timeout: 10_000 });
     await page.getByText("the upstream export for 2024-03-04 is missing").first().waitFor();
+    // Why it failed, per failed unit: partition → the failed step and its first error → its run.
+    const failures = page.getByRole("list", { name: "Failures" });
+    await failures.waitFor({ timeout: 10_000 });
+    await page.getByRole("heading", { name: "Failures (1 failed run)" }).waitFor();
+    const failure = failures.getByRole("listitem");
+    expect(await failure.count()).toBe(1);
+    expect((await failure.innerText()).replace(/\s+/g, " ")).toMatch(
+      /^2024-03-04 : step "bf\/source" failed: the upstream export for 2024-03-04 is missing \(remove .+ to fix\) run [0-9a-f]{8}$/,
+    );
+    const failedRunId = (await backfillRuns(dev, first)).find((r) => r.status === "FAILURE")!.runId;
+    expect(
+      await failure.getByRole("link", { name: `run ${failedRunId.slice(0, 8)}` }).getAttribute("href"),
+    ).toBe(`/runs/${failedRunId}`);
     // The failed key, by keyboard (Home, then three steps right) and by hovering its place on the bar.
     await bar.focus();
     await page.keyboard.press("Home");
@@ -213,7 +238,11 @@ describe.skipIf(skipReason !== null)("UI backfills (Chromium)", () => {
     });
     await dark.goto(`${dev.url}/backfills/${first}`);
     await dark.getByRole("slider", { name: "Partitions of this backfill" }).waitFor({ timeout: 10_000 });
+    await dark.getByRole("list", { name: "Failures" }).waitFor({ timeout: 10_000 });
     await screenshot(dark, "backfill-failed-dark-1024", { fullPage: true });
+    await dark.emulateMedia({ colorScheme: "light" });
+    await dark.setViewportSize({ width: 1000, height: 800 });
+    await screenshot(dark, "backfill-failed-1000", { fullPage: true });
     expect(errorsOf(page)).toEqual([]);
     expect(errorsOf(dark)).toEqual([]);
   }, 90_000);

@@ -196,6 +196,8 @@ function BackfillView({ detail }: { detail: BackfillDetail }) {
         )}
       </section>
 
+      <Failures detail={detail} />
+
       <Reasons reasons={reasons} runs={runs} />
 
       <div className="bf-grid">
@@ -285,9 +287,55 @@ function splitError(error: string | null): { reasons: string[]; planError: strin
   return { reasons: lines.filter(isReason), planError: lines.filter((l) => !isReason(l)).join("\n") };
 }
 
+type BackfillFailure = BackfillDetail["failures"][number];
+
+/** What failed first in a failed run, in words: `step "bf/source" failed`. */
+function failedWhat(f: BackfillFailure): string {
+  if (f.kind === "check") return `blocking check "${f.stepKey}" failed`;
+  if (f.kind === "step") return `step "${f.stepKey}" failed`;
+  return "the run failed";
+}
+
+/** Why each failed unit failed (from the API: the first error of each failed run), partition → reason. */
+function Failures({ detail }: { detail: BackfillDetail }) {
+  const { failures, failedRuns } = detail;
+  if (failedRuns === 0) return null;
+  return (
+    <section className="card" aria-labelledby="bf-failures">
+      <h2 id="bf-failures">
+        Failures ({failedRuns.toLocaleString("en")} failed run{failedRuns === 1 ? "" : "s"})
+      </h2>
+      <ul className="bf-failures" aria-label="Failures">
+        {failures.map((f) => (
+          <li key={f.runId}>
+            <span className="status-dot" style={{ background: "var(--st-failed)" }} aria-hidden="true" />
+            <span className="mono bf-failure-key">
+              {f.partitionKeys.length > 0 ? describeKeys(f.partitionKeys) : f.assetKeys.join(", ")}
+            </span>
+            <span className="bf-failure-reason">
+              <span className="sr-only">: </span>
+              <span className="bf-failure-what">{failedWhat(f)}:</span> {f.message}
+            </span>
+            <Link to={`/runs/${f.runId}`} className="mono small bf-failure-run" title={f.runId}>
+              run {f.runId.slice(0, 8)}
+            </Link>
+          </li>
+        ))}
+      </ul>
+      {failedRuns > failures.length && (
+        <p className="hint">
+          The first {failures.length.toLocaleString("en")} failed runs are listed; open the others from the
+          runs below.
+        </p>
+      )}
+    </section>
+  );
+}
+
 /**
  * Why partitions were skipped: units the daemon skipped (stored when the backfill ends) and steps
- * skipped inside the failed runs (read from the first few failed runs' steps).
+ * skipped inside the failed runs (read from the first few failed runs' steps). Why runs failed is
+ * listed by `Failures`.
  */
 function Reasons({ reasons, runs }: { reasons: readonly string[]; runs: BackfillDetail["runs"] }) {
   const failed = useMemo(
@@ -308,14 +356,7 @@ function Reasons({ reasons, runs }: { reasons: readonly string[]; runs: Backfill
     const run = d.data.run;
     const where = run.partitionKeys?.length ? ` [${describeKeys(run.partitionKeys)}]` : "";
     for (const s of d.data.summary.steps) {
-      if (s.status === "failed")
-        steps.push({
-          key: `${run.runId}:${s.stepKey}`,
-          runId: run.runId,
-          failed: true,
-          text: `${s.assetKeys.join(", ") || s.stepKey}${where} failed: ${s.error?.message ?? s.reason ?? "no message"}`,
-        });
-      else if (s.status === "skipped")
+      if (s.status === "skipped")
         steps.push({
           key: `${run.runId}:${s.stepKey}`,
           runId: run.runId,
@@ -327,7 +368,7 @@ function Reasons({ reasons, runs }: { reasons: readonly string[]; runs: Backfill
   if (reasons.length === 0 && steps.length === 0) return null;
   return (
     <section className="card" aria-labelledby="bf-reasons">
-      <h2 id="bf-reasons">Failures and skips</h2>
+      <h2 id="bf-reasons">Skipped</h2>
       <ul className="bf-reasons">
         {steps.map((s) => (
           <li key={s.key}>
