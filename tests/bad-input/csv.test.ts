@@ -75,7 +75,7 @@ async function ingest(input: CsvInput): Promise<Answer> {
 }
 
 /** Replace column `name` of data row `i` (1-based after the header). */
-const setValue = (taxi: Taxi, i: number, name: string, value: string) => (lines: string[]) => {
+const setValue = (i: number, name: string, value: string) => (lines: string[]) => {
   const header = lines[0]!.split(",");
   const row = lines[i]!.split(",");
   row[header.indexOf(name)] = value;
@@ -87,7 +87,7 @@ const lineWith = (i: number, text: (line: string) => string) => (lines: string[]
 const rows: Row<CsvInput>[] = [
   {
     name: "a number that is not one (file, line, column)",
-    input: { month: "2019-03", taxi: "yellow", edit: setValue("yellow", 6, "fare_amount", "12x50") },
+    input: { month: "2019-03", taxi: "yellow", edit: setValue(6, "fare_amount", "12x50") },
     code: 1,
     message:
       /^Error in storing output .*malformed CSV: LANDING\/yellow_tripdata_2019-03\.csv line 7, column fare_amount: could not convert "12x50" to DOUBLE \(line: .+\)$/,
@@ -97,7 +97,7 @@ const rows: Row<CsvInput>[] = [
     input: {
       month: "2019-04",
       taxi: "yellow",
-      edit: setValue("yellow", 3, "tpep_pickup_datetime", "04/01/2019 10:00"),
+      edit: setValue(3, "tpep_pickup_datetime", "04/01/2019 10:00"),
     },
     code: 1,
     message:
@@ -119,7 +119,7 @@ const rows: Row<CsvInput>[] = [
   },
   {
     name: "an unterminated quote",
-    input: { month: "2019-07", taxi: "yellow", edit: setValue("yellow", 5, "store_and_fwd_flag", '"N') },
+    input: { month: "2019-07", taxi: "yellow", edit: setValue(5, "store_and_fwd_flag", '"N') },
     code: 1,
     message: /malformed CSV: LANDING\/yellow_tripdata_2019-07\.csv line 6: /,
   },

@@ -43,15 +43,23 @@ export function expectAnswer(answer: Answer, row: Row<unknown>): void {
 }
 
 /** One `it` per row: `run` turns the row's input into an answer, then code and message are checked. */
-export function catalogue<I>(rows: readonly Row<I>[], run: (input: I) => Promise<Answer>): void {
+export function catalogue<I>(
+  rows: readonly Row<I>[],
+  run: (input: I) => Promise<Answer>,
+  options: { timeout?: number } = {},
+): void {
   const names = new Set<string>();
   for (const row of rows) {
     if (names.has(row.name)) throw new Error(`two catalogue rows are named "${row.name}"`);
     names.add(row.name);
   }
-  it.each(rows.map((row) => [row.name, row] as const))("%s", async (_name, row) => {
-    expectAnswer(await run(row.input), row);
-  });
+  it.each(rows.map((row) => [row.name, row] as const))(
+    "%s",
+    async (_name, row) => {
+      expectAnswer(await run(row.input), row);
+    },
+    options.timeout,
+  );
 }
 
 /** A stream that keeps what is written to it. */
