@@ -399,7 +399,11 @@ describe.concurrent("baton CLI: partitions and backfills (end to end)", { timeou
       expectExit(week, 0);
       expect(week.stdout).toBe("sensors/week is missing: it has never been materialized.\n");
 
-      const again = await baton(["materialize", "-s", "sensors/readings", "-p", hour(1, 3)], { home });
+      // New data for one hour (the same data again would leave the day fresh: data versions).
+      const again = await baton(["materialize", "-s", "sensors/readings", "-p", hour(1, 3)], {
+        home,
+        env: { FIXTURE_READINGS_OFFSET: "100" },
+      });
       expectExit(again, 0);
       const [stale, v2] = await Promise.all([
         baton(["why", "sensors/daily", "-p", "2024-01-01"], { home }),
@@ -412,7 +416,7 @@ describe.concurrent("baton CLI: partitions and backfills (end to end)", { timeou
       const lines = stale.stdout.split("\n");
       expect(lines[0]).toBe("sensors/daily [2024-01-01] is stale:");
       expect(lines[1]).toMatch(
-        /^ {2}- upstream sensors\/readings \[2024-01-01-03:00\] was materialized after sensors\/daily \[2024-01-01\] \(\S+\)$/,
+        /^ {2}- upstream sensors\/readings \[2024-01-01-03:00\] data version changed since sensors\/daily \[2024-01-01\] was materialized \(\S+\)$/,
       );
       expect(lines[2]).toMatch(/^It is overdue: /);
 
