@@ -401,6 +401,15 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
             }, 200);
           };
           watcher.on("add", changed).on("change", changed);
+          // "reloading on changes" (below) holds once chokidar has scanned the folder: an edit
+          // right after the banner was missed before (at most 5 s, for a very large folder).
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 5000);
+            watcher!.once("ready", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
         }
         if (server)
           ctx.stderr.write(
