@@ -7,8 +7,11 @@
  * the later one never run; a synthetic 10,000-step run (served by the test) whose timeline paints
  * soon after the response (the time is printed; bench:ui's run-timeline-5000 holds the 1 s target),
  * scrolls fluidly, shows an attempt's timings on hover and zooms. Screenshots light/dark at 1400×900
- * and 1024×700. Needs the built UI.
+ * and 1024×700; an asset that throws from a helper: the Errors box, the Steps table and the log viewer show
+ * the user's frames first (the .ts line), the internal ones behind "Show N internal frames". Needs the
+ * built UI.
  */
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -297,6 +300,74 @@ describe.skipIf(skipReason !== null)("UI run page (Chromium)", () => {
     await page.getByRole("button", { name: "Re-execute from failure" }).waitFor();
     await screenshot(page, "run-detail-canceled-1400x900");
     expect(summarizeErrors(errorsOf(page))).toBe("[]");
+  }, 60_000);
+
+  test("an asset that throws: the user's frames first (file:line:col of the .ts), internal frames behind a button", async () => {
+    // Where fare-rules.ts throws: the line after its RD-THROW marker, at `new Error`.
+    const source = readFileSync(path.join(ROOT, "tests/fixtures/run-detail/fare-rules.ts"), "utf8").split(
+      "\n",
+    );
+    const line = source.findIndex((l) => l.includes("RD-THROW")) + 2;
+    const where = `fare-rules.ts:${line}:${source[line - 1]!.indexOf("new Error") + 1}`;
+
+    const runId = await launch(dev, "rd/broken");
+    await expect.poll(() => runStatus(dev, runId), { timeout: 30_000 }).toBe("FAILURE");
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${dev.url}/runs/${runId}`);
+    await timelineReady(page);
+
+    // The Errors box: the user's frames, the throw first, then a button for Baton's and Node's.
+    const errors = page.getByRole("region", { name: "Errors" });
+    const userFrames = errors.getByRole("list", { name: "Frames in your code" });
+    await userFrames.waitFor({ timeout: 10_000 });
+    const items = await userFrames.getByRole("listitem").allTextContents();
+    expect(items[0]).toContain(where);
+    expect(items[0]).toContain("checkFares");
+    expect(
+      items.some((t) => /^definitions\.ts:\d+:\d+/.test(t)),
+      JSON.stringify(items),
+    ).toBe(true);
+    const toggle = errors.getByRole("button", { name: /^Show \d+ internal frames?$/ });
+    expect(await toggle.getAttribute("aria-expanded")).toBe("false");
+    const internal = errors.getByRole("list", { name: "Internal frames", includeHidden: true });
+    expect(await internal.isVisible()).toBe(false);
+    const count = Number(/\d+/.exec((await toggle.textContent()) ?? "")![0]);
+    expect(count).toBeGreaterThan(0);
+    await screenshot(page, "run-detail-user-frames-1400x900");
+    await toggle.click();
+    const hide = errors.getByRole("button", {
+      name: `Hide ${count} internal frame${count === 1 ? "" : "s"}`,
+    });
+    expect(await hide.getAttribute("aria-expanded")).toBe("true");
+    expect(await internal.isVisible()).toBe(true);
+    expect(await internal.getByRole("listitem").count()).toBe(count);
+    expect(await internal.textContent()).toContain("Baton");
+    await screenshot(page, "run-detail-internal-frames-1400x900");
+
+    // The Steps table names the user's line next to the error.
+    const rows = await stepRows(page);
+    expect(rows["rd/broken"]![0]).toBe("failed");
+    expect(rows["rd/broken"]!.join(" ")).toContain(`at ${where} in checkFares`);
+
+    // The log viewer's error line: expanded, the same frames, the user's first.
+    const logs = page.getByRole("region", { name: "Logs" });
+    await logs.getByRole("button", { name: "Show stack trace" }).first().click({ timeout: 15_000 });
+    const logFrames = logs.getByRole("list", { name: "Frames in your code" });
+    expect((await logFrames.getByRole("listitem").first().textContent()) ?? "").toContain(where);
+    await logs.getByRole("button", { name: /^Show \d+ internal frames?$/ }).waitFor();
+    await logs.scrollIntoViewIfNeeded();
+    await screenshot(page, "run-detail-log-frames-1400x900");
+
+    const dark = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: "dark" });
+    await dark.goto(`${dev.url}/runs/${runId}`);
+    await timelineReady(dark);
+    await dark
+      .getByRole("region", { name: "Errors" })
+      .getByRole("list", { name: "Frames in your code" })
+      .waitFor();
+    await screenshot(dark, "run-detail-user-frames-dark-1400x900");
+    expect(summarizeErrors(errorsOf(page))).toBe("[]");
+    expect(summarizeErrors(errorsOf(dark))).toBe("[]");
   }, 60_000);
 
   test("a 10,000-step run: the timeline paints soon after the response (time reported) and scrolls fluidly", async () => {

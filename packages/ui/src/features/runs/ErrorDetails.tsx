@@ -1,8 +1,11 @@
 import type { SerializedError } from "@baton/webserver/api-types";
+import { StackFrames } from "./StackFrames";
+import { errorFrames } from "./stack-frames";
 
 /**
- * A serialized error in full: name, code, message, stack, and each cause below it. The first stack
- * is shown open unless `stackOpen` is false (the others are one click away).
+ * A serialized error in full: name, code, message and each cause below it. The frames of the link
+ * that ran the user's code show under it, the user's first, the internal ones behind a button; an
+ * error stored without frames shows its stack instead (open unless `stackOpen` is false).
  */
 export function ErrorDetails({
   error,
@@ -15,6 +18,7 @@ export function ErrorDetails({
 }) {
   const chain: SerializedError[] = [];
   for (let e: SerializedError | undefined = error; e && chain.length < 6; e = e.cause) chain.push(e);
+  const frames = errorFrames(error);
   return (
     <div className="run-error">
       {title && <strong className="run-error-title">{title}</strong>}
@@ -27,12 +31,14 @@ export function ErrorDetails({
             {e.code && <span className="tag">{e.code}</span>}
           </div>
           <pre className="run-error-message">{e.message}</pre>
-          {e.stack && (
-            <details open={stackOpen && i === 0}>
-              <summary>Stack trace</summary>
-              <pre className="run-error-stack">{e.stack}</pre>
-            </details>
-          )}
+          {frames
+            ? frames.depth === i && <StackFrames frames={frames} />
+            : e.stack && (
+                <details open={stackOpen && i === 0}>
+                  <summary>Stack trace</summary>
+                  <pre className="run-error-stack">{e.stack}</pre>
+                </details>
+              )}
         </div>
       ))}
     </div>

@@ -1,5 +1,8 @@
+import type { SerializedError } from "@baton/webserver/api-types";
 import { memo, type ReactNode } from "react";
-import { clockTime, exactClock, LEVEL_WORDS, type LogLine, matchRanges } from "./log-model";
+import { StackFrames } from "../StackFrames";
+import { errorFrames } from "../stack-frames";
+import { clockTime, errorText, exactClock, LEVEL_WORDS, type LogLine, matchRanges } from "./log-model";
 
 const LEVEL_CLASS = ["lv-debug", "lv-info", "lv-warn", "lv-error"] as const;
 
@@ -17,6 +20,23 @@ function highlighted(line: LogLine, query: string): ReactNode {
   }
   if (at < line.message.length) out.push(line.message.slice(at));
   return out;
+}
+
+/** An expanded error line: the user's frames first and the internal ones behind a button, else the text. */
+function LineDetail({ line }: { line: LogLine }) {
+  const frames = line.error ? errorFrames(line.error) : null;
+  if (!frames || !line.error) return <pre className="log-detail">{line.detail}</pre>;
+  const causes: SerializedError[] = [];
+  for (let e = line.error.cause; e && causes.length < 6; e = e.cause) causes.push(e);
+  return (
+    <div className="log-detail">
+      {causes.map((c, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a cause chain has only positions
+        <div key={i}>Caused by: {errorText(c)}</div>
+      ))}
+      <StackFrames frames={frames} />
+    </div>
+  );
 }
 
 export interface LogRowProps {
@@ -76,7 +96,7 @@ export const LogRow = memo(function LogRow({
           </button>
         )}
         <span className="log-text">{highlighted(line, query)}</span>
-        {expanded && line.detail !== null && <pre className="log-detail">{line.detail}</pre>}
+        {expanded && line.detail !== null && <LineDetail line={line} />}
       </td>
     </tr>
   );

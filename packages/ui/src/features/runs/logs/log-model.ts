@@ -6,6 +6,7 @@
  */
 import type { MetadataValue, RunEvent, SerializedError } from "@baton/webserver/api-types";
 import { formatDuration } from "../run-format";
+import { errorFrames, framesText } from "../stack-frames";
 
 export const LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LevelName = (typeof LEVELS)[number];
@@ -32,8 +33,10 @@ export interface LogLine {
   readonly message: string;
   /** `message` lowercased, for search. */
   readonly lower: string;
-  /** Stack traces and causes of an error, shown when the row is expanded. */
+  /** Stack traces and causes of an error, shown when the row is expanded (and in downloads). */
   readonly detail: string | null;
+  /** The error of an error line, for its frames (the user's first) when the row is expanded. */
+  readonly error: SerializedError | null;
 }
 
 export const levelOf = (name: string): number => {
@@ -54,6 +57,15 @@ export function errorText(error: SerializedError): string {
 /** An error's stack and its causes, one after the other ("Caused by: …"), or null if it has neither. */
 export function errorDetail(error: SerializedError | undefined): string | null {
   if (!error) return null;
+  const frames = errorFrames(error);
+  if (frames) {
+    // The causes' messages, then the frames: the user's first, the internal ones after.
+    const causes: string[] = [];
+    for (let e = error.cause, depth = 1; e && depth < 10; e = e.cause, depth++)
+      causes.push(`Caused by: ${errorText(e)}`);
+    const text = [...causes, framesText(frames)].filter((t) => t !== "").join("\n");
+    return text === "" ? null : text;
+  }
   const parts: string[] = [];
   let e: SerializedError | undefined = error;
   let depth = 0;
@@ -221,6 +233,7 @@ export function toLine(e: RunEvent): LogLine {
     message,
     lower: message.toLowerCase(),
     detail,
+    error: "error" in e && e.error && typeof e.error === "object" ? (e.error as SerializedError) : null,
   };
 }
 

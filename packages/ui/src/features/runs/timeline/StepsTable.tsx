@@ -10,6 +10,7 @@ import { Link } from "react-router";
 import { ErrorDetails } from "../ErrorDetails";
 import { formatDuration, STEP_STATUS } from "../run-format";
 import { StatusPill } from "../StatusPill";
+import { UserFrameLine } from "../UserFrameLine";
 
 const COLUMNS = ["Step", "Status", "Started", "Duration", "Attempts", "Details"] as const;
 const ESTIMATE = 38;
@@ -158,6 +159,7 @@ const StepRow = memo(function StepRow(props: {
               {s.status === "failed" ? "" : `attempt ${s.attempts - 1} failed: `}
               {s.error.name}: {s.error.message}
             </span>
+            <UserFrameLine error={s.error} />
             <details>
               <summary>Full error</summary>
               <ErrorDetails error={s.error} />
