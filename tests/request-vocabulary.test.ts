@@ -12,6 +12,7 @@ import {
   type BatonInstance,
   dailyPartitions,
   defineDefinitions,
+  dynamicPartitions,
   openInstance,
   staticPartitions,
 } from "../packages/core/src/index.js";
@@ -22,6 +23,7 @@ const defs = defineDefinitions({
     asset({ key: "daily", partitions: dailyPartitions({ start: "2024-01-01", end: "2024-01-04" }) }, () => 1),
     asset({ key: "colors", partitions: staticPartitions(["red", "blue"]) }, () => 1),
     asset({ key: "plain" }, () => 1),
+    asset({ key: "regional", partitions: dynamicPartitions({ name: "regions" }) }, () => 1),
   ],
 });
 
@@ -86,6 +88,26 @@ const cases: Record<string, [(surface: RequestSurface) => Promise<unknown>, cli:
       instance.createBackfill(defs, { selection: "daily", partitions: { which: "failed" }, surface }),
     'No partitions of "daily" match --partitions failed: nothing to backfill.',
     'No partitions of "daily" match partitions.which "failed": nothing to backfill.',
+  ],
+  "a key of dynamic partitions that has not been added": [
+    (surface) =>
+      instance.launchRun(defs, { selection: "regional", partitions: { keys: ["north"] }, surface }),
+    'Invalid partition key "north" for "regional": expected a key added to dynamic partitions "regions" ' +
+      "(baton partitions add regions KEY); it has no partitions yet",
+    'Invalid partition key "north" for "regional": expected a key added to dynamic partitions "regions" ' +
+      "(POST /api/partitions/regions/add); it has no partitions yet",
+  ],
+  "a backfill range end before the first partition (same message on both)": [
+    (surface) =>
+      instance.createBackfill(defs, {
+        selection: "daily",
+        partitions: { range: { from: "2023-12-31", to: "2024-01-02" } },
+        surface,
+      }),
+    'Invalid partition key "2023-12-31" for "daily": it is before the first partition; the partitions run from ' +
+      '"2024-01-01" to "2024-01-03" (daily, UTC); nearest valid key: "2024-01-01"',
+    'Invalid partition key "2023-12-31" for "daily": it is before the first partition; the partitions run from ' +
+      '"2024-01-01" to "2024-01-03" (daily, UTC); nearest valid key: "2024-01-01"',
   ],
   "a retry with nothing left to retry": [
     async (surface) =>

@@ -113,7 +113,8 @@ export async function createBackfill(
     const existing = await storage.getBackfill(request.backfillId);
     if (existing) return existing;
   }
-  const words = VOCABULARY[request.surface ?? "cli"];
+  const surface = request.surface ?? "cli";
+  const words = VOCABULARY[surface];
   const assetKeys = [...resolveSelection(request.selection, definitions.graph)];
   // Subsetting, unknown keys and run config (as a run of the whole selection would check it), before
   // anything is stored: bad config fails the request, not every run of the backfill later.
@@ -133,8 +134,8 @@ export async function createBackfill(
   let indices: number[];
   const { keys, range, which } = request.partitions;
   if (range) {
-    const from = validateKey(where, anchor, space, range.from);
-    const to = validateKey(where, anchor, space, range.to);
+    const from = validateKey(where, anchor, space, range.from, surface);
+    const to = validateKey(where, anchor, space, range.to, surface);
     if (to < from)
       throw new BatonError(
         "INVALID_PARTITION",
@@ -144,7 +145,9 @@ export async function createBackfill(
   } else if (keys) {
     if (keys.length === 0)
       throw new BatonError("INVALID_PARTITION", "An empty list of partitions was given.");
-    indices = [...new Set(keys.map((k) => validateKey(where, anchor, space, k)))].sort((a, b) => a - b);
+    indices = [...new Set(keys.map((k) => validateKey(where, anchor, space, k, surface)))].sort(
+      (a, b) => a - b,
+    );
   } else {
     await syncAssetPartitions(definitions, storage, spaces, anchorKey);
     indices =

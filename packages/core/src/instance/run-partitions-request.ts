@@ -98,9 +98,10 @@ export function validateKey(
   def: PartitionsDefinition,
   space: PartitionKeySpace,
   key: string,
+  surface: RequestSurface = "cli",
 ): number {
   const index = space.indexOf(key);
-  if (index < 0) throw new InvalidPartitionKeyError(where, key, explainKey(def, space, key));
+  if (index < 0) throw new InvalidPartitionKeyError(where, key, explainKey(def, space, key, surface));
   return index;
 }
 
@@ -156,12 +157,12 @@ export function resolveRunPartitions(
   if (!asked)
     throw new BatonError(
       "INVALID_SELECTION",
-      `${where} is partitioned (${definition.describeFormat()}): choose partitions with ${words.keys} or ${words.range}.`,
+      `${where} is partitioned (${definition.describeFormat(surface)}): choose partitions with ${words.keys} or ${words.range}.`,
     );
   let indices: number[];
   if (request.range) {
-    const from = validateKey(where, definition, space, request.range.from);
-    const to = validateKey(where, definition, space, request.range.to);
+    const from = validateKey(where, definition, space, request.range.from, surface);
+    const to = validateKey(where, definition, space, request.range.to, surface);
     if (to < from)
       throw new BatonError(
         "INVALID_PARTITION",
@@ -172,7 +173,9 @@ export function resolveRunPartitions(
     const keys = request.keys!;
     if (keys.length === 0)
       throw new BatonError("INVALID_PARTITION", "An empty list of partitions was given.");
-    indices = [...new Set(keys.map((k) => validateKey(where, definition, space, k)))].sort((a, b) => a - b);
+    indices = [...new Set(keys.map((k) => validateKey(where, definition, space, k, surface)))].sort(
+      (a, b) => a - b,
+    );
   }
   return { definition, space, indices, keys: indices.map((i) => space.keyAt(i)) };
 }

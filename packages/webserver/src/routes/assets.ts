@@ -147,7 +147,7 @@ export function assetRoutes(app: ApiApp, ctx: RouteContext) {
         throw new ApiError(
           400,
           "invalid_partition",
-          `"${partition}" is not a partition of "${key}" (${def.describeFormat()}).`,
+          `"${partition}" is not a partition of "${key}" (${def.describeFormat("api")}).`,
           field,
         );
     }

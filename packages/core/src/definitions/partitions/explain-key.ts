@@ -96,10 +96,15 @@ function nearestInDimension(def: SingleDimensionPartitions, space: PartitionKeyS
 }
 
 /** Explain why `key` (not a key of `space`, which `def` resolved to) is invalid. */
-export function explainKey(def: PartitionsDefinition, space: PartitionKeySpace, key: string): KeyExplanation {
+export function explainKey(
+  def: PartitionsDefinition,
+  space: PartitionKeySpace,
+  key: string,
+  surface: "cli" | "api" = "cli",
+): KeyExplanation {
   const formatProblem = (nearest: string | undefined): KeyExplanation => ({
     problem: "format",
-    reason: `expected ${def.describeFormat()}`,
+    reason: `expected ${def.describeFormat(surface)}`,
     nearest,
   });
   if (typeof key !== "string") return formatProblem(undefined);

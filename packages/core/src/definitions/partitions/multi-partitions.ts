@@ -39,8 +39,8 @@ export function multiPartitions<const D extends Readonly<Record<string, SingleDi
     dimensions,
     dimensionNames: names,
     fingerprint: `multi:${names.map((n) => `${n}=${dimensions[n]!.fingerprint}`).join(";")}`,
-    describeFormat: () =>
-      `${names.join(MULTI_KEY_SEPARATOR)} where ${names.map((n) => `${n} is ${dimensions[n]!.describeFormat()}`).join(" and ")}`,
+    describeFormat: (surface) =>
+      `${names.join(MULTI_KEY_SEPARATOR)} where ${names.map((n) => `${n} is ${dimensions[n]!.describeFormat(surface)}`).join(" and ")}`,
     resolve(ctx): MultiPartitionKeySpace {
       const spaces = names.map((n) => dimensions[n]!.resolve(ctx) as PartitionKeySpace);
       const counts = spaces.map((s) => s.count());

@@ -50,8 +50,11 @@ interface PartitionsBase {
   readonly [PARTITIONS_BRAND]: true;
   /** Identical for definitions that produce the same keys (used for default identity mappings). */
   readonly fingerprint: string;
-  /** The expected key format, for error messages (e.g. `YYYY-MM-DD`, `one of yellow, green`). */
-  describeFormat(): string;
+  /**
+   * The expected key format, for error messages (e.g. `YYYY-MM-DD`, `one of yellow, green`). Dynamic
+   * partitions say how keys are added: with the CLI command, or (`"api"`) the API's route.
+   */
+  describeFormat(surface?: "cli" | "api"): string;
 }
 
 export interface StaticPartitionsDefinition<K extends string = string> extends PartitionsBase {

@@ -71,8 +71,12 @@ export function dynamicPartitions(options: { name: string }): DynamicPartitionsD
     kind: "dynamic",
     name: options.name,
     fingerprint: `dynamic:${options.name}`,
-    describeFormat: () =>
-      `a key added to dynamic partitions "${options.name}" (baton partitions add ${options.name} KEY)`,
+    describeFormat: (surface) =>
+      `a key added to dynamic partitions "${options.name}" (${
+        surface === "api"
+          ? `POST /api/partitions/${encodeURIComponent(options.name)}/add`
+          : `baton partitions add ${options.name} KEY`
+      })`,
     resolve: (ctx) => listSpace(ctx.dynamicKeys(options.name)),
   };
 }
