@@ -2,9 +2,12 @@
  * The catalog and the asset pages in a real browser (Chromium) against `baton dev` on the NYC taxi
  * example: the catalog's filter and sortable columns; an asset page's partition health and its plot
  * of row counts after a second materialization; why a downstream partition is stale, as a chain
- * through its upstreams, after an upstream partition is materialized again. Screenshots of the
+ * through its upstreams, after an upstream partition is materialized again with new data. Screenshots of the
  * catalog and the asset pages (light, dark, small window). Needs the built UI.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import {
@@ -58,16 +61,25 @@ describe.skipIf(skipReason !== null)("UI catalog and asset pages (Chromium)", ()
   let dev: DevServer;
   let browser: TestBrowser;
   let assets: AssetNodeInfo[];
+  let changed: string | undefined;
 
   beforeAll(async () => {
     [dev, browser] = await Promise.all([startDev(), launchBrowser()]);
     await dev.waitForIdle(60_000);
     assets = await listAssets(dev);
     // A second materialization of the zones (two points to plot), and of one raw trips partition
-    // (its downstream partitions become stale).
+    // from a new file (its downstream partitions become stale; the same file again would not: its
+    // data version would not change).
+    changed = await mkdtemp(path.join(tmpdir(), "baton-ui-changed-"));
+    const { generateMonth } = await import("../examples/nyc_taxi/src/generate.js");
+    await generateMonth({ month: "2019-01", taxi: "yellow", rows: 400, dir: changed });
     for (const body of [
       { selection: "taxi/zones" },
-      { selection: "taxi/raw_trips", partitions: { keys: ["2019-01|yellow"] } },
+      {
+        selection: "taxi/raw_trips",
+        partitions: { keys: ["2019-01|yellow"] },
+        config: { "taxi/raw_trips": { landing: changed } },
+      },
     ]) {
       const answer = await callApi(dev, "POST", "/api/runs", { body });
       expect(answer.status, JSON.stringify(answer.body)).toBe(201);
@@ -81,6 +93,7 @@ describe.skipIf(skipReason !== null)("UI catalog and asset pages (Chromium)", ()
   afterAll(async () => {
     await browser?.close();
     await dev?.stop();
+    if (changed) await rm(changed, { recursive: true, force: true });
   }, 60_000);
 
   test("catalog: every asset, a text filter, columns that sort, rows that open the asset page", async () => {
