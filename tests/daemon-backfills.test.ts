@@ -25,6 +25,7 @@ import {
   dailyPartitions,
   defineDefinitions,
   hourlyPartitions,
+  listBackfillFailures,
   monthlyPartitions,
   multiPartitions,
   multiRunBackfill,
@@ -438,6 +439,22 @@ function daemonBackfillSuite(backend: StorageBackend): void {
       [`clean [2024-01-05] skipped: ${reason}`, `total skipped: ${reason}`].join("\n"),
     );
     expect(result.record.endedAt).toEqual(expect.any(Number));
+    // Why the unit failed (what `baton backfill show`, the API and the UI list): its partitions, the
+    // failed step and the step's first error, read from the worker-executed run.
+    expect(await listBackfillFailures(storage, created.backfillId)).toEqual({
+      failedRuns: 1,
+      failures: [
+        {
+          runId: failedRun.runId,
+          assetKeys: ["raw"],
+          partitionKeys: hoursOf("2024-01-05"),
+          kind: "step",
+          stepKey: "raw",
+          checkName: null,
+          message: "no data for hour 2024-01-05-13:00",
+        },
+      ],
+    });
 
     // The data arrived: a retry (still driven by the daemon) runs only what did not succeed.
     failHours.clear();
