@@ -203,6 +203,13 @@ describe("API bodies", () => {
         'invalid_selection: Invalid selection: unexpected end of selection — expected an asset key, "*", "(", "not" or an attribute like group:NAME\n  shop/orders and (\n                   ^ (field body.selection)',
     },
     {
+      name: "launch: selection that matches nothing",
+      input: post("/api/runs", { selection: "shop/orders and shop/daily" }),
+      code: 400,
+      message:
+        "invalid_selection: Invalid selection: it matches no assets, so there is nothing to run\n  shop/orders and shop/daily\n  ^ (field body.selection)",
+    },
+    {
       name: "launch: partition key out of range (names the key's place)",
       input: post("/api/runs", {
         selection: "shop/daily",

@@ -255,6 +255,18 @@ describe("CLI flags and values", () => {
       message: 'unknown asset "shop/ordres" (did you mean "shop/orders"?)',
     },
     {
+      name: "unknown asset (automation, did you mean)",
+      input: args("automation", "shop/ordres"),
+      code: 2,
+      message: 'unknown asset "shop/ordres" (did you mean "shop/orders"?)',
+    },
+    {
+      name: "bad shape (launch --tag)",
+      input: args("launch", "-s", "shop/orders", "--tag", "x"),
+      code: 2,
+      message: '--tag must look like key=value (got "x")',
+    },
+    {
       name: "unknown asset (why, did you mean)",
       input: args("why", "shop/ordres"),
       code: 2,
@@ -298,6 +310,38 @@ describe("selections", () => {
       input: args("materialize", "-s", "tag:none=x"),
       code: 2,
       message: "Invalid selection: no asset matches tag:none=x — there are no tags\n  tag:none=x\n  ^",
+    },
+    {
+      name: "selection that matches nothing (empty intersection)",
+      input: args("materialize", "-s", "shop/orders and shop/daily"),
+      code: 2,
+      message:
+        "Invalid selection: it matches no assets, so there is nothing to run\n  shop/orders and shop/daily\n  ^",
+    },
+    {
+      name: "selection that matches nothing (launch)",
+      input: args("launch", "-s", "not *"),
+      code: 2,
+      message: /^Invalid selection: it matches no assets, so there is nothing to run\n {2}not \*\n {2}\^$/,
+    },
+    {
+      name: "unterminated quote",
+      input: args("materialize", "-s", '"shop/orders'),
+      code: 2,
+      message: `Invalid selection: unterminated quoted string opened here — expected a closing '"'\n  "shop/orders\n  ^`,
+    },
+    {
+      name: "attribute without a value",
+      input: args("materialize", "-s", "group:"),
+      code: 2,
+      message:
+        'Invalid selection: expected a value after "group:", found end of selection\n  group:\n        ^',
+    },
+    {
+      name: "unknown kind (says there are none)",
+      input: args("materialize", "-s", "kind:parquet"),
+      code: 2,
+      message: "Invalid selection: no asset matches kind:parquet — there are no kinds\n  kind:parquet\n  ^",
     },
   ];
   catalogue(rows, run);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import type { Definitions } from "../definitions/definitions.js";
-import { BatonError, describeError, RunNotFoundError } from "../errors.js";
+import { BatonError, describeError, RunNotFoundError, SelectionError } from "../errors.js";
 import {
   type RunEvent,
   type RunEventBody,
@@ -276,6 +276,10 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
   function planOf(definitions: Definitions, request: MaterializeRequest) {
     const selection = request.selection ?? "*";
     const assetKeys = request.assetKeys ?? [...resolveSelection(selection, definitions.graph)];
+    // A selection that parses but matches nothing (`a and b` of disjoint sets) would run nothing
+    // and report SUCCESS: say so instead.
+    if (assetKeys.length === 0 && request.assetKeys === undefined)
+      throw new SelectionError(selection, 0, "it matches no assets, so there is nothing to run");
     const plan = planRun(definitions, {
       assetKeys,
       ...(request.checkKeys ? { checkKeys: request.checkKeys } : {}),

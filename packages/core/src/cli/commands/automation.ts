@@ -249,14 +249,24 @@ export function registerAutomationCommands(program: Command, ctx: CliContext) {
     .argument("[asset]", "only this asset")
     .option("--limit <n>", "how many (default 20)", parsePositiveInt("--limit"))
     .option("--json", "print JSON")
-    .action(async (asset: string | undefined, opts: { limit?: number; json?: boolean }) => {
+    .action(async (asset: string | undefined, opts: { limit?: number; json?: boolean }, cmd: Command) => {
       const instance = await ctx.instance();
       const rows = await instance.storage.listAutomationEvaluations({
         ...(asset ? { assetKey: asset } : {}),
         limit: opts.limit ?? 20,
       });
+      if (rows.length === 0 && asset) {
+        // No decisions for a name: a typo, or an asset without any yet? The definitions say which
+        // (when they load; the decisions themselves come from the store alone).
+        const globals = cmd.optsWithGlobals() as { defs?: string };
+        const definitions = await loadDefinitions(
+          resolveDefinitionsPath(globals.defs, ctx.cwd, ctx.env),
+        ).catch(() => undefined);
+        if (definitions && !definitions.graph.keys.includes(asset))
+          throw new UsageError(`unknown asset "${asset}"${suggest(asset, definitions.graph.keys)}`);
+      }
       if (opts.json) return ctx.printJson(rows);
-      if (rows.length === 0) return ctx.print("no automation decisions yet");
+      if (rows.length === 0) return ctx.print(`no automation decisions yet${asset ? ` for ${asset}` : ""}`);
       ctx.print(
         table(
           ["TIME", "ASSET", "CONDITION", "DECISION", "REASON"],
