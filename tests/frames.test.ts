@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { openInstance as openBuiltInstance, publishSnapshot } from "@baton/core";
 import { createApp } from "@baton/webserver";
 import { describe, expect, test } from "vitest";
+import { reportError } from "../packages/core/src/cli/main.js";
 import { openInstance, type SerializedError, type StoredRunEvent } from "../packages/core/src/index.js";
 import { checkAnswer } from "./support/api-responses.js";
 import { type CliResult, cliHarness, expectExit, expectUsageError, STACK_LINE } from "./support/cli.js";
@@ -267,5 +268,47 @@ describe("the API", () => {
 
     const page = (await get(`/api/runs/${run.runId}/events`)) as { events: StoredRunEvent[] };
     expect(stepFailed(page.events).cause?.frames?.[0]).toEqual(userFrame);
+  });
+});
+
+describe("reportError (the CLI's last word on an error)", () => {
+  function capture(error: unknown, verbose: boolean): string {
+    let out = "";
+    const write = (s: string) => {
+      out += s;
+      return true;
+    };
+    const stream = { write } as unknown as NodeJS.WritableStream;
+    reportError(stream, error, verbose, ROOT);
+    return out;
+  }
+  function thrownByUserCode(): Error {
+    try {
+      JSON.parse("{ not json");
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error("unreachable");
+  }
+
+  test("an uncoded error from the user's code shows their frames, not 'a bug in Baton'", () => {
+    const out = capture(thrownByUserCode(), false);
+    const lines = out.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^error: .*JSON/);
+    // JSON.parse is Node's and vitest's runner is in node_modules (collapsed); the first frame shown is this file's.
+    expect(lines[1]).toMatch(/^ {4}at thrownByUserCode \(tests\/frames\.test\.ts:\d+:\d+\)$/);
+    expect(lines.at(-1)).toMatch(/^ {4}… \d+ frames in [^(]*Node \(run with --verbose to see them\)$/);
+    expect(out).not.toContain("looks like a bug");
+  });
+
+  test("one from Baton's own code is a bug; --verbose lists the frames, the user's first", () => {
+    const internal = new TypeError("x is undefined");
+    internal.stack = `TypeError: x is undefined\n    at plan (${ROOT}/packages/core/dist/execution/plan.js:1:2)`;
+    expect(capture(internal, false)).toBe(
+      "error: x is undefined\n(this looks like a bug in Baton; run with --verbose for the stack trace)\n",
+    );
+    const verbose = capture(thrownByUserCode(), true).split("\n");
+    expect(verbose[1]).toMatch(/^ {4}at thrownByUserCode \(tests\/frames\.test\.ts:/);
+    expect(verbose).toContainEqual(expect.stringMatching(/^ {4}… \d+ frames? in [^:]+:$/));
   });
 });

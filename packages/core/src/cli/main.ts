@@ -121,7 +121,7 @@ function isSystemError(error: unknown): boolean {
  * that ran their code), then Baton's and Node's. An uncoded error thrown by the user's code shows
  * their frames; one from Baton's own code is a bug.
  */
-function reportError(stderr: NodeJS.WritableStream, error: unknown, verbose: boolean, cwd: string) {
+export function reportError(stderr: NodeJS.WritableStream, error: unknown, verbose: boolean, cwd: string) {
   if (isBatonError(error)) {
     stderr.write(`error: ${error.message}\n`);
   } else {
