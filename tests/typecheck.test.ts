@@ -118,6 +118,17 @@ describe("baton check", () => {
   );
 });
 
+test("no definitions file: the loader's message (where it looked), not tsc's; exit 2", async () => {
+  const home = await makeHome(cleanup);
+  const r = await baton(["check"], { home, cwd: home });
+  expectExit(r, 2);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).toMatch(
+    /^error: Could not load definitions from \S+definitions\.ts: file not found\. Pass --defs FILE/,
+  );
+  expect(r.stderr).not.toMatch(/TS\d+/);
+});
+
 describe("baton materialize --typecheck", () => {
   test(
     "refuses to run code with type errors: prints them, exit 2, the store has no run",

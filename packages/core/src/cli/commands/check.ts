@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import type { Definitions } from "../../definitions/definitions.js";
@@ -71,11 +72,20 @@ function definitionsFailure(error: unknown) {
 }
 
 /**
+ * A definitions file that is not there: the loader's message (where it looked, how to fix it)
+ * rather than tsc's "file not found".
+ */
+export async function requireDefinitionsFile(file: string): Promise<void> {
+  if (!existsSync(file)) await loadDefinitions(file);
+}
+
+/**
  * `baton check`: type-check the project (tsc) and load + validate the definitions, at the same
  * time. Prints every problem and a one-line summary; exit code 2 when anything failed.
  */
 export async function runCheck(ctx: CliContext, file: string, json: boolean) {
   const shownFile = path.relative(ctx.cwd, file) || file;
+  await requireDefinitionsFile(file);
   const [types, loaded] = await Promise.allSettled([
     typeCheck(file, { env: ctx.env }),
     loadDefinitions(file),
@@ -129,6 +139,7 @@ export async function runCheck(ctx: CliContext, file: string, json: boolean) {
  * the type errors (they usually say why).
  */
 export async function loadTypeChecked(ctx: CliContext, file: string): Promise<Definitions> {
+  await requireDefinitionsFile(file);
   const types = typeCheck(file, { env: ctx.env });
   types.catch(() => undefined); // awaited below; a load error must not leave it unhandled
   const gate = async () => {

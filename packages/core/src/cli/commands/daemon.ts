@@ -11,7 +11,7 @@ import { startWorkerPool } from "../../worker/worker-pool.js";
 import { type CliContext, parsePositiveInt } from "../cli-context.js";
 import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
 import { importWebserver, type WebserverModule } from "../webserver-module.js";
-import { printTypeCheck } from "./check.js";
+import { printTypeCheck, requireDefinitionsFile } from "./check.js";
 import { parseTagLimit, stopSignal } from "./worker.js";
 
 const collectFlag = (value: string, previous: string[]) => [...previous, value];
@@ -290,6 +290,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
         // the background (printed, never blocking), for TypeScript definitions.
         const types = opts.typecheck || /\.[cm]?tsx?$/.test(file) ? devTypeChecks(ctx, file) : undefined;
         if (opts.typecheck) {
+          await requireDefinitionsFile(file);
           const result = (await types!.check())!;
           if (!result.ok)
             throw new UsageError(
