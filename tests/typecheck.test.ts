@@ -210,6 +210,10 @@ describe("baton dev", () => {
       await writeFile(project.defs, withTypo(project.source));
       const dev = startDev(project.dir, await makeHome(cleanup));
       await stderrShows(dev, TYPO_ERROR, 45_000);
+      await stderrShows(
+        dev,
+        "baton dev: 1 type error in 1 file (the code runs anyway; baton dev --typecheck runs only code that type-checks)",
+      );
       await stderrShows(dev, "baton dev: daemon + 1 worker", 30_000);
 
       await writeFile(project.defs, project.source);

@@ -143,10 +143,18 @@ function devTypeChecks(ctx: CliContext, file: string) {
     check,
     background() {
       if (broken) return;
-      check().catch((error) => {
-        broken = true;
-        ctx.stderr.write(`baton dev: not type-checking: ${describeError(error)}\n`);
-      });
+      check().then(
+        (result) => {
+          if (result && !result.ok)
+            ctx.stderr.write(
+              `baton dev: ${typeErrorSummary(result)} (the code runs anyway; baton dev --typecheck runs only code that type-checks)\n`,
+            );
+        },
+        (error) => {
+          broken = true;
+          ctx.stderr.write(`baton dev: not type-checking: ${describeError(error)}\n`);
+        },
+      );
     },
     stop() {
       current?.abort();
