@@ -204,7 +204,7 @@ describe("definitions that do not load", () => {
     expect(r.stdout, r.stderr).toContain(`importing it threw: ${importMessage}\n`);
   });
 
-  test("a syntax error names file:line:col (TypeScript through tsx, JavaScript through node --check)", async ({
+  test("a syntax error names file:line:col (TypeScript through tsx, JavaScript through node --check); CommonJS in an ES module", async ({
     onTestFinished,
   }) => {
     const home = await makeHome(onTestFinished);
@@ -226,6 +226,16 @@ describe("definitions that do not load", () => {
       "importing it threw: definitions.mjs:4:13: SyntaxError: Unexpected token ';'\n",
     );
     expect(js.stderr).toContain("      |             ^\n");
+
+    // CommonJS in an ES module: located, and Node's own explanation without a hint that it was CommonJS.
+    await writeFile(path.join(dir, "cjs.js"), 'const core = require("@baton/core");\nexport default core;\n');
+    const cjs = await baton(["--defs", "cjs.js", "materialize", "--select", "*"], { home, cwd: dir });
+    expectUsageError(cjs);
+    expect(cjs.stderr).toContain(
+      "importing it threw: cjs.js:1:14: ReferenceError: require is not defined in ES module scope",
+    );
+    expect(cjs.stderr).toContain('contains "type": "module"');
+    expect(cjs.stderr).not.toContain("was loaded as CommonJS");
   });
 });
 

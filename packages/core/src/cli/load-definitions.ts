@@ -74,22 +74,25 @@ export async function loadDefinitions(file: string, options: { fresh?: boolean }
   } catch (error) {
     if (isBatonError(error)) throw error;
     const message = (error as Error)?.message ?? String(error);
+    // CommonJS syntax in a file Node loaded as CommonJS: make it an ES module. (In a file loaded as an
+    // ES module, Node's own message says why it is one and how to change that.)
     const hint =
       /require is not defined|Cannot use import statement outside a module|exports is not defined/.test(
         message,
-      )
+      ) && !/in ES module scope/.test(message)
         ? ' The file was loaded as CommonJS: add "type": "module" to the nearest package.json, or rename it to .mts.'
         : "";
+    const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
     const where = locateLoadError(error, file);
     if (where) {
       const text = `${where.location}: ${where.name}: ${where.message}`;
       throw new DefinitionsLoadError(
         file,
-        `importing it threw: ${hint ? `${text}.${hint}` : text}${where.codeFrame ? `\n${where.codeFrame}` : ""}`,
+        `importing it threw: ${hint ? `${sentence(text)}${hint}` : text}${where.codeFrame ? `\n${where.codeFrame}` : ""}`,
         { cause: error },
       );
     }
-    throw new DefinitionsLoadError(file, `importing it threw: ${message}.${hint}`, { cause: error });
+    throw new DefinitionsLoadError(file, `importing it threw: ${sentence(message)}${hint}`, { cause: error });
   }
   for (const name of ["default", "definitions", "defs"]) {
     const value = mod[name];
