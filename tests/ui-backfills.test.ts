@@ -179,6 +179,7 @@ describe.skipIf(skipReason !== null)("UI backfills (Chromium)", () => {
     const failures = page.getByRole("list", { name: "Failures" });
     await failures.waitFor({ timeout: 10_000 });
     await page.getByRole("heading", { name: "Failures (1 failed run)" }).waitFor();
+    await page.getByRole("heading", { name: "Skipped", exact: true }).waitFor();
     const failure = failures.getByRole("listitem");
     expect(await failure.count()).toBe(1);
     expect((await failure.innerText()).replace(/\s+/g, " ")).toMatch(

@@ -368,7 +368,9 @@ function Reasons({ reasons, runs }: { reasons: readonly string[]; runs: Backfill
   if (reasons.length === 0 && steps.length === 0) return null;
   return (
     <section className="card" aria-labelledby="bf-reasons">
-      <h2 id="bf-reasons">Skipped</h2>
+      <h2 id="bf-reasons">
+        {reasons.some((r) => r.includes(" could not be launched: ")) ? "Skipped or not launched" : "Skipped"}
+      </h2>
       <ul className="bf-reasons">
         {steps.map((s) => (
           <li key={s.key}>
