@@ -260,6 +260,70 @@ describe("core staleness with data versions (fs IO manager)", () => {
   });
 });
 
+describe("data versions from the body and the DuckDB IO manager", () => {
+  it("a run over several partitions takes dataVersion keyed by partition; one string for several is an error", async () => {
+    const instance = await open();
+    const days = dailyPartitions({ start: "2024-01-01", end: "2024-01-03" });
+    let mode: "keyed" | "string" = "keyed";
+    const a = asset({ key: "a", partitions: days }, (ctx) => ({
+      value: perPartition(ctx.partitionKeys, (k) => k.length),
+      dataVersion: (mode === "keyed" ? { "2024-01-01": "one" } : "same") as unknown as string,
+    }));
+    const defs = defineDefinitions({ assets: [a] });
+    const range = { range: { from: "2024-01-01", to: "2024-01-02" } };
+    await ok(instance.materialize(defs, { partitions: range }));
+    const rows = await instance.storage.getPartitions("a");
+    // The partition left out gets the IO manager's version (a content hash).
+    expect(rows.map((r) => r.lastMaterialization?.dataVersion)).toEqual([
+      "one",
+      expect.stringMatching(/^[0-9a-f]{16}$/),
+    ]);
+    mode = "string";
+    const failed = await instance.materialize(defs, { partitions: range });
+    expect(failed.status).toBe("FAILURE");
+    expect(failed.steps.find((s) => s.stepKey === "a")?.error?.message).toContain(
+      '"a" returned dataVersion as one string, but the run covers 2 partitions: return an object keyed by partition key',
+    );
+  });
+
+  it("DuckDB: the same rows in another order give the same version; other rows or columns another; off: none", async () => {
+    const { duckdbIOManager, sql } = await import("../packages/core/src/duckdb/index.js");
+    const home = await mkdtemp(path.join(tmpdir(), "baton-data-versions-duckdb-"));
+    const io = await duckdbIOManager({ path: path.join(home, "w.duckdb") }).setup({} as never);
+    const off = await duckdbIOManager({ path: path.join(home, "w.duckdb"), dataVersions: false }).setup(
+      {} as never,
+    );
+    opened.push({ home, instance: { close: async () => {} } });
+    const log = { debug() {}, info() {}, warn() {}, error() {} };
+    const store = async (value: unknown, partitionKey?: string, manager = io) =>
+      (
+        await manager.handleOutput(
+          { assetKey: partitionKey === undefined ? "t/x" : "t/p", partitionKey, runId: "r", log },
+          value,
+        )
+      )?.dataVersion;
+    const v1 = await store(sql`select * from (values (1, 'a'), (2, 'b'), (2, 'b')) v(id, name)`);
+    expect(v1).toMatch(/^[0-9a-f]{16}$/);
+    expect(
+      await store([
+        { id: 2, name: "b" },
+        { id: 1, name: "a" },
+        { id: 2, name: "b" },
+      ]),
+    ).not.toBe(v1); // BIGINT ids
+    expect(await store(sql`select * from (values (2, 'b'), (1, 'a'), (2, 'b')) v(id, name)`)).toBe(v1);
+    // A duplicate row dropped, a value changed, a column renamed: each a new version.
+    expect(await store(sql`select * from (values (1, 'a'), (2, 'b')) v(id, name)`)).not.toBe(v1);
+    expect(await store(sql`select * from (values (1, 'a'), (2, 'c'), (2, 'b')) v(id, name)`)).not.toBe(v1);
+    expect(await store(sql`select * from (values (1, 'a'), (2, 'b'), (2, 'b')) v(id, label)`)).not.toBe(v1);
+    // Partitions: the partition's rows only (not the partition column).
+    const p1 = await store(sql`select * from (values (1, 'a'), (2, 'b'), (2, 'b')) v(id, name)`, "p1");
+    expect(await store(sql`select 9 as id, 'z' as name`, "p2")).not.toBe(p1);
+    expect(await store(sql`select * from (values (2, 'b'), (1, 'a'), (2, 'b')) v(id, name)`, "p1")).toBe(p1);
+    expect(await store(sql`select 1 as id`, undefined, off)).toBeUndefined();
+  });
+});
+
 describe("the webserver's bulk graph status agrees (built packages)", () => {
   it("the same value again: not stale in /api/graph/status nor in /why; a changed value: stale in both", async () => {
     const core = await import("@baton/core");
