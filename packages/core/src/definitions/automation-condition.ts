@@ -1,7 +1,8 @@
 /**
  * Declarative automation: when the daemon should materialize an asset on its own.
- * - `eager()`: when it is missing, or an upstream (partition) it reads was materialized after it.
- * - `onCron(cron)`: at each cron tick, when an upstream was materialized since the asset was.
+ * - `eager()`: when it is missing, or an upstream (partition) it reads changed since it was
+ *   materialized (a new data version; by materialization order when versions are unknown).
+ * - `onCron(cron)`: at each cron tick, when an upstream changed since the asset was materialized.
  * Time-partitioned assets are evaluated for their latest window; other partitioned assets for every
  * partition. Each evaluation's decision and reason is stored (`baton automation history`).
  */
