@@ -3,6 +3,7 @@
  * keys and run config, each with its exit code and message (the CLI in this process, one store).
  */
 import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,13 +12,24 @@ import { type CliInput, catalogue, cliInProcess, type Row } from "./table.js";
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixture");
 let home: string;
+let busy: net.Server;
+let busyPort: number;
 beforeAll(async () => {
   home = await mkdtemp(path.join(tmpdir(), "baton-bad-input-cli-"));
+  busy = net.createServer();
+  await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+  busyPort = (busy.address() as net.AddressInfo).port;
 });
 afterAll(async () => {
+  await new Promise((resolve) => busy?.close(resolve));
   if (home) await rm(home, { recursive: true, force: true });
 });
-const run = (input: CliInput) => cliInProcess(input, { cwd: FIXTURE, home });
+/** `{busy}` in an argument: a loopback port another server is listening on. */
+const run = (input: CliInput) =>
+  cliInProcess(
+    { ...input, args: input.args.map((a) => a.replace("{busy}", String(busyPort))) },
+    { cwd: FIXTURE, home },
+  );
 const args = (...a: string[]): CliInput => ({ args: a });
 
 describe("CLI flags and values", () => {
@@ -216,6 +228,31 @@ describe("CLI flags and values", () => {
       input: args("webserver", "--host", "0.0.0.0"),
       code: 2,
       message: /^Refusing to listen on 0\.0\.0\.0 without auth: set BATON_API_TOKENS/,
+    },
+    {
+      name: "port in use (webserver)",
+      input: args("webserver", "--port", "{busy}"),
+      code: 2,
+      message: /^Port \d+ is in use: pass --port N \(0 picks a free one\)\.$/,
+    },
+    {
+      name: "unknown flag (check)",
+      input: args("check", "--bogus"),
+      code: 2,
+      message: "unknown option '--bogus'",
+    },
+    {
+      name: "bad project name (init --name)",
+      input: args("init", "new-project", "--name", "Bad Name"),
+      code: 2,
+      message:
+        '--name: "Bad Name" is not a valid npm package name (lowercase letters, digits, - . _ ~; optionally @scope/)',
+    },
+    {
+      name: "missing flag value (init --baton-spec)",
+      input: args("init", "new-project", "--baton-spec"),
+      code: 2,
+      message: "option '--baton-spec <spec>' argument missing",
     },
     // Ids and names that do not exist.
     {

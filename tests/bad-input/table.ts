@@ -26,27 +26,34 @@ export interface Answer {
   readonly detail?: string;
 }
 
+interface Never {
+  readonly pattern: RegExp;
+  readonly why: string;
+}
 /** What every message must not contain, whatever the row. */
-const NEVER = [
+const NEVER: readonly Never[] = [
   { pattern: /^ {4}at /m, why: "a stack trace" },
   { pattern: /looks like a bug in Baton/, why: '"this looks like a bug in Baton"' },
   { pattern: /\[object Object\]/, why: "an unrendered value" },
 ];
 
-export function expectAnswer(answer: Answer, row: Row<unknown>): void {
+/** What an API message must not contain besides: a CLI flag (the caller sent a body, not flags). */
+export const NEVER_IN_API: readonly Never[] = [{ pattern: /(^|[\s(`'"])--[a-z]/, why: "a CLI flag" }];
+
+export function expectAnswer(answer: Answer, row: Row<unknown>, never: readonly Never[] = []): void {
   const shown = `${answer.code}: ${answer.message}${answer.detail ? `\n--- detail ---\n${answer.detail}` : ""}`;
   expect(answer.code, shown).toBe(row.code);
   if (typeof row.message === "string") expect(answer.message, shown).toBe(row.message);
   else expect(answer.message, shown).toMatch(row.message);
-  for (const never of NEVER)
-    expect(answer.message, `the message has ${never.why}`).not.toMatch(never.pattern);
+  for (const n of [...NEVER, ...never])
+    expect(answer.message, `the message has ${n.why}`).not.toMatch(n.pattern);
 }
 
 /** One `it` per row: `run` turns the row's input into an answer, then code and message are checked. */
 export function catalogue<I>(
   rows: readonly Row<I>[],
   run: (input: I) => Promise<Answer>,
-  options: { timeout?: number } = {},
+  options: { timeout?: number; never?: readonly Never[] } = {},
 ): void {
   const names = new Set<string>();
   for (const row of rows) {
@@ -56,7 +63,7 @@ export function catalogue<I>(
   it.each(rows.map((row) => [row.name, row] as const))(
     "%s",
     async (_name, row) => {
-      expectAnswer(await run(row.input), row);
+      expectAnswer(await run(row.input), row, options.never);
     },
     options.timeout,
   );
