@@ -263,7 +263,7 @@ export async function typeCheck(
   const file = path.resolve(definitionsFile);
   const fileDir = path.dirname(file);
   const tsconfig = findTsconfig(fileDir);
-  const ts = resolveTypeScript(tsconfig ? path.dirname(tsconfig) : fileDir, options);
+  const ts = resolveTypeScript(fileDir, options);
   const run = { signal: options.signal, timeoutMs: options.timeoutMs ?? 120_000 };
   const common = ["--noEmit", "--pretty", "false", "--listFiles"];
 
