@@ -348,6 +348,8 @@ describe.skipIf(skipReason !== null)("UI run page (Chromium)", () => {
     const rows = await stepRows(page);
     expect(rows["rd/broken"]![0]).toBe("failed");
     expect(rows["rd/broken"]!.join(" ")).toContain(`at ${where} in checkFares`);
+    await stepsTable(page).scrollIntoViewIfNeeded();
+    await screenshot(page, "run-detail-step-error-where-1400x900");
 
     // The log viewer's error line: expanded, the same frames, the user's first.
     const logs = page.getByRole("region", { name: "Logs" });
