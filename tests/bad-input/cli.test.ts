@@ -218,6 +218,38 @@ describe("CLI flags and values", () => {
       message: "use one of --partition, --from/--to and --partitions",
     },
     {
+      name: "conflicting flags (--single-run with --chunk)",
+      input: args("materialize", "-s", "shop/daily", "--partitions", "all", "--single-run", "--chunk", "2"),
+      code: 2,
+      message: "--single-run and --chunk do not go together (one run covers every partition)",
+    },
+    {
+      name: "backfill flags without a backfill",
+      input: args("materialize", "-s", "shop/daily", "-p", "2024-01-01", "--single-run"),
+      code: 2,
+      message:
+        "--single-run, --chunk and --runs apply to backfills (--from/--to, --partitions, several --partition)",
+    },
+    {
+      name: "--queue without a backfill",
+      input: args("materialize", "-s", "shop/orders", "--queue"),
+      code: 2,
+      message: "--queue applies to backfills; queue a single run with `baton launch`",
+    },
+    {
+      name: "config not an object",
+      input: args("materialize", "-s", "shop/revenue", "--config", "[1,2]"),
+      code: 2,
+      message:
+        "Invalid config for the run:\n  - (root): run config must be a JSON object keyed by asset key, got an array",
+    },
+    {
+      name: "missing argument (reexecute)",
+      input: args("reexecute"),
+      code: 2,
+      message: "missing required argument 'runId'",
+    },
+    {
       name: "incomplete range (--from without --to)",
       input: args("materialize", "-s", "shop/daily", "--from", "2024-01-01"),
       code: 2,

@@ -207,6 +207,8 @@ export function registerMaterializeCommands(program: Command, ctx: CliContext) {
         );
         return;
       }
+      if (opts.singleRun && opts.chunk !== undefined)
+        throw new UsageError("--single-run and --chunk do not go together (one run covers every partition)");
       const file = resolveDefinitionsPath(
         (cmd.optsWithGlobals() as { defs?: string }).defs,
         ctx.cwd,
