@@ -29,8 +29,8 @@ afterAll(async () => {
 const HEADER = `import {
   allPartitionsMapping, asset, assetCheck, assetJob, dailyPartitions, defineDefinitions,
   dynamicPartitions, eager, graphAsset, hourlyPartitions, identityMapping, input, mapped, monthlyPartitions,
-  multiAsset, multiPartitions, onCron, resource, schedule, sensor, singleRunBackfill,
-  staticMapping, staticPartitions, timeWindowPartitions,
+  multiAsset, multiPartitions, multiRunBackfill, onCron, resource, schedule, sensor, singleRunBackfill,
+  staticMapping, staticPartitions, timeWindowMapping, timeWindowPartitions,
 } from "@baton/core";
 const body = async () => 1;
 `;
@@ -495,6 +495,50 @@ describe("definitions validation rules", () => {
         "export default defineDefinitions({ assets: [asset({ key: 'a', partitions: multiPartitions({ d: dailyPartitions({ start: '2024-01-01' }) }) }, body)] });",
       code: 2,
       message: threw("multiPartitions needs at least two dimensions"),
+    },
+    {
+      name: "multi partitions: invalid dimension name",
+      input:
+        "export default defineDefinitions({ assets: [asset({ key: 'a', partitions: multiPartitions({ 'the date': dailyPartitions({ start: '2024-01-01' }), region: staticPartitions(['eu']) }) }, body)] });",
+      code: 2,
+      message: threw('multiPartitions: invalid dimension name "the date" (letters, digits, "_")'),
+    },
+    {
+      name: "multi partitions: a multi dimension",
+      input:
+        "const inner = multiPartitions({ a: staticPartitions(['x']), b: staticPartitions(['y']) });\nexport default defineDefinitions({ assets: [asset({ key: 'a', partitions: multiPartitions({ m: inner as never, region: staticPartitions(['eu']) }) }, body)] });",
+      code: 2,
+      message:
+        /^Could not load definitions from DIR\/defs-(\d+)\.ts: importing it threw: DIR\/defs-\1\.ts:9:\d+: Error: multiPartitions: dimension "m" must be a static, time-window or dynamic partitions definition/,
+    },
+    {
+      name: "static partitions: key with a separator",
+      input:
+        "export default defineDefinitions({ assets: [asset({ key: 'a', partitions: staticPartitions(['eu|west']) }, body)] });",
+      code: 2,
+      message: threw('staticPartitions: invalid partition key "eu|west"'),
+    },
+    {
+      name: "multi-run backfill: maxPartitionsPerRun",
+      input:
+        "export default defineDefinitions({ assets: [asset({ key: 'a', partitions: dailyPartitions({ start: '2024-01-01' }), backfillPolicy: multiRunBackfill({ maxPartitionsPerRun: 0 }) }, body)] });",
+      code: 2,
+      message: threw("multiRunBackfill: maxPartitionsPerRun must be a whole number >= 1 (got 0)"),
+    },
+    {
+      name: "time window mapping: offsets not whole numbers",
+      input:
+        "const up = asset({ key: 'up', partitions: dailyPartitions({ start: '2024-01-01' }) }, body);\nexport default defineDefinitions({ assets: [up, asset({ key: 'down', partitions: dailyPartitions({ start: '2024-01-01' }), deps: [mapped(up, timeWindowMapping({ startOffset: 0.5 }))] }, body)] });",
+      code: 2,
+      message:
+        /^Could not load definitions from DIR\/defs-(\d+)\.ts: importing it threw: DIR\/defs-\1\.ts:9:\d+: Error: timeWindowMapping: startOffset and endOffset must be whole numbers/,
+    },
+    {
+      name: "hourly partitions: minute offset out of range",
+      input:
+        "export default defineDefinitions({ assets: [asset({ key: 'a', partitions: hourlyPartitions({ start: '2024-01-01', minuteOffset: 75 }) }, body)] });",
+      code: 2,
+      message: threw("hourlyPartitions: minuteOffset 75 is not valid: expected an integer from 0 to 59"),
     },
   ];
   catalogue(rows, load);
