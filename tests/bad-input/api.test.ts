@@ -47,7 +47,7 @@ async function call(req: Request): Promise<Answer> {
   const url = req.url.replace("{run}", runId);
   const body =
     req.body === undefined || typeof req.body === "string" || req.body instanceof Uint8Array
-      ? (req.body as string | Uint8Array | undefined)
+      ? (req.body as string | Uint8Array<ArrayBuffer> | undefined)
       : JSON.stringify(req.body);
   const res = await app.request(url, {
     method: req.method ?? (body === undefined ? "GET" : "POST"),
