@@ -28,6 +28,7 @@ beforeAll(async () => {
     body: JSON.stringify({ selection: "shop/orders" }),
   });
   runId = ((await res.json()) as { run: { runId: string } }).run.runId;
+  await instance.storage.addDynamicPartitions("tenants", ["acme", "globex"]);
 });
 afterAll(async () => {
   await instance?.close();
@@ -259,6 +260,20 @@ describe("API bodies", () => {
       code: 400,
       message:
         "invalid_config: Invalid config for the run:\n  - shop/revenue.multiplier: Invalid input: expected number, received undefined (field body.config.shop/revenue.multiplier)",
+    },
+    {
+      name: "launch: config for an asset not in the run (typo)",
+      input: post("/api/runs", { selection: "shop/revenue", config: { "shop/revnue": { multiplier: 2 } } }),
+      code: 400,
+      message:
+        'invalid_config: Invalid config for the run:\n  - shop/revnue: no step "shop/revnue" in this run (steps taking config: shop/revenue)\n  - shop/revenue.multiplier: Invalid input: expected number, received undefined (field body.config.shop/revnue)',
+    },
+    {
+      name: "launch: unknown dynamic partition key (nearest)",
+      input: post("/api/runs", { selection: "shop/by_tenant", partitions: { keys: ["acmee"] } }),
+      code: 400,
+      message:
+        'invalid_partition: Invalid partition key "acmee" for "shop/by_tenant": expected a key added to dynamic partitions "tenants" (POST /api/partitions/tenants/add); nearest valid key: "acme" (field body.partitions.keys[0])',
     },
     {
       name: "dynamic partitions: unknown name",

@@ -504,6 +504,23 @@ describe("partition keys", () => {
   catalogue(rows, run);
 });
 
+describe("partition keys: dynamic partitions with keys", () => {
+  beforeAll(async () => {
+    const added = await run(args("partitions", "add", "tenants", "acme", "globex"));
+    if (added.code !== 0) throw new Error(`could not add dynamic partitions: ${added.detail}`);
+  });
+  const rows: Row<CliInput>[] = [
+    {
+      name: "unknown dynamic key (nearest)",
+      input: args("materialize", "-s", "shop/by_tenant", "-p", "acmee"),
+      code: 2,
+      message:
+        'Invalid partition key "acmee" for "shop/by_tenant": expected a key added to dynamic partitions "tenants" (baton partitions add tenants KEY); nearest valid key: "acme"',
+    },
+  ];
+  catalogue(rows, run);
+});
+
 describe("run config", () => {
   const rows: Row<CliInput>[] = [
     {
