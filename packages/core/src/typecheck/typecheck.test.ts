@@ -130,10 +130,24 @@ describe("typeCheck", () => {
     expect(result.diagnostics.map((d) => formatDiagnostic(d, dir))).toEqual([
       "definitions.ts:3:7 - error TS2322: Type 'string' is not assignable to type 'number'.",
     ]);
-    // The temporary tsconfig (in node_modules/.cache/baton, so type roots resolve as for the project) is gone.
-    const cache = path.join(ROOT, "node_modules/.cache/baton");
-    const left = existsSync(cache) ? await readdir(cache) : [];
-    expect(left.filter((name) => name.startsWith(`typecheck-${process.pid}-`))).toEqual([]);
+  });
+
+  test("incremental: an unchanged file reports its errors again (from tsc's saved state), an edit is seen", async () => {
+    const dir = await tempDir("baton-tc-incremental-");
+    const file = path.join(dir, "definitions.ts");
+    await writeFile(file, "export const fare: number = 'ten';\n");
+    const codes = async () =>
+      (await typeCheck(file, { env: {} })).diagnostics.map((d) => `${d.line}:${d.code}`);
+    expect(await codes()).toEqual(["1:2322"]);
+    expect(await codes()).toEqual(["1:2322"]);
+    await writeFile(file, "export const fare: number = 10;\nexport const zone: string = 1;\n");
+    expect(await codes()).toEqual(["2:2322"]);
+    await writeFile(file, "export const fare: number = 10;\n");
+    expect(await codes()).toEqual([]);
+    // Its state is kept in the temp folder here (no node_modules above this file).
+    expect(
+      (await readdir(path.join(os.tmpdir(), "baton-typecheck"))).some((f) => f.endsWith(".tsbuildinfo")),
+    ).toBe(true);
   });
 
   test("an abort stops tsc and rejects with the reason", async () => {

@@ -4,8 +4,9 @@
  * parsed into diagnostics with the file, line and column.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { UsageError } from "../errors.js";
@@ -47,6 +48,11 @@ export interface TypeCheckOptions extends ResolveTypeScriptOptions {
   readonly signal?: AbortSignal;
   /** tsc is killed after this long (default 120 s). */
   readonly timeoutMs?: number;
+  /**
+   * Keep tsc's incremental state (a .tsbuildinfo in the project's node_modules/.cache/baton, else
+   * the temp folder), so a check of unchanged code reuses the last one's results (default true).
+   */
+  readonly incremental?: boolean;
 }
 
 /** The nearest tsconfig.json from `dir` upwards. */
@@ -220,25 +226,42 @@ function findUp(dir: string, relative: string): string | undefined {
 }
 
 /**
- * A tsconfig extending `base` that holds only `file`, written where type roots resolve as for
- * the project (its node_modules/.cache, else a temp folder). Returns it and a cleanup.
+ * A tsconfig extending `base` that holds only `file`, kept in the cache folder (below the
+ * project's node_modules, so type roots resolve as for the project). Its path is stable, so the
+ * incremental state of checking it is reused; it is rewritten only when its content changes.
  */
-async function singleFileConfig(
-  base: string,
-  file: string,
-): Promise<{ config: string; dispose(): Promise<void> }> {
-  const modules = findUp(path.dirname(file), "node_modules");
-  let dir: string;
-  if (modules) {
-    dir = path.join(modules, ".cache", "baton", `typecheck-${process.pid}-${Date.now()}`);
-    await mkdir(dir, { recursive: true });
-  } else dir = await mkdtemp(path.join(os.tmpdir(), "baton-typecheck-"));
+async function singleFileConfig(base: string, file: string): Promise<string> {
+  const dir = path.join(await cacheDir(file), `single-${hash(`${base}\0${file}`)}`);
+  await mkdir(dir, { recursive: true });
   const config = path.join(dir, "tsconfig.json");
-  await writeFile(
-    config,
-    JSON.stringify({ extends: base, compilerOptions: { noEmit: true }, files: [file], include: [] }, null, 2),
+  const content = JSON.stringify(
+    { extends: base, compilerOptions: { noEmit: true }, files: [file], include: [] },
+    null,
+    2,
   );
-  return { config, dispose: () => rm(dir, { recursive: true, force: true }) };
+  const existing = await readFile(config, "utf8").catch(() => undefined);
+  if (existing !== content) {
+    // Written aside and renamed: a concurrent check never reads a half-written file.
+    const temp = `${config}.${process.pid}.tmp`;
+    await writeFile(temp, content);
+    await rename(temp, config);
+  }
+  return config;
+}
+
+const hash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 16);
+
+/** node_modules/.cache/baton of the project (else a temp folder): Baton's type-check state. */
+async function cacheDir(file: string): Promise<string> {
+  const modules = findUp(path.dirname(file), "node_modules");
+  const dir = modules ? path.join(modules, ".cache", "baton") : path.join(os.tmpdir(), "baton-typecheck");
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** Where the incremental state of checking `key` (a tsconfig, or a file alone) is kept. */
+async function buildInfoFile(key: string, file: string): Promise<string> {
+  return path.join(await cacheDir(file), `${hash(key)}.tsbuildinfo`);
 }
 
 function realpath(file: string): string {
@@ -267,8 +290,12 @@ export async function typeCheck(
   const run = { signal: options.signal, timeoutMs: options.timeoutMs ?? 120_000 };
   const common = ["--noEmit", "--pretty", "false", "--listFiles"];
 
-  const check = async (args: string[], cwd: string) => {
-    const { exitCode, output } = await runTsc(ts, [...common, ...args], cwd, run);
+  const check = async (args: string[], cwd: string, key: string) => {
+    const incremental =
+      options.incremental === false
+        ? []
+        : ["--incremental", "--tsBuildInfoFile", await buildInfoFile(key, file)];
+    const { exitCode, output } = await runTsc(ts, [...common, ...incremental, ...args], cwd, run);
     const parsed = parseTscOutput(output, cwd);
     if (exitCode !== 0 && !parsed.diagnostics.some((d) => d.category === "error")) {
       const text = output
@@ -297,7 +324,7 @@ export async function typeCheck(
   });
 
   if (!tsconfig) {
-    const { diagnostics } = await check([...strictDefaults(fileDir), file], fileDir);
+    const { diagnostics } = await check([...strictDefaults(fileDir), file], fileDir, file);
     return done(
       diagnostics,
       "file",
@@ -305,20 +332,16 @@ export async function typeCheck(
     );
   }
   const projectDir = path.dirname(tsconfig);
-  const project = await check(["-p", tsconfig], projectDir);
+  const project = await check(["-p", tsconfig], projectDir, tsconfig);
   const wanted = realpath(file);
   if (project.files.some((f) => f === file || f === wanted)) return done(project.diagnostics, "project");
   // The project does not include the definitions file (e.g. a root tsconfig that excludes it):
   // check the file with the project's options rather than call it ok unchecked.
   const single = await singleFileConfig(tsconfig, file);
-  try {
-    const alone = await check(["-p", single.config], projectDir);
-    return done(
-      alone.diagnostics,
-      "file",
-      `${tsconfig} does not include ${path.basename(file)}: type-checked it alone with that tsconfig's options`,
-    );
-  } finally {
-    await single.dispose();
-  }
+  const alone = await check(["-p", single], projectDir, single);
+  return done(
+    alone.diagnostics,
+    "file",
+    `${tsconfig} does not include ${path.basename(file)}: type-checked it alone with that tsconfig's options`,
+  );
 }
