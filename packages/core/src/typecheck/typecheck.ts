@@ -235,7 +235,12 @@ async function singleFileConfig(base: string, file: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const config = path.join(dir, "tsconfig.json");
   const content = JSON.stringify(
-    { extends: base, compilerOptions: { noEmit: true }, files: [file], include: [] },
+    {
+      extends: base,
+      compilerOptions: { noEmit: true, ...(isJavaScript(file) ? { allowJs: true } : {}) },
+      files: [file],
+      include: [],
+    },
     null,
     2,
   );
@@ -248,6 +253,9 @@ async function singleFileConfig(base: string, file: string): Promise<string> {
   }
   return config;
 }
+
+/** A JavaScript definitions file is type-checked only as far as tsc does with allowJs (no checkJs). */
+const isJavaScript = (file: string) => /\.[cm]?jsx?$/.test(file);
 
 const hash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 16);
 
@@ -324,7 +332,8 @@ export async function typeCheck(
   });
 
   if (!tsconfig) {
-    const { diagnostics } = await check([...strictDefaults(fileDir), file], fileDir, file);
+    const js = isJavaScript(file) ? ["--allowJs"] : [];
+    const { diagnostics } = await check([...strictDefaults(fileDir), ...js, file], fileDir, file);
     return done(
       diagnostics,
       "file",
