@@ -455,6 +455,20 @@ describe("API path and query parameters", () => {
       message: 'invalid_request: query.stauts: Unrecognized key: "stauts" (field query.stauts)',
     },
     {
+      name: "asset list: a query parameter it does not take (a filter)",
+      input: get("/api/assets?group=ingest"),
+      code: 400,
+      message:
+        'invalid_request: query.group: Unrecognized key: "group" (this operation takes no query parameters) (field query.group)',
+    },
+    {
+      name: "asset: a query parameter it does not take",
+      input: get("/api/assets/shop%2Fdaily?partition=2024-01-05"),
+      code: 400,
+      message:
+        'invalid_request: query.partition: Unrecognized key: "partition" (this operation takes no query parameters) (field query.partition)',
+    },
+    {
       name: "runs: createdAfter not a date",
       input: get("/api/runs?createdAfter=yesterday"),
       code: 400,

@@ -6,7 +6,7 @@ import { type AuthConfig, authenticate, checkHost, requireRole } from "./auth.js
 import { createCatalog } from "./catalog.js";
 import { ApiError, errorAnswer } from "./errors.js";
 import { eventRoutes } from "./events.js";
-import { checkJsonBody, type Env, fieldOf, type RouteContext } from "./http.js";
+import { checkJsonBody, type Env, fieldOf, type RouteContext, undeclaredQueryGuard } from "./http.js";
 import { OPENAPI_CONFIG } from "./openapi.js";
 import { assetRoutes } from "./routes/assets.js";
 import { automationRoutes } from "./routes/automation.js";
@@ -152,6 +152,8 @@ export function createApp(options: AppOptions) {
       await checkJsonBody(c);
     await next();
   });
+
+  app.use("/api/*", undeclaredQueryGuard(app));
 
   // One module per resource, all on this app (one OpenAPI document, one middleware chain).
   const ctx: RouteContext = { instance, storage, catalog, options };

@@ -186,6 +186,37 @@ export async function checkJsonBody(c: Context): Promise<void> {
   }
 }
 
+/**
+ * GET operations that declare no query parameters, as path patterns (filled once every route is
+ * registered): a parameter sent to one of them would be ignored without a word (`/api/assets?group=x`
+ * lists every asset), so it is refused like an unknown parameter of the operations that declare some.
+ */
+export function undeclaredQueryGuard(app: ApiApp) {
+  let noQuery: RegExp[] | undefined;
+  const patterns = () =>
+    (noQuery ??= app.openAPIRegistry.definitions.flatMap((d) => {
+      if (d.type !== "route" || d.route.method !== "get" || d.route.request?.query) return [];
+      const source = d.route.path
+        .split(/\{[^}]+\}/)
+        .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+        .join("[^/]+");
+      return [new RegExp(`^${source}$`)];
+    }));
+  return async (c: Context, next: () => Promise<void>) => {
+    if (c.req.method === "GET") {
+      const first = new URL(c.req.url).searchParams.keys().next();
+      if (!first.done && patterns().some((p) => p.test(c.req.path)))
+        throw new ApiError(
+          400,
+          "invalid_request",
+          `query.${first.value}: Unrecognized key: "${first.value}" (this operation takes no query parameters)`,
+          `query.${first.value}`,
+        );
+    }
+    await next();
+  };
+}
+
 /** A JSON body that may be absent (then `{}`), validated like the declared ones. */
 export async function optionalBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
   const text = await c.req.text();
