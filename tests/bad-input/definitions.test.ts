@@ -618,6 +618,19 @@ describe("definitions files that do not load", () => {
         /^Could not load definitions from DIR\/throws\/definitions\.ts: importing it threw: definitions\.ts:9:11: ReferenceError: assetChek is not defined\n {4}9 \| const c = assetChek\(/,
     },
     {
+      name: "import of a package that is not installed",
+      input: {
+        folder: "nopackage",
+        child: true,
+        files: {
+          "definitions.ts": `import { sheets } from "google-sheets-for-baton";\n${HEADER}export default defineDefinitions({ assets: [asset({ key: 'a' }, body)] });\nvoid sheets;\n`,
+        },
+      },
+      code: 2,
+      message:
+        "Could not load definitions from DIR/nopackage/definitions.ts: importing it threw: Cannot find package 'google-sheets-for-baton' imported from DIR/nopackage/definitions.ts.",
+    },
+    {
       name: "no Definitions exported",
       input: {
         folder: "noexport",
