@@ -286,6 +286,37 @@ describe("data versions from the body and the DuckDB IO manager", () => {
     );
   });
 
+  it("a run over several days records, for each day, the versions of its own 24 hours", async () => {
+    const instance = await open();
+    const hours = hourlyPartitions({ start: "2024-01-01", end: "2024-01-03" });
+    const days = dailyPartitions({ start: "2024-01-01", end: "2024-01-03" });
+    const raw = asset({ key: "raw", partitions: hours }, (ctx) => perPartition(ctx.partitionKeys, (k) => k));
+    const clean = asset({ key: "clean", partitions: days, ins: { raw } }, (ctx, { raw }) =>
+      perPartition(ctx.partitionKeys, (day) => Object.keys(raw).filter((h) => h.startsWith(day)).length),
+    );
+    const defs = defineDefinitions({ assets: [raw, clean] });
+    await ok(
+      instance.materialize(defs, {
+        selection: "raw",
+        partitions: { range: { from: "2024-01-01-00:00", to: "2024-01-02-23:00" } },
+      }),
+    );
+    await ok(
+      instance.materialize(defs, {
+        selection: "clean",
+        partitions: { range: { from: "2024-01-01", to: "2024-01-02" } },
+      }),
+    );
+    for (const row of await instance.storage.getPartitions("clean")) {
+      const read = Object.keys(row.lastMaterialization!.inputDataVersions!.raw as Record<string, string>);
+      expect(read, row.partitionKey).toHaveLength(24);
+      expect(
+        read.every((h) => h.startsWith(row.partitionKey)),
+        row.partitionKey,
+      ).toBe(true);
+    }
+  });
+
   it("DuckDB: the same rows in another order give the same version; other rows or columns another; off: none", async () => {
     const { duckdbIOManager, sql } = await import("../packages/core/src/duckdb/index.js");
     const home = await mkdtemp(path.join(tmpdir(), "baton-data-versions-duckdb-"));

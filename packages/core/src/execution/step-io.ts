@@ -35,8 +35,13 @@ async function loadOne(
   }
 }
 
-/** Upstream partitions whose data versions one materialization records per input (more: unknown). */
+/**
+ * Upstream partitions whose data versions one materialization records per input (more: unknown,
+ * so compared by materialization order; staleness checks as many per edge). A step over several
+ * partitions reads up to `MAX_READ_INPUT_VERSIONS` and records each partition's own share.
+ */
 export const MAX_RECORDED_INPUT_VERSIONS = 1000;
+const MAX_READ_INPUT_VERSIONS = 10_000;
 
 /** Per run: the data versions materialized in it so far (null: unknown), and what each step read. */
 interface RunDataVersions {
@@ -69,7 +74,7 @@ async function recordInputVersions(
   const state = dataVersionsOf(env);
   const known = new Map<string, string>();
   const toRead: string[] = [];
-  const wanted = partitionKeys?.slice(0, MAX_RECORDED_INPUT_VERSIONS) ?? [undefined];
+  const wanted = partitionKeys?.slice(0, MAX_READ_INPUT_VERSIONS) ?? [undefined];
   for (const key of wanted) {
     const k = valueKey(assetKey, key);
     if (state.emitted.has(k)) {
@@ -181,12 +186,31 @@ export async function storeOutput(
     computation.partitions ? env.partitions?.keys : undefined,
   );
   const state = dataVersionsOf(env);
-  const inputs = state.inputs.get(step.key);
-  const inputDataVersions: InputDataVersions | undefined =
-    inputs && Object.keys(inputs).length > 0 ? { ...inputs } : undefined;
+  const inputs = state.inputs.get(step.key) ?? {};
   const io = await env.resources.ioManager(computation.ioManager);
   const log = stepLogger(env, step.key);
   const run = computation.partitions ? env.partitions : undefined;
+  /** The versions one materialization read: in a run over several partitions, its own upstream partitions. */
+  const inputsOf = (index: number | undefined): InputDataVersions | undefined => {
+    const out: Record<string, string | Record<string, string>> = {};
+    for (const [up, read] of Object.entries(inputs)) {
+      if (typeof read === "string") {
+        out[up] = read;
+        continue;
+      }
+      let keys = Object.keys(read);
+      const upDef = env.definitions.computationOf(up).partitions;
+      const mapping = env.definitions.mappingFor(computation.name, up);
+      if (run && run.keys.length > 1 && index !== undefined && upDef && mapping) {
+        const upSpace = env.keySpaces.of(upDef);
+        keys = mappedUpstreamIndices(mapping, [index], run.space, upSpace).map((i) => upSpace.keyAt(i));
+      }
+      const own: Record<string, string> = {};
+      for (const k of keys.slice(0, MAX_RECORDED_INPUT_VERSIONS)) if (read[k] !== undefined) own[k] = read[k];
+      if (Object.keys(own).length > 0) out[up] = own;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  };
   const store = async (partitionKey: string | undefined, v: unknown, skipIo: boolean) => {
     let result: Awaited<ReturnType<typeof io.handleOutput>>;
     if (!skipIo) {
@@ -210,6 +234,7 @@ export async function storeOutput(
       (typeof userVersion === "string" ? userVersion : userVersion?.[partitionKey ?? ""]) ??
       (typeof result?.dataVersion === "string" && result.dataVersion !== "" ? result.dataVersion : undefined);
     state.emitted.set(valueKey(spec.key, partitionKey), version ?? null);
+    const inputDataVersions = inputsOf(index);
     env.emit({
       type: "materialization",
       stepKey: step.key,
