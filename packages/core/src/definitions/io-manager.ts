@@ -12,7 +12,12 @@ export interface OutputContext {
 /** What `handleOutput` may report back: metadata for the materialization, a data version. */
 export interface OutputResult {
   readonly metadata?: MetadataInputMap;
-  /** A fingerprint of the stored data (e.g. a content hash), recorded per materialization. */
+  /**
+   * A fingerprint of the stored data (e.g. a content hash), recorded per materialization: the same
+   * data must give the same version, so downstream assets that read it stay fresh when it is stored
+   * again unchanged (a body's own `dataVersion` wins). Omit it when unknown: staleness then falls
+   * back to materialization order.
+   */
   readonly dataVersion?: string;
 }
 
