@@ -262,6 +262,16 @@ describe("API bodies", () => {
         "invalid_config: Invalid config for the run:\n  - shop/revenue.multiplier: Invalid input: expected number, received undefined (field body.config.shop/revenue.multiplier)",
     },
     {
+      name: "launch: config field that the schema does not have (typo, did you mean)",
+      input: post("/api/runs", {
+        selection: "shop/revenue",
+        config: { "shop/revenue": { multiplier: 2, mutliplier: 3 } },
+      }),
+      code: 400,
+      message:
+        'invalid_config: Invalid config for the run:\n  - shop/revenue.mutliplier: unknown field (did you mean "multiplier"?); the schema has multiplier, currency, table (field body.config.shop/revenue.mutliplier)',
+    },
+    {
       name: "launch: config for an asset not in the run (typo)",
       input: post("/api/runs", { selection: "shop/revenue", config: { "shop/revnue": { multiplier: 2 } } }),
       code: 400,

@@ -563,6 +563,19 @@ describe("run config", () => {
         'Invalid config for the run:\n  - shop/revenue.currency: Invalid option: expected one of "EUR"|"USD"',
     },
     {
+      name: "config field that the schema does not have (typo, did you mean)",
+      input: args(
+        "materialize",
+        "-s",
+        "shop/revenue",
+        "--config",
+        '{"shop/revenue":{"multiplier":2,"mutliplier":3}}',
+      ),
+      code: 2,
+      message:
+        'Invalid config for the run:\n  - shop/revenue.mutliplier: unknown field (did you mean "multiplier"?); the schema has multiplier, currency, table',
+    },
+    {
       name: "config for an asset not in the run (typo)",
       input: args("materialize", "-s", "shop/revenue", "--config", '{"shop/revnue":{"multiplier":2}}'),
       code: 2,

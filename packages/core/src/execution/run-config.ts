@@ -1,4 +1,5 @@
 import type { ZodType } from "zod";
+import { suggest } from "../definitions/definitions.js";
 import { InvalidConfigError } from "../errors.js";
 import type { ExecutionPlan } from "./plan.js";
 
@@ -45,6 +46,11 @@ export function parseRunConfig(plan: ExecutionPlan, config: unknown): Map<string
         issues.push({ path: step.key, message: "this step declares no config schema" });
       continue;
     }
+    const unknown = unknownFields(schema, value ?? {}, step.key);
+    if (unknown.length > 0) {
+      issues.push(...unknown);
+      continue;
+    }
     const result = schema.safeParse(value ?? {});
     if (result.success) parsed.set(step.key, result.data);
     else
@@ -53,4 +59,38 @@ export function parseRunConfig(plan: ExecutionPlan, config: unknown): Map<string
   }
   if (issues.length > 0) throw new InvalidConfigError("the run", issues);
   return parsed;
+}
+
+/** Zod's internals, read by shape (the user's zod may be another copy than Baton's). */
+interface ZodDef {
+  readonly type?: string;
+  readonly shape?: Readonly<Record<string, { readonly _zod?: { readonly def?: ZodDef } }>>;
+  readonly catchall?: { readonly _zod?: { readonly def?: ZodDef } };
+  readonly innerType?: { readonly _zod?: { readonly def?: ZodDef } };
+}
+const WRAPPERS = new Set(["optional", "nullable", "default", "prefault", "readonly", "nonoptional"]);
+
+/**
+ * Fields of `value` that an object schema does not declare and would silently drop (zod's default
+ * `z.object`) or refuse (`strictObject`): a typo such as `mutliplier` for `multiplier` must not run
+ * with the default. Objects that take any key (`looseObject`, `catchall`, records) are left alone.
+ */
+function unknownFields(schema: unknown, value: unknown, path: string): { path: string; message: string }[] {
+  let def = (schema as { _zod?: { def?: ZodDef } })?._zod?.def;
+  while (def?.type && WRAPPERS.has(def.type)) def = def.innerType?._zod?.def;
+  if (def?.type !== "object" || !def.shape) return [];
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
+  const catchall = def.catchall?._zod?.def?.type;
+  if (catchall !== undefined && catchall !== "never") return [];
+  const out: { path: string; message: string }[] = [];
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const field = def.shape[key];
+    if (field) out.push(...unknownFields(field, v, `${path}.${key}`));
+    else
+      out.push({
+        path: `${path}.${key}`,
+        message: `unknown field${suggest(key, Object.keys(def.shape))}; the schema has ${Object.keys(def.shape).join(", ") || "no fields"}`,
+      });
+  }
+  return out;
 }

@@ -94,8 +94,22 @@ function maskedConfig(value: unknown, depth: number): unknown {
 function jsonSchemaOf(schema: z.ZodType | undefined): unknown {
   if (!schema) return null;
   try {
-    // The input side: what callers send (defaults optional, unknown keys stripped, not rejected).
-    return z.toJSONSchema(schema, { unrepresentable: "any", io: "input" });
+    // The input side: what callers send (defaults optional). A plain `z.object` takes no other
+    // keys: run config refuses them (a typo must not run with the default), so say so here too, and
+    // the webserver's copy of the schema refuses them the same way.
+    return z.toJSONSchema(schema, {
+      unrepresentable: "any",
+      io: "input",
+      override: (ctx) => {
+        const def = (ctx.zodSchema as { _zod?: { def?: { type?: string; catchall?: unknown } } })._zod?.def;
+        if (
+          def?.type === "object" &&
+          def.catchall === undefined &&
+          ctx.jsonSchema.additionalProperties === undefined
+        )
+          ctx.jsonSchema.additionalProperties = false;
+      },
+    });
   } catch {
     return { description: "this config schema cannot be expressed as JSON Schema" };
   }
