@@ -267,6 +267,28 @@ async function cacheDir(file: string): Promise<string> {
   return dir;
 }
 
+/**
+ * The root files of a tsconfig project (`tsc --showConfig`), absolute; undefined when that does
+ * not answer (then the project's own check tells whether it includes the definitions file).
+ */
+async function rootFiles(
+  ts: TypeScriptInstall,
+  tsconfig: string,
+  cwd: string,
+  run: { signal?: AbortSignal | undefined; timeoutMs: number },
+): Promise<string[] | undefined> {
+  try {
+    const { exitCode, output } = await runTsc(ts, ["--showConfig", "-p", tsconfig], cwd, run);
+    if (exitCode !== 0) return undefined;
+    const files = (JSON.parse(output) as { files?: unknown }).files;
+    if (!Array.isArray(files)) return undefined;
+    return files.filter((f): f is string => typeof f === "string").map((f) => path.resolve(cwd, f));
+  } catch {
+    run.signal?.throwIfAborted();
+    return undefined;
+  }
+}
+
 /** Where the incremental state of checking `key` (a tsconfig, or a file alone) is kept. */
 async function buildInfoFile(key: string, file: string): Promise<string> {
   return path.join(await cacheDir(file), `${hash(key)}.tsbuildinfo`);
@@ -298,12 +320,15 @@ export async function typeCheck(
   const run = { signal: options.signal, timeoutMs: options.timeoutMs ?? 120_000 };
   const common = ["--noEmit", "--pretty", "false", "--listFiles"];
 
-  const check = async (args: string[], cwd: string, key: string) => {
+  const check = async (args: string[], cwd: string, key: string, signal = run.signal) => {
     const incremental =
       options.incremental === false
         ? []
         : ["--incremental", "--tsBuildInfoFile", await buildInfoFile(key, file)];
-    const { exitCode, output } = await runTsc(ts, [...common, ...incremental, ...args], cwd, run);
+    const { exitCode, output } = await runTsc(ts, [...common, ...incremental, ...args], cwd, {
+      ...run,
+      signal,
+    });
     const parsed = parseTscOutput(output, cwd);
     if (exitCode !== 0 && !parsed.diagnostics.some((d) => d.category === "error")) {
       const text = output
@@ -341,9 +366,24 @@ export async function typeCheck(
     );
   }
   const projectDir = path.dirname(tsconfig);
-  const project = await check(["-p", tsconfig], projectDir, tsconfig);
   const wanted = realpath(file);
-  if (project.files.some((f) => f === file || f === wanted)) return done(project.diagnostics, "project");
+  const isDefinitions = (f: string) => f === file || f === wanted;
+  // The project's root files (`--showConfig`, a tenth of a second) while the project is checked:
+  // a project that does not include the definitions file (e.g. a repository's root tsconfig) is
+  // not checked whole for nothing.
+  const projectRun = new AbortController();
+  const projectChecked = check(
+    ["-p", tsconfig],
+    projectDir,
+    tsconfig,
+    run.signal ? AbortSignal.any([run.signal, projectRun.signal]) : projectRun.signal,
+  );
+  projectChecked.catch(() => undefined);
+  const roots = await rootFiles(ts, tsconfig, projectDir, run);
+  if (roots === undefined || roots.some(isDefinitions)) {
+    const project = await projectChecked;
+    if (project.files.some(isDefinitions)) return done(project.diagnostics, "project");
+  } else projectRun.abort(new Error("the project does not include the definitions file"));
   // The project does not include the definitions file (e.g. a root tsconfig that excludes it):
   // check the file with the project's options rather than call it ok unchecked.
   const single = await singleFileConfig(tsconfig, file);
