@@ -134,6 +134,11 @@ env.BATON_HOME ??= path.join(EXAMPLE_DIR, ".baton");
 const dev: ChildProcess = fork(BIN, ["dev", "--defs", "definitions.ts", "--report-to-parent", ...devArgs], {
   cwd: EXAMPLE_DIR,
   env,
+  // Not this script's `--import tsx` (fork's default): the CLI is JavaScript and loads TypeScript
+  // definitions itself, so baton dev and its workers do not each carry a loader they do not use.
+  // Small V8 young generation: it grows to 32 MB while the process loads its modules and an idle
+  // daemon + webserver never gives it back (bench:rss; the workers get the same from their pool).
+  execArgv: ["--max-semi-space-size=4"],
   stdio: ["ignore", "inherit", "inherit", "ipc"],
   // (On Windows a detached child would get a console window of its own.)
   detached: process.platform !== "win32",

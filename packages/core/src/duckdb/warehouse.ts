@@ -1,4 +1,4 @@
-import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from "@duckdb/node-api";
 import { isSqlQuery, query as makeQuery, type SqlParam, type SqlQuery } from "./sql.js";
 
 export type Row = Record<string, unknown>;
@@ -39,6 +39,17 @@ export interface DuckDBWarehouse {
   exclusive<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
 }
 
+/**
+ * DuckDB's client and native module (~25 MB resident), loaded when a run first opens a database:
+ * processes that load definitions using DuckDB but never run them (the daemon, the webserver, idle
+ * run workers) do not pay for it.
+ */
+let client: Promise<typeof import("@duckdb/node-api")> | undefined;
+const loadClient = () => {
+  client ??= import("@duckdb/node-api");
+  return client;
+};
+
 /** The process's in-memory database, shared like a file (kept for the process's life). */
 let memory: Promise<DuckDBInstance> | undefined;
 
@@ -60,6 +71,7 @@ async function openWaiting(path: string, options: Record<string, string>, lockTi
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
     try {
       // Through the client's cache: every user of this file in the process gets the same database.
+      const { DuckDBInstance } = await loadClient();
       return await DuckDBInstance.fromCache(path, options);
     } catch (error) {
       const message = (error as Error).message ?? "";
@@ -91,7 +103,7 @@ export async function acquireDuckDBInstance(
   lockTimeoutMs = 120_000,
 ): Promise<{ instance: DuckDBInstance; release: () => void }> {
   if (path === ":memory:") {
-    memory ??= DuckDBInstance.create(path);
+    memory ??= loadClient().then(({ DuckDBInstance }) => DuckDBInstance.create(path));
     return { instance: await memory, release: () => {} };
   }
   const key = `${readOnly ? "ro" : "rw"}:${path}`;

@@ -8,8 +8,20 @@ import type { TagLimit } from "../storage/storage.js";
 
 export interface RunWorkerOptions {
   readonly instance: BatonInstance;
-  /** Loaded once; every run of this worker executes against them. */
-  readonly definitions: Definitions;
+  /**
+   * Loaded once; every run of this worker executes against them. A function loads them when the
+   * first run is queued (before claiming it): an idle worker holds none of the user's code (nor
+   * TypeScript's loader, nor DuckDB). If it throws, this worker claims nothing (other workers may).
+   */
+  readonly definitions: Definitions | (() => Promise<Definitions>);
+  /** The lazy definitions could not be loaded (called once). */
+  onLoadFailed?(error: unknown): void;
+  /**
+   * With lazy definitions: once they are loaded, stop (return) after this long without a run, so
+   * the process can be replaced by one holding nothing (DuckDB and the user's imports stay in
+   * memory otherwise). Default: never.
+   */
+  readonly idleExitMs?: number;
   readonly workerId?: string;
   /** Runs executed at once by this worker (default 1). */
   readonly slots?: number;
@@ -35,8 +47,25 @@ export interface RunWorkerOptions {
  * runs have ended.
  */
 export async function runWorker(options: RunWorkerOptions): Promise<void> {
-  const { instance, definitions } = options;
+  const { instance } = options;
   const storage = instance.storage;
+  let definitions = typeof options.definitions === "function" ? undefined : options.definitions;
+  let loadFailed = false;
+  /** True once the definitions are loaded; loads them when a run is queued. */
+  const ready = async (): Promise<boolean> => {
+    if (definitions) return true;
+    if (loadFailed || typeof options.definitions !== "function") return false;
+    const queued = await storage.listRuns({ statuses: ["QUEUED"], limit: 1 }).catch(() => undefined);
+    if (!queued || queued.runs.length === 0) return false;
+    try {
+      definitions = await options.definitions();
+      return true;
+    } catch (error) {
+      loadFailed = true;
+      options.onLoadFailed?.(error);
+      return false;
+    }
+  };
   const worker = {
     workerId: options.workerId ?? `worker-${randomUUID()}`,
     pid: process.pid,
@@ -72,7 +101,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     inFlight?.addEventListener("abort", onCancel, { once: true });
     options.onRunStart?.(runId);
     const done = instance
-      .executeQueuedRun(definitions, runId, { signal: controller.signal })
+      .executeQueuedRun(definitions!, runId, { signal: controller.signal })
       .then(
         (summary) => options.onRunEnd?.(runId, summary.status),
         async (error: unknown) => {
@@ -101,11 +130,15 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
 
   await beat();
   const heartbeat = setInterval(() => void beat(), heartbeatMs);
+  const idleExitMs = typeof options.definitions === "function" ? options.idleExitMs : undefined;
+  let idleSince = Date.now();
   try {
     while (!options.signal.aborted) {
+      if (active.size > 0) idleSince = Date.now();
+      else if (idleExitMs !== undefined && definitions && Date.now() - idleSince >= idleExitMs) break;
       const free = slots - active.size;
       if (free > 0 && options.mayClaim && !(await options.mayClaim().catch(() => true))) break;
-      if (free > 0) {
+      if (free > 0 && (await ready())) {
         const claimed = await storage
           .claimRuns({
             workerId: worker.workerId,

@@ -39,6 +39,19 @@ export function stopSignal(ctx: CliContext, what: string): { signal: AbortSignal
   };
 }
 
+/**
+ * How long a worker child that loaded the user's code stays without a run before it exits to be
+ * replaced by a fresh, small one: `BATON_WORKER_IDLE_EXIT_MS` (default 60 s; 0: never).
+ */
+export function idleExitMsOf(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const text = env.BATON_WORKER_IDLE_EXIT_MS;
+  if (text === undefined || text === "") return 60_000;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new UsageError(`BATON_WORKER_IDLE_EXIT_MS must be a whole number of milliseconds (got "${text}")`);
+  return ms === 0 ? undefined : ms;
+}
+
 interface WorkerOptions {
   concurrency?: number;
   maxConcurrentRuns?: number;
@@ -73,9 +86,15 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
         // The code generation this process runs: read before loading, so a reload requested
         // while it loads is not missed.
         const generation = await instance.storage.getValue(CODE_GENERATION_KEY).catch(() => undefined);
-        const definitions = await loadDefinitions(defsPath);
-        // What the webserver shows comes from here (it never loads user code).
-        await publishSnapshot(instance.storage, definitions).catch(() => undefined);
+        // The user's code (with TypeScript's loader and what it imports, e.g. DuckDB) is loaded
+        // when a run is first queued, not at start: an idle worker stays small (bench:rss). Its
+        // supervisor (`baton worker`, `baton dev`) loaded and checked it already.
+        const definitions = async () => {
+          const loaded = await loadDefinitions(defsPath);
+          // What the webserver shows comes from the code that runs (it never loads user code).
+          await publishSnapshot(instance.storage, loaded).catch(() => undefined);
+          return loaded;
+        };
         // The supervisor coordinates stopping: Ctrl-C reaches the whole process group, so a child
         // ignores SIGINT and finishes its run on the supervisor's SIGTERM (once); it also stops
         // when the supervisor is gone (the IPC channel closes).
@@ -111,15 +130,23 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
           await runWorker({
             instance,
             definitions,
+            onLoadFailed: (error) =>
+              ctx.stderr.write(
+                `worker ${process.pid}: could not load ${defsPath}, so it takes no runs until the code is reloaded: ${(error as Error)?.message ?? String(error)}\n`,
+              ),
             workerId,
             signal: stop.signal,
             ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
             ...(opts.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: opts.maxConcurrentRuns } : {}),
             tagLimits,
             mayClaim: current,
+            idleExitMs: idleExitMsOf(ctx.env),
             onRunStart: (runId) => send({ type: "run-start", runId }),
             onRunEnd: (runId) => send({ type: "run-end", runId }),
           });
+          // Returned without being asked to stop: idle with the code loaded; the supervisor
+          // starts a fresh worker (small until its next run).
+          if (!stop.signal.aborted) send({ type: "idle-exit" });
         } finally {
           clearInterval(reloadPoll);
           process.off("SIGINT", onSigint);
@@ -128,9 +155,11 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
         }
         return;
       }
-      // Supervisor: validate the definitions once here so a broken file fails fast and clearly.
-      await loadDefinitions(defsPath);
+      // Supervisor: validate the definitions once here so a broken file fails fast and clearly,
+      // and publish what the webserver shows (the children load the code only when runs come).
+      const definitions = await loadDefinitions(defsPath);
       const instance = await ctx.instance();
+      await publishSnapshot(instance.storage, definitions).catch(() => undefined);
       const size = opts.concurrency ?? 2;
       const args = [
         "worker",
