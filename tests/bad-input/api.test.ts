@@ -173,6 +173,24 @@ describe("API bodies", () => {
       message: 'invalid_request: body.chunk: Unrecognized key: "chunk" (field body.chunk)',
     },
     {
+      name: "backfill: chunkSize of the wrong type",
+      input: post("/api/backfills", {
+        selection: "shop/daily",
+        partitions: { which: "all" },
+        chunkSize: "ten",
+      }),
+      code: 400,
+      message:
+        "invalid_request: body.chunkSize: Invalid input: expected number, received string (field body.chunkSize)",
+    },
+    {
+      name: "backfill: no partitions",
+      input: post("/api/backfills", { selection: "shop/daily" }),
+      code: 400,
+      message:
+        "invalid_request: body.partitions: Invalid input: expected object, received undefined (field body.partitions)",
+    },
+    {
       name: "backfill: which not one of the four",
       input: post("/api/backfills", { selection: "shop/daily", partitions: { which: "some" } }),
       code: 400,
