@@ -902,3 +902,50 @@ describe("edge cases found by these tests (fixed)", () => {
     expect(await tableExists("s", "nums")).toBe(false);
   });
 });
+
+describe("malformed CSV files", () => {
+  /** A 3-column CSV read with a fixed dialect, as the NYC taxi example reads its trip files. */
+  const readCsv = (csv: string) =>
+    sql`select * from read_csv(${csv}, header = true, columns = ${raw("{'id': 'INTEGER', 'fare': 'DOUBLE', 'note': 'VARCHAR'}")},
+                               delim = ',', quote = '"', escape = '"', auto_detect = false)`;
+  const failureOf = async (lines: readonly string[]) => {
+    const csv = path.join(dir, "trips.csv");
+    fs.writeFileSync(csv, `${lines.join("\n")}\n`);
+    const trips = asset({ key: "trips" }, async () => readCsv(csv));
+    const summary = await materialize(defineDefinitions({ assets: [trips], resources: resources() }));
+    expect(summary.status).toBe("FAILURE");
+    return { csv, message: stepOf(summary, "trips").error?.message ?? "" };
+  };
+  const rows = Array.from({ length: 30 }, (_, i) => `${i},${i}.5,n${i}`);
+
+  it("a bad value names the file, line (the header is line 1), column and value", async () => {
+    const bad = [...rows];
+    bad[11] = "11,1O.5,n11";
+    const { csv, message } = await failureOf(["id,fare,note", ...bad]);
+    expect(message).toContain(
+      `malformed CSV: ${csv} line 13, column fare: could not convert "1O.5" to DOUBLE (line: 11,1O.5,n11)`,
+    );
+  });
+
+  it("a row with too few fields, and an unterminated quote, name the file and line", async () => {
+    const short = [...rows];
+    short[20] = "20,3";
+    expect((await failureOf(["id,fare,note", ...short])).message).toMatch(
+      /malformed CSV: .*trips\.csv line 22: expected 3 columns, found 2 \(line: 20,3\)/,
+    );
+    const quote = [...rows];
+    quote[4] = '4,1,"never closed';
+    const { message } = await failureOf(["id,fare,note", ...quote]);
+    expect(message).toMatch(
+      /malformed CSV: .*trips\.csv line 6: value with unterminated quote found \(line: 4,1,"never closed\)/,
+    );
+  });
+
+  it("leaves other DuckDB errors as they are", async () => {
+    const broken = asset({ key: "broken" }, async () => sql`select * from no_such_table`);
+    const summary = await materialize(defineDefinitions({ assets: [broken], resources: resources() }));
+    const message = stepOf(summary, "broken").error?.message ?? "";
+    expect(message).toContain("no_such_table");
+    expect(message).not.toContain("malformed CSV");
+  });
+});

@@ -177,9 +177,15 @@ export function describeCsvError(error: unknown): unknown {
   } else if (columns) {
     reason = `expected ${columns[1]} columns, found ${columns[2]}`;
   } else {
-    // The reason is the first line after the original line that is not a hint or an option.
+    // DuckDB's other reasons (csv_error.cpp); else the first line after the original line that is
+    // not a hint (an unterminated quote's "original line" runs over many lines: known reasons first).
+    const known =
+      /^(Value with unterminated quote found|Maximum line size of .*|Invalid unicode.*)\.?$/m.exec(
+        message.slice(message.indexOf("Original Line:")),
+      )?.[1];
     const after = message.slice(message.indexOf("Original Line:")).split("\n").slice(1);
-    const text = after.map((l) => l.trim()).find((l) => l !== "" && !/^(Possible|\*|file =)/.test(l));
+    const text =
+      known ?? after.map((l) => l.trim()).find((l) => l !== "" && !/^(Possible|\*|file =)/.test(l));
     reason = (text ?? "unreadable line").replace(/\.$/, "").replace(/^\p{Lu}/u, (c) => c.toLowerCase());
   }
   const shown = original === undefined ? "" : ` (line: ${excerpt(original)})`;
