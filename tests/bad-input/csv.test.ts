@@ -121,7 +121,8 @@ const rows: Row<CsvInput>[] = [
     name: "an unterminated quote",
     input: { month: "2019-07", taxi: "yellow", edit: setValue(5, "store_and_fwd_flag", '"N') },
     code: 1,
-    message: /malformed CSV: LANDING\/yellow_tripdata_2019-07\.csv line 6: /,
+    message:
+      /malformed CSV: LANDING\/yellow_tripdata_2019-07\.csv line 6: value with unterminated quote found \(line: .+\)$/,
   },
 ];
 
