@@ -406,6 +406,29 @@ describe("examples/nyc_taxi end to end", () => {
       const changed = await evaluate(definitions);
       expect(changed.runRequests?.map((r) => r.partitionKey)).toEqual(["2019-02|green"]);
       expect(changed.skipReason).toBeUndefined();
+      // An asset the definitions do not have: the tick fails, naming the sensor and the key.
+      const typo = core.fileSensor({
+        name: "typo",
+        dir: landing,
+        partitionKey: (f) => partitionOfFile(f.relativePath) ?? null,
+        skipIfMaterialized: "taxi/raw_trip",
+      });
+      await expect(
+        Promise.resolve(
+          typo.evaluate({
+            sensorName: "typo",
+            cursor: null,
+            now: new Date(),
+            lastTickAt: null,
+            signal: new AbortController().signal,
+            log: { debug() {}, info() {}, warn() {}, error() {} },
+            store: instance.storage,
+            definitions,
+          }),
+        ),
+      ).rejects.toThrow(
+        'fileSensor "typo": skipIfMaterialized names "taxi/raw_trip", which is not an asset of these definitions',
+      );
     });
 
     it("loads every CSV data row into taxi/raw_trips, with its file name", async () => {
