@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -148,6 +148,27 @@ describe("typeCheck", () => {
     expect(
       (await readdir(path.join(os.tmpdir(), "baton-typecheck"))).some((f) => f.endsWith(".tsbuildinfo")),
     ).toBe(true);
+  });
+
+  test("the cache folder keeps the 200 most recent entries (temp projects come and go)", async () => {
+    const cache = path.join(os.tmpdir(), "baton-typecheck");
+    await mkdir(cache, { recursive: true });
+    const old = new Date(Date.now() - 86_400_000);
+    const stale = Array.from({ length: 210 }, (_, i) =>
+      path.join(cache, `stale-${process.pid}-${i}.tsbuildinfo`),
+    );
+    for (const f of stale) {
+      await writeFile(f, "{}");
+      await utimes(f, old, old);
+    }
+    const dir = await tempDir("baton-tc-prune-");
+    const file = path.join(dir, "definitions.ts");
+    await writeFile(file, "export const a = 1;\n");
+    expect((await typeCheck(file, { env: {} })).ok).toBe(true);
+    const left = await readdir(cache);
+    expect(left.length).toBeLessThanOrEqual(201); // 200, plus the state tsc wrote for this check
+    expect(stale.filter((f) => existsSync(f)).length).toBeLessThan(200);
+    for (const f of stale) await rm(f, { force: true });
   });
 
   test("an abort stops tsc and rejects with the reason", async () => {

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { UsageError } from "../errors.js";
@@ -291,7 +291,28 @@ async function rootFiles(
 
 /** Where the incremental state of checking `key` (a tsconfig, or a file alone) is kept. */
 async function buildInfoFile(key: string, file: string): Promise<string> {
-  return path.join(await cacheDir(file), `${hash(key)}.tsbuildinfo`);
+  const dir = await cacheDir(file);
+  const target = path.join(dir, `${hash(key)}.tsbuildinfo`);
+  if (!existsSync(target)) await pruneCache(dir).catch(() => undefined);
+  return target;
+}
+
+/** Entries kept in the cache folder (each project or file checked adds one or two). */
+const CACHE_ENTRIES = 200;
+
+/** Remove the least recently written entries beyond CACHE_ENTRIES (e.g. of deleted temp projects). */
+async function pruneCache(dir: string) {
+  const names = await readdir(dir);
+  if (names.length <= CACHE_ENTRIES) return;
+  const entries = await Promise.all(
+    names.map(async (name) => ({
+      name,
+      mtime: (await stat(path.join(dir, name)).catch(() => undefined))?.mtimeMs ?? 0,
+    })),
+  );
+  entries.sort((a, b) => a.mtime - b.mtime);
+  for (const e of entries.slice(0, entries.length - CACHE_ENTRIES))
+    await rm(path.join(dir, e.name), { recursive: true, force: true });
 }
 
 function realpath(file: string): string {
