@@ -123,13 +123,14 @@ try {
     dev!.on("exit", (code) => reject(new Error(`baton dev exited (${code}) before it was ready`)));
   });
   const instance = await openInstance({ home: env.BATON_HOME!, env: {} });
-  const workersUp = async () => {
+  // `baton dev` keeps one worker while idle and starts the others (up to --workers) while it is busy.
+  const workersUp = async (count = 1) => {
     for (let i = 0; i < 600; i++) {
       const s = sample(pgid);
-      if (s.filter((p) => p.role === "worker").length === WORKERS) {
-        // Each worker registers once it loaded the definitions.
+      if (s.filter((p) => p.role === "worker").length === count) {
+        // Each worker registers as it starts.
         const live = await instance.storage.listWorkers();
-        if (live.filter((w) => w.status === "running").length >= WORKERS) return;
+        if (live.filter((w) => w.status === "running").length >= count) return;
       }
       await sleep(100);
     }

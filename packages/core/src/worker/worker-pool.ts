@@ -9,10 +9,21 @@ export type WorkerMessage =
   /** About to exit after idling with the user's code loaded: replace it quietly. */
   | { type: "idle-exit" };
 
+/** Messages a supervisor sends a worker child: retire = stop claiming and exit (no run in flight). */
+export type SupervisorMessage = { type: "retire" };
+
 export interface WorkerPoolOptions {
   readonly storage: Storage;
-  /** Child processes (each executes one run at a time). */
+  /** At most this many child processes (each executes one run at a time). */
   readonly size: number;
+  /**
+   * Children kept alive while nothing runs (default `size`: all). The others start when
+   * every live child is busy (a run started, or a child exited while the rest were busy) and stop
+   * again after `idleMs` without a run: an idle `baton dev` holds one small worker, not `size`.
+   */
+  readonly warm?: number;
+  /** How long a child beyond `warm` may stay without a run before it is stopped (default 60 s; undefined in options: never). */
+  readonly idleMs?: number | null;
   /** The script and arguments that start one worker child. */
   readonly script: string;
   readonly args: readonly string[];
@@ -41,7 +52,9 @@ export function workerExecArgv(env: NodeJS.ProcessEnv): string[] {
 }
 
 /**
- * A supervisor of worker child processes: keeps `size` of them alive. A child that dies while
+ * A supervisor of worker child processes: keeps `warm` of them alive and grows to `size` while
+ * they are all busy (Dagster's default launcher spawns a process per run; here a busy pool grows
+ * by one child per run start, and shrinks back when children idle). A child that dies while
  * executing a run (SIGKILL, out of memory) has that run failed at once with the reason, and is
  * replaced; the store's heartbeat monitor is the backstop if the supervisor itself dies.
  */
@@ -73,6 +86,27 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
   // A child that dies right after starting (e.g. definitions that fail to load) is restarted with
   // a growing delay, not in a tight loop.
   let quickDeaths = 0;
+  const warm = Math.max(1, Math.min(options.size, options.warm ?? options.size));
+  const idleMs = options.idleMs === undefined ? 60_000 : options.idleMs;
+  const idleTimers = new Map<ChildProcess, NodeJS.Timeout>();
+  const allBusy = () => [...running.values()].every((runId) => runId !== undefined);
+  /** More capacity may be needed: every live child runs something and the pool may grow. */
+  const mayGrow = () => !stopping && running.size < options.size && allBusy();
+  /** A child without a run: a child beyond `warm` is stopped after `idleMs` (it finishes nothing). */
+  const idle = (child: ChildProcess) => {
+    clearTimeout(idleTimers.get(child));
+    if (idleMs === null) return;
+    const timer = setTimeout(() => {
+      idleTimers.delete(child);
+      if (stopping || running.get(child) !== undefined || running.size <= warm) return;
+      recycled.add(child);
+      // Asked over IPC (quietly; it stops claiming and exits 0); SIGTERM if the channel is gone.
+      if (!child.connected || !child.send({ type: "retire" } satisfies SupervisorMessage))
+        child.kill("SIGTERM");
+    }, idleMs);
+    timer.unref();
+    idleTimers.set(child, timer);
+  };
   const spawnChild = () => {
     const bornAt = Date.now();
     const env = options.env ?? process.env;
@@ -83,15 +117,23 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     running.set(child, undefined);
+    idle(child);
     child.on("message", (message: WorkerMessage) => {
-      if (message.type === "run-start") running.set(child, message.runId);
-      else if (message.type === "run-end") running.set(child, undefined);
-      else if (message.type === "ready") workerIds.set(child, message.workerId);
+      if (message.type === "run-start") {
+        running.set(child, message.runId);
+        clearTimeout(idleTimers.get(child));
+        if (mayGrow()) spawnChild();
+      } else if (message.type === "run-end") {
+        running.set(child, undefined);
+        idle(child);
+      } else if (message.type === "ready") workerIds.set(child, message.workerId);
       else if (message.type === "idle-exit") recycled.add(child);
     });
     child.on("exit", (code, signal) => {
       const runId = running.get(child);
       running.delete(child);
+      clearTimeout(idleTimers.get(child));
+      idleTimers.delete(child);
       const how = signal ? `signal ${signal}` : `code ${code}`;
       if (runId) track(failRun(runId, `its worker process ${child.pid} died (${how}) while running it`));
       const workerId = workerIds.get(child);
@@ -101,6 +143,9 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
         if (running.size === 0) stopped();
         return;
       }
+      // Replaced when the pool would fall below `warm`, or when every other child is busy (queued
+      // runs may be waiting for the capacity it had); otherwise the next busy moment grows it again.
+      if (running.size >= warm && !mayGrow()) return;
       // A clean exit (code 0: a reload) is not a crash; a quick crash backs off.
       const crashed = signal !== null || code !== 0;
       quickDeaths = crashed && Date.now() - bornAt < 2000 ? quickDeaths + 1 : 0;
@@ -118,7 +163,7 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
     return child;
   };
 
-  for (let i = 0; i < options.size; i++) spawnChild();
+  for (let i = 0; i < warm; i++) spawnChild();
 
   return {
     children: () => [...running.keys()],
@@ -128,6 +173,8 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
         for (const child of running.keys()) child.kill("SIGKILL");
       } else {
         stopping = true;
+        for (const t of idleTimers.values()) clearTimeout(t);
+        idleTimers.clear();
         for (const t of respawns) clearTimeout(t);
         respawns.clear();
         for (const child of running.keys()) child.kill("SIGTERM");

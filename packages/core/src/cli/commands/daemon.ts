@@ -12,7 +12,7 @@ import { type CliContext, parsePositiveInt } from "../cli-context.js";
 import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
 import { importWebserver, type WebserverModule } from "../webserver-module.js";
 import { printTypeCheck, requireDefinitionsFile } from "./check.js";
-import { parseTagLimit, stopSignal } from "./worker.js";
+import { idleExitMsOf, parseTagLimit, stopSignal } from "./worker.js";
 
 const collectFlag = (value: string, previous: string[]) => [...previous, value];
 
@@ -249,7 +249,11 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
   program
     .command("dev")
     .description("daemon + run workers on one machine, reloading when the definitions change")
-    .option("--workers <n>", "worker processes (default 2)", parsePositiveInt("--workers"))
+    .option(
+      "--workers <n>",
+      "worker processes at most (default 2; one is kept while idle, the others start when it is busy)",
+      parsePositiveInt("--workers"),
+    )
     .option(
       "--max-concurrent-runs <n>",
       "runs in progress across all workers",
@@ -332,6 +336,10 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
         const pool = startWorkerPool({
           storage: instance.storage,
           size,
+          // On a laptop, idle memory matters more than the second of start-up a burst waits for:
+          // one worker is kept, the others start while it is busy (bench:rss).
+          warm: 1,
+          idleMs: idleExitMsOf(ctx.env) ?? null,
           script: process.argv[1]!,
           args: [
             "worker",
@@ -432,7 +440,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
             workers: size,
           });
         ctx.stderr.write(
-          `baton dev: daemon + ${size} worker${size === 1 ? "" : "s"} on ${instance.storage.location}` +
+          `baton dev: daemon + ${size === 1 ? "1 worker" : `up to ${size} workers`} on ${instance.storage.location}` +
             `${opts.watch ? `, reloading on changes in ${dir}` : ""} (Ctrl-C to stop)\n`,
         );
         try {

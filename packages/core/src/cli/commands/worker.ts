@@ -5,7 +5,7 @@ import { UsageError } from "../../errors.js";
 import { publishSnapshot } from "../../snapshot/snapshot.js";
 import type { TagLimit } from "../../storage/storage.js";
 import { runWorker } from "../../worker/run-worker.js";
-import { startWorkerPool, type WorkerMessage } from "../../worker/worker-pool.js";
+import { type SupervisorMessage, startWorkerPool, type WorkerMessage } from "../../worker/worker-pool.js";
 import { type CliContext, parsePositiveInt } from "../cli-context.js";
 import { loadDefinitions, resolveDefinitionsPath } from "../load-definitions.js";
 
@@ -107,6 +107,11 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
         };
         const onSigterm = onStop("received SIGTERM");
         const onDisconnect = onStop("its supervisor is gone");
+        // The supervisor retires a child it no longer needs (idle beyond the warm ones): no log line.
+        const onMessage = (m: SupervisorMessage) => {
+          if (m?.type === "retire") stop.abort();
+        };
+        process.on("message", onMessage);
         process.on("SIGINT", onSigint);
         process.on("SIGTERM", onSigterm);
         process.on("disconnect", onDisconnect);
@@ -152,6 +157,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
           process.off("SIGINT", onSigint);
           process.off("SIGTERM", onSigterm);
           process.off("disconnect", onDisconnect);
+          process.off("message", onMessage);
         }
         return;
       }

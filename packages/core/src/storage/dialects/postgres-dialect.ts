@@ -2,19 +2,11 @@ import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { BatonDatabase } from "../schema.js";
 import type { DialectAdapter, Executor } from "./dialect-adapter.js";
+import { redactUrl } from "./redact-url.js";
 
 const INT8_OID = 20;
 
 /** `postgres://user:***@host:port/db`: safe to print. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(unparseable database URL)";
-  }
-}
 
 /**
  * Postgres for teams and several machines (`BATON_DATABASE_URL`). BIGINT columns are parsed to
