@@ -8,7 +8,7 @@ import { Pill } from "./Pill";
 const KIND_WORDS: Record<StaleReason["kind"], string> = {
   missing: "missing",
   code_version: "code changed",
-  upstream_newer: "upstream is newer",
+  upstream_newer: "upstream changed",
   upstream_stale: "upstream is stale",
 };
 
