@@ -503,7 +503,7 @@ for (const backend of storageBackends()) {
       const completed = await waitForBackfill(t, backfillId, ["COMPLETED", "FAILED", "CANCELED"], 30_000);
       expect(completed.status, await describeState(t)).toBe("COMPLETED");
       expect(roleOf(second)).toBe("leader");
-      expect(second.stderr()).toContain(`backfill ${backfillId} completed`);
+      await stderrShows(second, `backfill ${backfillId} completed`, 10_000);
 
       // Every partition of both assets materialized exactly once (store and bodies agree).
       expect(await materializedPartitions(t, "daemon/raw")).toEqual(once(days));
@@ -563,7 +563,8 @@ for (const backend of storageBackends()) {
       expect(cancel.stdout.trim()).toBe(`backfill ${backfillId} CANCELING`);
       const canceled = await waitForBackfill(t, backfillId, ["CANCELED", "COMPLETED", "FAILED"]);
       expect(canceled.status).toBe("CANCELED");
-      expect(daemon.stderr()).toContain(`backfill ${backfillId} canceled`);
+      // The daemon logs after it stored the status: the line may reach its pipe a moment later.
+      await stderrShows(daemon, `backfill ${backfillId} canceled`, 10_000);
 
       // When the backfill is CANCELED, none of its runs is still queued or in progress.
       const runs = await allRuns(t, backfillId);
