@@ -1,3 +1,4 @@
+import { allRuns } from "../storage/all-runs.js";
 import type { Storage } from "../storage/storage.js";
 
 /** Why one failed unit (a run over one partition, a chunk or a range) of a backfill failed. */
@@ -51,18 +52,8 @@ export async function listBackfillFailures(
 ): Promise<BackfillFailures> {
   const limit = Math.max(0, options.limit ?? 50);
   const failed: { runId: string; assetKeys: readonly string[]; partitionKeys: readonly string[] }[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.listRuns({
-      backfillId,
-      statuses: ["FAILURE"],
-      limit: 1000,
-      ...(cursor ? { cursor } : {}),
-    });
-    for (const r of page.runs)
-      failed.push({ runId: r.runId, assetKeys: r.assetKeys, partitionKeys: r.partitionKeys ?? [] });
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  for await (const r of allRuns(storage, { backfillId, statuses: ["FAILURE"] }))
+    failed.push({ runId: r.runId, assetKeys: r.assetKeys, partitionKeys: r.partitionKeys ?? [] });
   failed.reverse(); // newest first from the index: the oldest (first launched) first here
   const failures: BackfillFailure[] = [];
   for (const run of failed.slice(0, limit)) {

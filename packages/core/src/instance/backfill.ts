@@ -9,6 +9,7 @@ import type { KeySpaces } from "../execution/run-partitions.js";
 import type { RunSummary } from "../execution/run-summary.js";
 import { resolveSelection } from "../graph/selection.js";
 import { createStalenessResolver } from "../status/staleness.js";
+import { allRuns } from "../storage/all-runs.js";
 import type { BackfillCounts, BackfillRecord, Storage } from "../storage/storage.js";
 import { type BackfillPlan, type BackfillUnit, planBackfill } from "./backfill-plan.js";
 import {
@@ -234,19 +235,9 @@ async function doneUnits(
 ): Promise<Set<number>> {
   const done = new Set<string>();
   for (const backfillId of backfillIds) {
-    let cursor: string | undefined;
-    do {
-      const page = await storage.listRuns({
-        backfillId,
-        statuses: ["SUCCESS"],
-        limit: 1000,
-        ...(cursor ? { cursor } : {}),
-      });
-      for (const run of page.runs)
-        for (const asset of run.assetKeys)
-          for (const key of run.partitionKeys ?? [""]) done.add(`${asset}\u0000${key}`);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+    for await (const run of allRuns(storage, { backfillId, statuses: ["SUCCESS"] }))
+      for (const asset of run.assetKeys)
+        for (const key of run.partitionKeys ?? [""]) done.add(`${asset}\u0000${key}`);
   }
   const out = new Set<number>();
   for (const u of plan.units) {

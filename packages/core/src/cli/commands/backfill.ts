@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { BatonError, UsageError } from "../../errors.js";
 import { describeBackfillFailure, listBackfillFailures } from "../../instance/backfill-failures.js";
+import { allRuns } from "../../storage/all-runs.js";
 import type { CliContext } from "../cli-context.js";
 import { parsePositiveInt } from "../cli-context.js";
 import { describeTime, table } from "../format.js";
@@ -57,17 +58,8 @@ export function registerBackfillCommands(program: Command, ctx: CliContext) {
       const record = await instance.storage.getBackfill(backfillId);
       if (!record) throw new BatonError("RUN_NOT_FOUND", `Backfill ${backfillId} was not found.`);
       const runs: { runId: string; status: string; partitions: readonly string[] }[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await instance.storage.listRuns({
-          backfillId,
-          limit: 1000,
-          ...(cursor ? { cursor } : {}),
-        });
-        for (const r of page.runs)
-          runs.push({ runId: r.runId, status: r.status, partitions: r.partitionKeys ?? [] });
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
+      for await (const r of allRuns(instance.storage, { backfillId }))
+        runs.push({ runId: r.runId, status: r.status, partitions: r.partitionKeys ?? [] });
       const byStatus: Record<string, number> = {};
       for (const r of runs) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
       // Why each failed run failed (its first error): the first 20 (--json: 1,000).
