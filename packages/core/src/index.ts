@@ -169,6 +169,7 @@ export {
   type ReexecuteOptions,
 } from "./instance/instance.js";
 export { loadKeySpaces } from "./instance/run-partitions-request.js";
+export * from "./pipes/index.js";
 export {
   type Alert,
   type AlertPayload,

@@ -1,0 +1,12 @@
+export {
+  PIPES_STDOUT_PREFIX,
+  type PipesCheckReport,
+  type PipesContextPayload,
+  type PipesContextSource,
+  type PipesOptions,
+  PipesProcessError,
+  type PipesResult,
+  pipesContextPayload,
+  pipesHelperPath,
+  runPipes,
+} from "./run-pipes.js";
