@@ -213,7 +213,11 @@ describe("runPipes", () => {
   });
 
   it("outside Baton's fd 3 the helpers write ::baton:: lines on stdout", () => {
-    const env = { PATH: process.env.PATH ?? "", PYTHONPATH: path.dirname(pipesHelperPath("python")) };
+    const env = {
+      PATH: process.env.PATH ?? "",
+      PYTHONPATH: path.dirname(pipesHelperPath("python")),
+      PYTHONDONTWRITEBYTECODE: "1",
+    };
     const py = execFileSync(
       "python3",
       [
