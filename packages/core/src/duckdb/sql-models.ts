@@ -1,0 +1,458 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { type AssetDefinition, asset } from "../definitions/asset.js";
+import { assetCheck, type CheckDefinition } from "../definitions/asset-check.js";
+import type { AssetContext } from "../definitions/context.js";
+import { editDistance } from "../definitions/definitions.js";
+import type { PartitionsDefinition, TimeWindow } from "../definitions/partitions/partitions.js";
+import { BatonError } from "../errors.js";
+import { tableNameOf } from "./duckdb-io-manager.js";
+import { ident, literal } from "./sql.js";
+import type { DuckDBWarehouse } from "./warehouse.js";
+
+export interface SqlAssetsOptions {
+  /** Folder of `.sql` models (searched recursively); relative to the working directory. */
+  readonly dir: string;
+  /** Name of the DuckDB resource (`duckdb({ path })`) the models run on. */
+  readonly warehouse: string;
+  /** Partitions definitions a model may name in its header (`-- partitions: daily`). */
+  readonly partitions?: Readonly<Record<string, PartitionsDefinition>>;
+  /** Assets defined in TypeScript that models may `ref()` by key (their DuckDB table). */
+  readonly sources?: readonly (string | { readonly key: string })[];
+  /** Group of models without a `group:` header (default "sql"). */
+  readonly group?: string;
+}
+
+export interface SqlAssets {
+  readonly assets: readonly AssetDefinition<unknown, PartitionsDefinition | undefined>[];
+  readonly checks: readonly CheckDefinition[];
+}
+
+type CheckSpec =
+  | { kind: "not_null" | "unique"; column: string; line: number; blocking: boolean }
+  | { kind: "accepted_values"; column: string; values: string[]; line: number; blocking: boolean }
+  | { kind: "row_count"; op: string; value: number; line: number; blocking: boolean };
+
+interface Model {
+  key: string;
+  /** Path relative to the working directory (for messages). */
+  readonly file: string;
+  readonly text: string;
+  description?: string;
+  group?: string;
+  tags: Record<string, string>;
+  partitionsName?: string;
+  partitionsLine?: number;
+  partitionColumn?: string;
+  checks: CheckSpec[];
+  refs: { name: string; line: number }[];
+  usesPartition?: number;
+}
+
+const HEADER_FIELDS = [
+  "key",
+  "description",
+  "group",
+  "tags",
+  "partitions",
+  "partition_column",
+  "check",
+  "check_warn",
+];
+const TEMPLATE = /\{\{(.*?)\}\}/g;
+
+function fail(where: string, message: string): never {
+  throw new BatonError("INVALID_DEFINITION", `${where}: ${message}`);
+}
+
+function listSqlFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listSqlFiles(full));
+    else if (entry.isFile() && entry.name.endsWith(".sql")) out.push(full);
+  }
+  return out.sort();
+}
+
+function lineOf(text: string, index: number): number {
+  return text.slice(0, index).split("\n").length;
+}
+
+const IDENT = /^[A-Za-z_][\w]*$/;
+
+function parseCheck(value: string, where: string, line: number, blocking: boolean): CheckSpec {
+  let m = /^(not_null|unique)\(\s*([A-Za-z_]\w*)\s*\)$/.exec(value);
+  if (m) return { kind: m[1] as "not_null" | "unique", column: m[2]!, line, blocking };
+  m = /^accepted_values\(\s*([A-Za-z_]\w*)\s*,\s*\[(.*)\]\s*\)$/.exec(value);
+  if (m) {
+    const items = m[2]!.split(",").map((s) => s.trim());
+    const values = items.map((s) => /^'((?:[^']|'')*)'$/.exec(s)?.[1]?.replaceAll("''", "'"));
+    if (values.length === 0 || values.some((v) => v === undefined))
+      fail(
+        where,
+        `accepted_values needs a list of quoted strings, e.g. accepted_values(col, ['a', 'b']); got ${value}`,
+      );
+    return { kind: "accepted_values", column: m[1]!, values: values as string[], line, blocking };
+  }
+  m = /^row_count\s*(>=|<=|!=|=|>|<)\s*(\d+)$/.exec(value);
+  if (m) return { kind: "row_count", op: m[1]!, value: Number(m[2]), line, blocking };
+  fail(
+    where,
+    `unknown check "${value}"; expected not_null(col), unique(col), accepted_values(col, ['a', 'b']) or row_count > N`,
+  );
+}
+
+function parseModel(full: string, root: string): Model {
+  const file = path.relative(process.cwd(), full) || full;
+  const text = readFileSync(full, "utf8");
+  const model: Model = {
+    key: path
+      .relative(root, full)
+      .replace(/\.sql$/, "")
+      .split(path.sep)
+      .join("/"),
+    file,
+    text,
+    tags: {},
+    checks: [],
+    refs: [],
+  };
+  const lines = text.split("\n");
+  const seen = new Set<string>();
+  // The header: the leading comment (and blank) lines; `-- name: value` lines are fields.
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!.trim();
+    if (raw === "") continue;
+    if (!raw.startsWith("--")) break;
+    const m = /^--\s*([A-Za-z_][\w-]*)\s*:(.*)$/.exec(raw);
+    if (!m) continue; // a plain comment
+    const where = `${file}:${i + 1}`;
+    const [, name, rest] = m as unknown as [string, string, string];
+    const value = rest.trim();
+    if (!HEADER_FIELDS.includes(name)) {
+      const near = HEADER_FIELDS.find((f) => editDistance(f, name) <= 2);
+      fail(
+        where,
+        `bad header line "${raw}": unknown field "${name}"${near ? ` (did you mean "${near}"?)` : ""}; fields are ${HEADER_FIELDS.join(", ")}`,
+      );
+    }
+    if (value === "") fail(where, `bad header line "${raw}": "${name}" has no value`);
+    if (name !== "check" && name !== "check_warn") {
+      if (seen.has(name)) fail(where, `bad header line "${raw}": "${name}" is given twice`);
+      seen.add(name);
+    }
+    switch (name) {
+      case "key":
+        if (!/^[A-Za-z_][\w]*(\/[A-Za-z_][\w]*)*$/.test(value))
+          fail(where, `bad header line "${raw}": a key is names separated by "/", e.g. taxi/daily`);
+        model.key = value;
+        break;
+      case "description":
+        model.description = value;
+        break;
+      case "group":
+        model.group = value;
+        break;
+      case "tags":
+        for (const t of value.split(",").map((s) => s.trim())) {
+          const [k, v] = t.split("=", 2).map((s) => s.trim());
+          if (!k)
+            fail(where, `bad header line "${raw}": tags are "name" or "name=value", separated by commas`);
+          model.tags[k] = v ?? "";
+        }
+        break;
+      case "partitions":
+        model.partitionsName = value;
+        model.partitionsLine = i + 1;
+        break;
+      case "partition_column":
+        if (!IDENT.test(value)) fail(where, `bad header line "${raw}": partition_column is one column name`);
+        model.partitionColumn = value;
+        break;
+      default:
+        model.checks.push(parseCheck(value, where, i + 1, name === "check"));
+    }
+  }
+  for (const m of text.matchAll(TEMPLATE)) {
+    const expr = m[1]!.trim();
+    const line = lineOf(text, m.index);
+    const ref = /^ref\(\s*(?:'([^']+)'|"([^"]+)")\s*\)$/.exec(expr);
+    if (ref) model.refs.push({ name: (ref[1] ?? ref[2])!, line });
+    else if (/^partition\.(start|end|key)$/.test(expr)) model.usesPartition ??= line;
+    else
+      fail(
+        `${file}:${line}`,
+        `unknown template expression "{{ ${expr} }}"; expected ref('model'), partition.start, partition.end or partition.key`,
+      );
+  }
+  return model;
+}
+
+/** `'YYYY-MM-DD'` at midnight UTC, else `'YYYY-MM-DD HH:MM:SS'`. */
+function instant(d: Date): string {
+  const iso = d.toISOString();
+  return iso.slice(11, 19) === "00:00:00" ? iso.slice(0, 10) : iso.slice(0, 19).replace("T", " ");
+}
+
+interface PartitionView {
+  readonly partitionKey?: string;
+  readonly partitionTimeWindow?: TimeWindow;
+}
+
+/** SQL condition selecting the partition's rows of a partitioned model's table. */
+function partitionFilter(model: Model, ctx: PartitionView): string {
+  const col = ident(model.partitionColumn!);
+  const w = ctx.partitionTimeWindow;
+  if (w) return `${col} >= ${literal(instant(w.start))} and ${col} < ${literal(instant(w.end))}`;
+  return `${col}::VARCHAR = ${literal(ctx.partitionKey!)}`;
+}
+
+/**
+ * DuckDB's error as one naming the model file (and line, when DuckDB gives one). Lines of the
+ * rendered SQL are the file's lines: templates never span or add lines.
+ */
+function describeModelError(model: Model, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = /LINE (\d+):/.exec(message)?.[1];
+  const first = message.split("\n")[0]!;
+  return new BatonError(
+    "USER_CODE_ERROR",
+    `SQL model ${model.key} (${model.file}${line ? `:${line}` : ""}): ${first}`,
+    { cause: error },
+  );
+}
+
+function checkQuery(check: CheckSpec, table: string, where: string): { sql: string; name: string } {
+  const w = where ? ` where ${where}` : "";
+  const and = where ? ` and (${where})` : "";
+  switch (check.kind) {
+    case "not_null":
+      return {
+        name: `not_null_${check.column}`,
+        sql: `select count(*)::BIGINT as bad from ${table} where ${ident(check.column)} is null${and}`,
+      };
+    case "unique":
+      return {
+        name: `unique_${check.column}`,
+        sql: `select count(*)::BIGINT as bad from (select ${ident(check.column)} from ${table}${w} group by all having count(*) > 1)`,
+      };
+    case "accepted_values":
+      return {
+        name: `accepted_values_${check.column}`,
+        sql: `select count(*)::BIGINT as bad from ${table} where ${ident(check.column)} is not null and ${ident(check.column)}::VARCHAR not in (${check.values.map(literal).join(", ")})${and}`,
+      };
+    default:
+      return {
+        name: "row_count",
+        sql: `select case when count(*) ${check.op} ${check.value} then 0 else 1 end as bad, count(*)::BIGINT as row_count from ${table}${w}`,
+      };
+  }
+}
+
+/**
+ * Every `.sql` file under `dir` as an asset on DuckDB, materialized by the `warehouse` resource.
+ *
+ * - key from the path (`taxi/daily.sql` → `taxi/daily`) or a `-- key:` header line; the table is
+ *   the one the DuckDB IO manager uses for that key (`"taxi"."daily"`);
+ * - `{{ ref('model') }}` (a model, by key or file name, or a TypeScript asset listed in `sources`)
+ *   declares the dependency and becomes the upstream's table;
+ * - `{{ partition.start }}`, `{{ partition.end }}`, `{{ partition.key }}`: quoted SQL literals;
+ * - header (leading `-- name: value` lines): description, group, tags, partitions (a name in
+ *   `options.partitions`), partition_column, and `check:` (blocking) / `check_warn:` lines:
+ *   `not_null(col)`, `unique(col)`, `accepted_values(col, ['a','b'])`, `row_count > 0`.
+ *
+ * Unpartitioned models are `create or replace table`; partitioned ones replace the rows of their
+ * partition (by `partition_column`: its time window, or its key) and fail if the query returns
+ * rows outside it. Unknown refs, cycles and bad headers throw here, naming file and line.
+ */
+export function sqlAssets(options: SqlAssetsOptions): SqlAssets {
+  const root = path.resolve(options.dir);
+  let files: string[];
+  try {
+    files = listSqlFiles(root);
+  } catch (error) {
+    throw new BatonError(
+      "INVALID_DEFINITION",
+      `sqlAssets: cannot read folder ${options.dir}: ${(error as Error).message}`,
+    );
+  }
+  if (files.length === 0)
+    throw new BatonError("INVALID_DEFINITION", `sqlAssets: no .sql files under ${options.dir}`);
+  const models = files.map((f) => parseModel(f, root));
+  const byKey = new Map<string, Model>();
+  for (const m of models) {
+    const other = byKey.get(m.key);
+    if (other) fail(m.file, `model key "${m.key}" is also the key of ${other.file}`);
+    byKey.set(m.key, m);
+  }
+  const sources = new Set((options.sources ?? []).map((s) => (typeof s === "string" ? s : s.key)));
+  for (const s of sources)
+    if (byKey.has(s)) fail(byKey.get(s)!.file, `model key "${s}" is also a source asset`);
+
+  const resolve = (model: Model, ref: { name: string; line: number }): string => {
+    if (byKey.has(ref.name) || sources.has(ref.name)) return ref.name;
+    const byName = models.filter((m) => m.key.split("/").at(-1) === ref.name);
+    if (byName.length === 1) return byName[0]!.key;
+    const where = `${model.file}:${ref.line}`;
+    if (byName.length > 1)
+      fail(
+        where,
+        `ref('${ref.name}') is ambiguous: ${byName.map((m) => m.key).join(", ")}; use the full key`,
+      );
+    const candidates = [...byKey.keys(), ...sources];
+    let best: string | undefined;
+    let bestD = Number.POSITIVE_INFINITY;
+    for (const c of candidates) {
+      const d = Math.min(editDistance(ref.name, c), editDistance(ref.name, c.split("/").at(-1)!));
+      if (d < bestD) [best, bestD] = [c, d];
+    }
+    fail(
+      where,
+      `unknown ref('${ref.name}')${best && bestD <= Math.max(2, ref.name.length / 3) ? ` (did you mean '${best}'?)` : ""}; refs name a SQL model or an asset listed in sources`,
+    );
+  };
+  const upstream = new Map<string, string[]>();
+  for (const m of models) upstream.set(m.key, [...new Set(m.refs.map((r) => resolve(m, r)))]);
+
+  // Cycles among models.
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (key: string, trail: string[]) => {
+    if (state.get(key) === "done") return;
+    if (state.get(key) === "visiting") {
+      const cycle = [...trail.slice(trail.indexOf(key)), key].map((k) => byKey.get(k)!.file);
+      fail(byKey.get(key)!.file, `ref cycle: ${cycle.join(" → ")}`);
+    }
+    state.set(key, "visiting");
+    for (const up of upstream.get(key) ?? []) if (byKey.has(up)) visit(up, [...trail, key]);
+    state.set(key, "done");
+  };
+  for (const m of models) visit(m.key, []);
+
+  const assets: AssetDefinition<unknown, PartitionsDefinition | undefined>[] = [];
+  const checks: CheckDefinition[] = [];
+  for (const model of models) {
+    let partitions: PartitionsDefinition | undefined;
+    if (model.partitionsName !== undefined) {
+      partitions = options.partitions?.[model.partitionsName];
+      if (!partitions) {
+        const names = Object.keys(options.partitions ?? {});
+        fail(
+          `${model.file}:${model.partitionsLine}`,
+          `unknown partitions "${model.partitionsName}"; ${names.length ? `sqlAssets({ partitions }) has ${names.join(", ")}` : "pass it in sqlAssets({ partitions: { name } })"}`,
+        );
+      }
+      if (!model.partitionColumn)
+        fail(
+          `${model.file}:${model.partitionsLine}`,
+          "a partitioned model needs `-- partition_column: col` (the column its partition's rows are replaced by)",
+        );
+    } else if (model.partitionColumn !== undefined) fail(model.file, "partition_column without partitions");
+    if (model.usesPartition !== undefined && !partitions)
+      fail(`${model.file}:${model.usesPartition}`, "{{ partition.* }} in a model without `-- partitions:`");
+
+    const table = tableNameOf(model.key);
+    const refTables = new Map(model.refs.map((r) => [r.name, tableNameOf(resolve(model, r)).qualified]));
+    const render = (ctx: PartitionView): string =>
+      model.text
+        .replace(TEMPLATE, (_all, expr: string) => {
+          const e = expr.trim();
+          if (e.startsWith("ref")) {
+            const name = /['"]([^'"]+)['"]/.exec(e)![1]!;
+            return refTables.get(name)!;
+          }
+          const w = ctx.partitionTimeWindow;
+          if (e === "partition.key") return literal(ctx.partitionKey!);
+          if (!w)
+            throw new BatonError("USER_CODE_ERROR", `${model.file}: {{ ${e} }} needs time-window partitions`);
+          return literal(instant(e === "partition.start" ? w.start : w.end));
+        })
+        .replace(/[\s;]+$/, "");
+    const warehouse = options.warehouse;
+    const body = async (ctx: AssetContext<undefined, string, PartitionsDefinition | undefined>) => {
+      const wh = (ctx.resources as unknown as Record<string, DuckDBWarehouse>)[warehouse];
+      if (!wh || typeof wh.transaction !== "function")
+        throw new BatonError(
+          "USER_CODE_ERROR",
+          `SQL model ${model.key}: resource "${warehouse}" is not a DuckDB warehouse`,
+        );
+      const view = ctx as PartitionView;
+      const query = render(view);
+      const count = await wh
+        .transaction(async (tx) => {
+          await tx.run(`create schema if not exists ${ident(table.schema)}`);
+          if (!partitions) {
+            await tx.run(`create or replace table ${table.qualified} as ${query}`);
+            const [r] = await tx.query(`select count(*)::BIGINT as n from ${table.qualified}`);
+            return Number(r?.n ?? 0);
+          }
+          const filter = partitionFilter(model, view);
+          await tx.run(`create or replace temp table baton_sql_stage as ${query}`);
+          const [outside] = await tx.query(
+            `select count(*)::BIGINT as n from baton_sql_stage where not coalesce(${filter}, false)`,
+          );
+          if (Number(outside?.n ?? 0) > 0)
+            throw new BatonError(
+              "USER_CODE_ERROR",
+              `SQL model ${model.key} (${model.file}): ${outside!.n} row(s) have ${model.partitionColumn} outside partition ${ctx.partitionKeys.join(", ")}; filter with {{ partition.start }} / {{ partition.end }}`,
+            );
+          await tx.run(
+            `create table if not exists ${table.qualified} as select * from baton_sql_stage limit 0`,
+          );
+          await tx.run(`delete from ${table.qualified} where ${filter}`);
+          await tx.run(`insert into ${table.qualified} by name select * from baton_sql_stage`);
+          await tx.run("drop table baton_sql_stage");
+          const [r] = await tx.query(`select count(*)::BIGINT as n from ${table.qualified} where ${filter}`);
+          return Number(r?.n ?? 0);
+        })
+        .catch((error) => {
+          throw error instanceof BatonError ? error : describeModelError(model, error);
+        });
+      ctx.addMetadata({ row_count: count, table: table.qualified, file: model.file });
+      return undefined;
+    };
+    assets.push(
+      asset(
+        {
+          key: model.key,
+          description: model.description ?? `SQL model ${model.file}`,
+          group: model.group ?? options.group ?? "sql",
+          tags: model.tags,
+          kinds: ["duckdb", "sql"],
+          deps: upstream.get(model.key)!,
+          partitions,
+          resources: [warehouse],
+        },
+        body,
+      ) as AssetDefinition<unknown, PartitionsDefinition | undefined>,
+    );
+    for (const check of model.checks) {
+      const built = checkQuery(check, table.qualified, "");
+      checks.push(
+        assetCheck(
+          {
+            asset: model.key,
+            name: built.name,
+            blocking: check.blocking,
+            severity: check.blocking ? "ERROR" : "WARN",
+            description: `${model.file}:${check.line}`,
+            resources: [warehouse],
+          },
+          async (ctx) => {
+            const wh = (ctx.resources as unknown as Record<string, DuckDBWarehouse>)[warehouse]!;
+            const view = ctx as unknown as PartitionView;
+            const where = partitions ? partitionFilter(model, view) : "";
+            const [r] = await wh.query(checkQuery(check, table.qualified, where).sql);
+            const bad = Number(r?.bad ?? 0);
+            return {
+              passed: bad === 0,
+              metadata:
+                check.kind === "row_count" ? { row_count: Number(r?.row_count ?? 0) } : { failing_rows: bad },
+            };
+          },
+        ),
+      );
+    }
+  }
+  return { assets, checks };
+}
