@@ -15,7 +15,7 @@ import {
   pipesHelperPath,
   type RunEvent,
 } from "../packages/core/src/index.js";
-import { pipesDefinitions } from "./fixtures/pipes/definitions.js";
+import { pipesCheckDefinitions, pipesDefinitions } from "./fixtures/pipes/definitions.js";
 
 const opened: { dir: string; instance: BatonInstance }[] = [];
 afterEach(async () => {
@@ -240,5 +240,54 @@ describe("runPipes", () => {
       type: "metadata",
       metadata: { n: 1.5, t: "a b" },
     });
+  });
+});
+
+describe("pipesCheck", () => {
+  async function run(mode: "pass" | "fail") {
+    const { instance } = await setup();
+    const summary = await instance.materialize(pipesCheckDefinitions(mode));
+    const checks = await instance.storage.getLatestCheckResults("graded");
+    const byName = Object.fromEntries(checks.map((c) => [c.checkName, c]));
+    const [after] = await instance.storage.getAssetStatuses(["after_graded"]);
+    return { summary, byName, after };
+  }
+
+  it("turns the checks a Python child reported into the asset's check results; an unreported one fails", async () => {
+    const { summary, byName, after } = await run("pass");
+    expect(summary.status, summary.runId).toBe("SUCCESS");
+    expect(Object.keys(byName).sort()).toEqual(["in_range", "non_empty", "unreported"]);
+    expect(byName.in_range).toMatchObject({
+      runId: summary.runId,
+      passed: true,
+      blocking: true,
+      severity: "ERROR",
+      metadata: { bad_values: { type: "number", value: 0 } },
+    });
+    expect(byName.non_empty).toMatchObject({
+      passed: true,
+      blocking: false,
+      metadata: { rows: { type: "number", value: 3 } },
+    });
+    expect(byName.unreported).toMatchObject({ passed: false, blocking: false, severity: "WARN" });
+    expect(byName.unreported!.metadata).toEqual({
+      reason: { type: "text", value: 'check "unreported" of "graded" was not reported by the pipes process' },
+    });
+    // The non-blocking failure lets downstream run.
+    expect(after!.lastMaterialization?.runId).toBe(summary.runId);
+  });
+
+  it("a blocking check the child reported as failed skips downstream and fails the run", async () => {
+    const { summary, byName, after } = await run("fail");
+    expect(summary.status).toBe("FAILURE");
+    expect(byName.in_range).toMatchObject({
+      passed: false,
+      blocking: true,
+      metadata: { bad_values: { type: "number", value: 1 } },
+    });
+    expect(byName.non_empty).toMatchObject({ passed: true });
+    expect(after?.lastMaterialization ?? null).toBeNull();
+    const skipped = summary.steps.find((s) => s.stepKey === "after_graded");
+    expect(skipped).toMatchObject({ status: "skipped", reason: 'blocking check "graded:in_range" failed' });
   });
 });

@@ -21,6 +21,11 @@ export interface CheckContext<Cfg, R extends string, P = undefined>
     PartitionFields<P> {
   readonly assetKey: string;
   readonly checkName: string;
+  /**
+   * The metadata the asset's body returned for its materialization in this run (in a run over
+   * several partitions, the last one stored); undefined when the asset did not materialize in this run.
+   */
+  readonly materializationMetadata: Readonly<MetadataInputMap> | undefined;
 }
 
 export interface CheckOptions<A, C extends ZodType | undefined, R extends string> {

@@ -49,6 +49,19 @@ interface RunDataVersions {
   readonly inputs: Map<string, Record<string, string | Record<string, string>>>;
 }
 const runDataVersions = new WeakMap<StepEnvironment, RunDataVersions>();
+const runMaterializationMetadata = new WeakMap<StepEnvironment, Map<string, MetadataInputMap>>();
+
+/**
+ * The metadata (as the body returned it, before normalizing) of `assetKey`'s latest materialization
+ * in this run, undefined when the asset did not materialize in this run. Checks read it (pipes checks).
+ */
+export function materializationMetadataInRun(
+  env: StepEnvironment,
+  assetKey: string,
+): MetadataInputMap | undefined {
+  return runMaterializationMetadata.get(env)?.get(assetKey);
+}
+
 function dataVersionsOf(env: StepEnvironment): RunDataVersions {
   let state = runDataVersions.get(env);
   if (!state) {
@@ -235,6 +248,12 @@ export async function storeOutput(
       (typeof result?.dataVersion === "string" && result.dataVersion !== "" ? result.dataVersion : undefined);
     state.emitted.set(valueKey(spec.key, partitionKey), version ?? null);
     const inputDataVersions = inputsOf(index);
+    let byAsset = runMaterializationMetadata.get(env);
+    if (!byAsset) {
+      byAsset = new Map();
+      runMaterializationMetadata.set(env, byAsset);
+    }
+    byAsset.set(spec.key, { ...metadata, ...(result?.metadata ?? {}) });
     env.emit({
       type: "materialization",
       stepKey: step.key,

@@ -10,7 +10,7 @@ import type { ConsoleCapture } from "./log-capture.js";
 import type { PlannedStep } from "./plan.js";
 import type { RunResources } from "./resources.js";
 import { type KeySpaces, partitionFieldDescriptors, type RunPartitions } from "./run-partitions.js";
-import { loadUpstream, storeOutput } from "./step-io.js";
+import { loadUpstream, materializationMetadataInRun, storeOutput } from "./step-io.js";
 
 /** The store's data versions of an asset: by partition key, "" when unpartitioned; unknown ones left out. */
 export type ReadDataVersions = (
@@ -254,6 +254,7 @@ async function runCheck(env: StepEnvironment, step: PlannedStep, attempt: number
     stepKey: step.key,
     assetKey: check.assetKey,
     checkName: check.name,
+    materializationMetadata: materializationMetadataInRun(env, check.assetKey),
     log: stepLogger(env, step.key),
     resources: await resolveResources(env, check.resources),
     config: env.config.get(step.key),

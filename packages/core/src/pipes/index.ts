@@ -1,3 +1,4 @@
+export { type PipesCheckOptions, pipesCheck, pipesCheckMetadataKey } from "./pipes-check.js";
 export {
   PIPES_STDOUT_PREFIX,
   type PipesCheckReport,

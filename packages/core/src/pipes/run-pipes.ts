@@ -20,6 +20,7 @@ import type { Logger, LogLevel } from "../definitions/context.js";
 import type { MetadataInput, MetadataInputMap } from "../definitions/metadata.js";
 import type { TimeWindow } from "../definitions/partitions/partitions.js";
 import { RunCanceledError } from "../execution/step-runner.js";
+import { pipesCheckMetadataKey } from "./pipes-check.js";
 
 /** The prefix of a protocol line written on stdout (when fd 3 is not used). */
 export const PIPES_STDOUT_PREFIX = "::baton::";
@@ -150,7 +151,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /**
  * Run `options.command` as the body of an asset: `asset({ key }, (ctx) => runPipes(ctx, { command:
  * "python3", args: ["etl.py"] }))`. Resolves to `{ value, metadata, dataVersion? }` from what the
- * child reported; check results are recorded as metadata `check:<name>` (not as asset check results).
+ * child reported; check results are recorded as metadata `check:<name>`, which `pipesCheck` checks
+ * of the asset turn into asset check results.
  */
 export function runPipes(ctx: PipesContextSource, options: PipesOptions): Promise<PipesResult> {
   if (typeof options?.command !== "string" || options.command === "")
@@ -213,7 +215,7 @@ export function runPipes(ctx: PipesContextSource, options: PipesOptions): Promis
           passed: msg.passed,
           metadata: isRecord(msg.metadata) ? msg.metadata : {},
         };
-        metadata[`check:${report.check}`] = { passed: report.passed, metadata: report.metadata };
+        metadata[pipesCheckMetadataKey(report.check)] = { passed: report.passed, metadata: report.metadata };
         (report.passed ? ctx.log.info : ctx.log.warn)(
           `pipes check ${report.check}: ${report.passed ? "passed" : "FAILED"}`,
           { stream: "pipes" },
