@@ -317,10 +317,10 @@ describe("examples/nyc_taxi end to end", () => {
       expect(backfill.status).toBe("COMPLETED");
       expect(backfill.error).toBeNull();
       // raw_trips 4 + clean_trips 4 + daily_revenue 2 + zone_stats 2 + zones, payment_types,
-      // monthly_summary, payment_summary 1 each.
+      // monthly_summary, payment_summary, quality_report 1 each.
       expect(backfill.counts).toEqual({
-        targeted: 16,
-        materialized: 16,
+        targeted: 17,
+        materialized: 17,
         failed: 0,
         skipped: 0,
         canceled: 0,
@@ -338,7 +338,7 @@ describe("examples/nyc_taxi end to end", () => {
           ...KEYS.map((k) => `taxi/clean_trips,taxi/raw_trips @ ${k}`),
           ...MONTHS.map((m) => `taxi/daily_revenue @ ${m}`),
           ...MONTHS.map((m) => `taxi/zone_stats @ ${m}`),
-          "taxi/monthly_summary,taxi/payment_summary,taxi/payment_types @ -",
+          "taxi/monthly_summary,taxi/payment_summary,taxi/payment_types,taxi/quality_report @ -",
           "taxi/zones @ -",
         ].sort(),
       );
@@ -548,6 +548,53 @@ describe("examples/nyc_taxi end to end", () => {
       ).toEqual(want);
     });
 
+    it("runs the Python quality report (pipes): one row per taxi type, metadata and its checks", async () => {
+      const rows = await query(
+        "select taxi_type, months, trips, revenue, revenue_per_trip from taxi.quality_report order by taxi_type",
+      );
+      const want = [...TAXIS].sort().map((taxi) => {
+        const clean = MONTHS.flatMap((m) => expected.get(`${m}|${taxi}`)!.clean);
+        return { taxi_type: taxi, months: MONTHS.length, trips: clean.length, cents: cents(clean) };
+      });
+      expect(
+        rows.map((r) => ({
+          taxi_type: r.taxi_type,
+          months: Number(r.months),
+          trips: Number(r.trips),
+          cents: Math.round(Number(r.revenue) * 100),
+        })),
+      ).toEqual(want);
+      for (const r of rows)
+        expect(Number(r.revenue_per_trip)).toBeCloseTo(Number(r.revenue) / Number(r.trips), 2);
+
+      const [m] = await instance.storage.getMaterializations("taxi/quality_report", { limit: 1 });
+      if (m?.type !== "materialization") throw new Error("no materialization of taxi/quality_report");
+      expect(plain(m.metadata)).toMatchObject({
+        summary_rows: MONTHS.length * TAXIS.length,
+        total_trips: want.reduce((n, w) => n + w.trips, 0),
+      });
+      const logs = (await instance.storage.getEvents(m.runId)).filter(
+        (e) => e.type === "log" && e.stepKey === "taxi/quality_report",
+      );
+      const messages = logs.map((e) => (e.type === "log" ? e.message : ""));
+      // The script's own log line, sent through the Python helper.
+      const read = new RegExp(
+        `^read ${MONTHS.length * TAXIS.length} rows of taxi/monthly_summary from .*\\.csv$`,
+      );
+      expect(messages.filter((l) => read.test(l))).toHaveLength(1);
+
+      const checks = await instance.storage.getLatestCheckResults("taxi/quality_report");
+      expect(checks.map((c) => [c.checkName, c.passed, c.severity]).sort()).toEqual([
+        ["avg_distance_positive", true, "WARN"],
+        ["revenue_per_trip_in_range", true, "ERROR"],
+      ]);
+      expect(plain(checks.find((c) => c.checkName === "revenue_per_trip_in_range")!.metadata)).toMatchObject({
+        out_of_range: 0,
+        min: 2.5,
+        max: 200,
+      });
+    });
+
     it("computes taxi/zone_stats pickups and revenue per pickup zone for each month", async () => {
       expect(zoneIds.size).toBe(265);
       for (const month of MONTHS) {
@@ -687,13 +734,13 @@ describe("examples/nyc_taxi end to end", () => {
       });
       const done = await instance.runBackfill(definitions, created.backfillId);
       expect(done.status).toBe("FAILED");
-      // clean_trips was stored (its check failed afterwards); daily_revenue, zone_stats (2019-02)
-      // and monthly_summary + payment_summary were never run.
+      // clean_trips was stored (its check failed afterwards); daily_revenue, zone_stats (2019-02),
+      // monthly_summary + payment_summary and quality_report were never run.
       expect(done.counts).toMatchObject({
-        targeted: 5,
+        targeted: 6,
         materialized: 1,
         failed: 0,
-        skipped: 4,
+        skipped: 5,
         canceled: 0,
         runs: 1,
       });

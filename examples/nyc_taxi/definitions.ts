@@ -4,7 +4,10 @@
  *   landing/*.csv.gz ─► taxi/raw_trips (month × taxi type) ─► taxi/clean_trips ─► taxi/daily_revenue (month)
  *   data/*.csv       ─► taxi/zones, taxi/payment_types ───────────────┘        └► taxi/zone_stats (month)
  *                                                     taxi/clean_trips (all) ─► taxi/monthly_summary + taxi/payment_summary
+ *                                                     taxi/monthly_summary ─► taxi/quality_report (Python, via pipes)
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import {
   asset,
@@ -15,6 +18,9 @@ import {
   monthlyPartitions,
   multiAsset,
   multiPartitions,
+  pipesCheck,
+  pipesHelperPath,
+  runPipes,
   runStatusSensor,
   schedule,
   staticPartitions,
@@ -25,13 +31,15 @@ import {
   type DuckDBWarehouse,
   duckdb,
   duckdbIOManager,
+  literal,
+  raw,
   sql,
   union,
 } from "@baton/core/duckdb";
 import { z } from "zod";
 import { ingestQuery, landingFile } from "./src/ingest.js";
 import { partitionOfFile, TAXI_TYPES } from "./src/layout.js";
-import { LANDING_DIR, PAYMENT_TYPES_CSV, WAREHOUSE, ZONES_CSV } from "./src/paths.js";
+import { EXAMPLE_DIR, LANDING_DIR, PAYMENT_TYPES_CSV, WAREHOUSE, ZONES_CSV } from "./src/paths.js";
 
 declare module "@baton/core" {
   interface ResourceTypes {
@@ -192,6 +200,57 @@ export const summaries = multiAsset(
   },
 );
 
+/**
+ * A step written in Python (standard library only): DuckDB exports taxi/monthly_summary to a CSV
+ * file, `python3 python/quality_report.py <csv>` reads it with `csv` and reports metadata, two
+ * checks (turned into this asset's checks by `pipesCheck`) and one row per taxi type, stored here.
+ */
+export const qualityReport = asset(
+  {
+    key: "taxi/quality_report",
+    group: "reports",
+    kinds: ["duckdb", "python"],
+    description: "Trips and revenue per trip by taxi type, computed by a Python script (pipes).",
+    ins: { summary: summaries.outs.monthly },
+    resources: ["warehouse"],
+  },
+  async (ctx, { summary }) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "taxi-quality-"));
+    try {
+      const csv = path.join(dir, "monthly_summary.csv");
+      await ctx.resources.warehouse.run(
+        sql`copy (select month, taxi_type, trips, revenue, avg_distance from ${summary} order by all) to ${raw(literal(csv))} (header, delimiter ',')`,
+      );
+      return await runPipes(ctx, {
+        command: "python3",
+        args: [path.join(EXAMPLE_DIR, "python", "quality_report.py"), csv],
+        env: { PYTHONPATH: path.dirname(pipesHelperPath("python")), PYTHONDONTWRITEBYTECODE: "1" },
+      }).catch((error: unknown) => {
+        if (error instanceof Error && /could not start "python3".*ENOENT/.test(error.message))
+          throw new Error(
+            `taxi/quality_report runs python/quality_report.py and needs python3 (>= 3.9, standard library only) on PATH: ${error.message}`,
+          );
+        throw error;
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+export const revenuePerTripInRange = pipesCheck({
+  asset: qualityReport,
+  name: "revenue_per_trip_in_range",
+  description: "Revenue per trip of every month × taxi type between $2.50 and $200 (reported by Python).",
+});
+
+export const avgDistancePositive = pipesCheck({
+  asset: qualityReport,
+  name: "avg_distance_positive",
+  severity: "WARN",
+  description: "Every month × taxi type has a positive average distance (reported by Python).",
+});
+
 export const nonEmpty = assetCheck(
   { asset: rawTrips, name: "non_empty", blocking: true, description: "The file had at least one trip." },
   async (_ctx, table) => {
@@ -291,8 +350,15 @@ export const failureAlerts = runStatusSensor({
 });
 
 export default defineDefinitions({
-  assets: [rawTrips, zones, paymentTypes, cleanTrips, dailyRevenue, zoneStats, summaries],
-  checks: [nonEmpty, rowCountDrift, noNegativeFares, pickupBeforeDropoff],
+  assets: [rawTrips, zones, paymentTypes, cleanTrips, dailyRevenue, zoneStats, summaries, qualityReport],
+  checks: [
+    nonEmpty,
+    rowCountDrift,
+    noNegativeFares,
+    pickupBeforeDropoff,
+    revenuePerTripInRange,
+    avgDistancePositive,
+  ],
   resources: {
     warehouse: duckdb({ path: WAREHOUSE }),
     io_manager: duckdbIOManager({ path: WAREHOUSE }),

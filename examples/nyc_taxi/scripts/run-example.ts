@@ -76,6 +76,10 @@ await show(
   "Top pickup zones (taxi/zone_stats)",
   "select zone, borough, sum(pickups)::INTEGER as pickups, round(sum(revenue), 2) as revenue from taxi.zone_stats group by all order by pickups desc limit 5",
 );
+await show(
+  "Quality report (taxi/quality_report, computed by python/quality_report.py)",
+  "select taxi_type, months::INTEGER as months, trips::INTEGER as trips, revenue, revenue_per_trip from taxi.quality_report order by taxi_type",
+);
 conn.closeSync();
 console.log(`\nWarehouse: ${WAREHOUSE}\nRun history: cd examples/nyc_taxi && npx baton runs list`);
 process.exitCode = done.status === "COMPLETED" ? 0 : 1;
