@@ -8,9 +8,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
-import { sqlAssets } from "../packages/core/src/duckdb/index.js";
-import { type BatonInstance, openInstance, type RunEvent } from "../packages/core/src/index.js";
-import { type Order, sqlModelsDefinitions } from "./fixtures/sql-models/definitions.js";
+import { duckdb, duckdbIOManager, sqlAssets } from "../packages/core/src/duckdb/index.js";
+import {
+  asset,
+  type BatonInstance,
+  defineDefinitions,
+  openInstance,
+  type RunEvent,
+} from "../packages/core/src/index.js";
+import { days, type Order, sqlModelsDefinitions } from "./fixtures/sql-models/definitions.js";
 
 const ORDERS: Order[] = [
   { order_id: 1, day: "2024-01-01", status: "paid", amount: 10 },
@@ -190,6 +196,191 @@ describe("sqlAssets", () => {
     expect(failed?.error.message).toMatch(
       /SQL model shop\/bad \(.*models\/shop\/bad\.sql:3\): Binder Error: .*no_such_column/,
     );
+  });
+
+  /**
+   * Models partitioned without `partition_column`, their `_partition` column, a TypeScript asset
+   * reading one model's partition through the DuckDB IO manager, checks scoped to the partition,
+   * and what a materialization and the definition record.
+   */
+  async function partitionedSetup() {
+    const { dir, instance, warehouse } = await setup();
+    const byDay =
+      "-- description: Orders per status of one day\n-- partitions: daily\n-- check: not_null(status)\n-- check: row_count > 0\n" +
+      "select status, count(*)::BIGINT as orders\nfrom {{ ref('shop/raw_orders') }}\nwhere day::DATE = {{ partition.key }}::DATE\ngroup by all";
+    const root = await models(dir, {
+      "shop/by_day.sql": byDay,
+      // `select *` of a partitioned model brings its `_partition`: the copy's replaces it.
+      "shop/by_day_copy.sql":
+        "-- partitions: daily\nselect * from {{ ref('by_day') }} where _partition = {{ partition.key }}",
+    });
+    const rawOrders = asset({ key: "shop/raw_orders", kinds: ["duckdb"] }, async () =>
+      ORDERS.map((o) => ({ ...o })),
+    );
+    const m = sqlAssets({
+      dir: root,
+      warehouse: "warehouse",
+      partitions: { daily: days },
+      sources: [rawOrders],
+    });
+    const report = asset(
+      { key: "shop/day_report", partitions: days, ins: { byDay: m.byKey("shop/by_day") } },
+      async (_ctx, { byDay }) => [
+        { statuses: await byDay.count(), rows: JSON.stringify(await byDay.rows()) },
+      ],
+    );
+    const defs = defineDefinitions({
+      assets: [rawOrders, ...m.assets, report],
+      checks: [...m.checks],
+      resources: { warehouse: duckdb({ path: warehouse }), io_manager: duckdbIOManager({ path: warehouse }) },
+    });
+    return { dir, root, instance, warehouse, defs, byDay };
+  }
+
+  it("a partitioned model tags its rows with _partition: a TS asset reads its partition, checks see only it", async () => {
+    const { instance, warehouse, defs, byDay } = await partitionedSetup();
+    expect((await instance.materialize(defs, { selection: "shop/raw_orders" })).status).toBe("SUCCESS");
+    for (const day of ["2024-01-02", "2024-01-01"]) {
+      const s = await instance.materialize(defs, {
+        selection: "shop/by_day, shop/by_day_copy, shop/day_report",
+        partitions: { keys: [day] },
+      });
+      expect(s.status, s.runId).toBe("SUCCESS");
+      if (day === "2024-01-01") {
+        const checks = (await eventsOf(instance, s.runId)).filter(
+          (e): e is Extract<RunEvent, { type: "check_evaluation" }> => e.type === "check_evaluation",
+        );
+        // The table holds 3 rows (2 days) by now; the row count check counts this partition's 2.
+        expect(checks.map((c) => [c.checkName, c.passed, c.metadata]).sort()).toEqual([
+          ["not_null_status", true, { failing_rows: { type: "number", value: 0 } }],
+          ["row_count", true, { row_count: { type: "number", value: 2 } }],
+        ]);
+      }
+    }
+    expect(
+      await rowsOf(warehouse, "select _partition, status, orders from shop.by_day order by all"),
+    ).toEqual([
+      { _partition: "2024-01-01", status: "paid", orders: "1" },
+      { _partition: "2024-01-01", status: "refunded", orders: "1" },
+      { _partition: "2024-01-02", status: "paid", orders: "1" },
+    ]);
+    expect(
+      await rowsOf(warehouse, "select column_name from (describe shop.by_day_copy) order by all"),
+    ).toEqual([{ column_name: "_partition" }, { column_name: "orders" }, { column_name: "status" }]);
+    expect(
+      await rowsOf(
+        warehouse,
+        "select _partition, count(*)::INTEGER as n from shop.by_day_copy group by all order by all",
+      ),
+    ).toEqual([
+      { _partition: "2024-01-01", n: 2 },
+      { _partition: "2024-01-02", n: 1 },
+    ]);
+    // The TS asset read its own day's rows (the handle hides _partition), through the IO manager.
+    const report = await rowsOf(
+      warehouse,
+      "select _partition, statuses, rows from shop.day_report order by all",
+    );
+    expect(report.map((r) => [r._partition, r.statuses])).toEqual([
+      ["2024-01-01", "2"],
+      ["2024-01-02", "1"],
+    ]);
+    expect(JSON.parse(String(report[1]!.rows))).toEqual([{ status: "paid", orders: 1 }]);
+
+    // A materialization records what the IO manager's do, and the same rows give the same version.
+    const [m1] = await instance.storage.getMaterializations("shop/by_day", { limit: 1 });
+    expect(m1).toMatchObject({
+      partition: "2024-01-01",
+      metadata: {
+        row_count: { type: "row_count", value: 2 },
+        table: { type: "text", value: '"shop"."by_day"' },
+        schema: {
+          type: "table_schema",
+          value: [
+            { name: "status", type: "VARCHAR" },
+            { name: "orders", type: "BIGINT" },
+          ],
+        },
+        preview: {
+          type: "json",
+          value: [
+            { status: "paid", orders: 1 },
+            { status: "refunded", orders: 1 },
+          ],
+        },
+        file: { type: "path" },
+      },
+    });
+    const v1 = (m1 as { dataVersion?: string }).dataVersion;
+    expect(v1).toMatch(/^[0-9a-f]{16}$/);
+    expect(
+      (await instance.materialize(defs, { selection: "shop/by_day", partitions: { keys: ["2024-01-01"] } }))
+        .status,
+    ).toBe("SUCCESS");
+    const [m2] = await instance.storage.getMaterializations("shop/by_day", { limit: 1 });
+    expect((m2 as { dataVersion?: string }).dataVersion).toBe(v1);
+    const [other] = await instance.storage.getMaterializations("shop/by_day", {
+      limit: 1,
+      partition: "2024-01-02",
+    });
+    expect((other as { dataVersion?: string }).dataVersion).not.toBe(v1);
+
+    // The definition carries the SQL (shown on the asset page) and a code version hashed from it.
+    const spec = defs.computationOf("shop/by_day").specs[0]!;
+    expect(spec.metadata.sql).toEqual({ type: "text", value: byDay });
+    expect(spec.metadata.file).toMatchObject({ type: "path" });
+    expect(spec.codeVersion).toMatch(/^[0-9a-f]{12}$/);
+    expect(spec.description).toBe("Orders per status of one day");
+  });
+
+  it("the code version follows the file's text; byKey names the models it has", async () => {
+    const { root } = await partitionedSetup();
+    const define = () =>
+      sqlAssets({
+        dir: root,
+        warehouse: "warehouse",
+        partitions: { daily: days },
+        sources: ["shop/raw_orders"],
+      });
+    const before = define().byKey("shop/by_day").spec.codeVersion;
+    expect(define().byKey("shop/by_day_copy").spec.codeVersion).not.toBe(before);
+    await writeFile(
+      path.join(root, "shop/by_day.sql"),
+      "-- partitions: daily\nselect status, count(*)::BIGINT as orders from {{ ref('shop/raw_orders') }} where day::DATE = {{ partition.key }}::DATE group by all",
+    );
+    expect(define().byKey("shop/by_day").spec.codeVersion).not.toBe(before);
+    expect(() => define().byKey("shop/nope")).toThrow(
+      `sqlAssets(${root}): no model "shop/nope"; models are shop/by_day, shop/by_day_copy`,
+    );
+  });
+
+  it("a partitioned model's table from before _partition gets the column, and no duplicates", async () => {
+    const { instance, warehouse } = await setup();
+    const defs = sqlModelsDefinitions(warehouse, ORDERS);
+    expect(
+      (await instance.materialize(defs, { selection: "shop/raw_orders, shop/orders_clean" })).status,
+    ).toBe("SUCCESS");
+    // What the first version of SQL models wrote: the rows, no _partition column.
+    const db = await DuckDBInstance.fromCache(warehouse);
+    const c = await db.connect();
+    await c.run(
+      "create table shop.daily_orders as select '2024-01-01'::DATE as day, 2::BIGINT as orders, 15::DOUBLE as revenue union all select '2024-01-02'::DATE, 1, 7.5",
+    );
+    c.closeSync();
+    const s = await instance.materialize(defs, {
+      selection: "shop/daily_orders",
+      partitions: { keys: ["2024-01-01"] },
+    });
+    expect(s.status, s.runId).toBe("SUCCESS");
+    expect(
+      await rowsOf(
+        warehouse,
+        "select day::VARCHAR as day, orders, _partition from shop.daily_orders order by day",
+      ),
+    ).toEqual([
+      { day: "2024-01-01", orders: "2", _partition: "2024-01-01" },
+      { day: "2024-01-02", orders: "1", _partition: null },
+    ]);
   });
 
   describe("errors at definition time", () => {

@@ -1,12 +1,15 @@
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type AssetDefinition, asset } from "../definitions/asset.js";
 import { assetCheck, type CheckDefinition } from "../definitions/asset-check.js";
 import type { AssetContext } from "../definitions/context.js";
 import { editDistance } from "../definitions/definitions.js";
+import { md } from "../definitions/metadata.js";
 import type { PartitionsDefinition, TimeWindow } from "../definitions/partitions/partitions.js";
 import { BatonError } from "../errors.js";
-import { tableNameOf } from "./duckdb-io-manager.js";
+import { createKeyedQueue } from "../util/keyed-queue.js";
+import { type DuckDBTable, PARTITION_COLUMN, tableNameOf } from "./duckdb-io-manager.js";
 import { ident, literal } from "./sql.js";
 import type { DuckDBWarehouse } from "./warehouse.js";
 
@@ -21,11 +24,23 @@ export interface SqlAssetsOptions {
   readonly sources?: readonly (string | { readonly key: string })[];
   /** Group of models without a `group:` header (default "sql"). */
   readonly group?: string;
+  /**
+   * Resource key of the models' IO manager (default "io_manager"): TypeScript assets downstream
+   * of a model read it through this, so it must be `duckdbIOManager` on the warehouse's file.
+   */
+  readonly ioManager?: string;
+  /** Rows kept in each materialization's preview metadata (default 5; 0 for none). */
+  readonly previewRows?: number;
 }
 
+/** A model as an upstream of TypeScript assets: the DuckDB IO manager hands them a table. */
+export type SqlModelAsset = AssetDefinition<DuckDBTable, PartitionsDefinition | undefined>;
+
 export interface SqlAssets {
-  readonly assets: readonly AssetDefinition<unknown, PartitionsDefinition | undefined>[];
+  readonly assets: readonly SqlModelAsset[];
   readonly checks: readonly CheckDefinition[];
+  /** The model of a key (for `ins` of TypeScript assets); throws naming the keys there are. */
+  byKey(key: string): SqlModelAsset;
 }
 
 type CheckSpec =
@@ -200,7 +215,10 @@ interface PartitionView {
   readonly partitionTimeWindow?: TimeWindow;
 }
 
-/** SQL condition selecting the partition's rows of a partitioned model's table. */
+/**
+ * SQL condition true for values of the model's `partition_column` inside the partition (its
+ * time window, or equal to its key).
+ */
 function partitionFilter(model: Model, ctx: PartitionView): string {
   const col = ident(model.partitionColumn!);
   const w = ctx.partitionTimeWindow;
@@ -220,6 +238,22 @@ function describeModelError(model: Model, error: unknown): Error {
     "USER_CODE_ERROR",
     `SQL model ${model.key} (${model.file}${line ? `:${line}` : ""}): ${first}`,
     { cause: error },
+  );
+}
+
+/**
+ * Writes of SQL models to one database file, serialized within the process (as the DuckDB IO
+ * manager does for its own): two partitions of one model stored at once would otherwise race to
+ * create the table and fail with DuckDB's write-write conflict.
+ */
+const writeQueue = createKeyedQueue();
+
+/** The partition key of a run of a partitioned model (one partition per run). */
+function partitionKeyOf(model: Model, ctx: { readonly partitionKeys: readonly string[] }): string {
+  if (ctx.partitionKeys.length === 1) return ctx.partitionKeys[0]!;
+  throw new BatonError(
+    "USER_CODE_ERROR",
+    `SQL model ${model.key} (${model.file}) is partitioned and runs one partition at a time; this run has ${ctx.partitionKeys.length === 0 ? "none" : `${ctx.partitionKeys.length} (${ctx.partitionKeys.slice(0, 3).join(", ")}${ctx.partitionKeys.length > 3 ? ", …" : ""})`}`,
   );
 }
 
@@ -263,8 +297,12 @@ function checkQuery(check: CheckSpec, table: string, where: string): { sql: stri
  *   `not_null(col)`, `unique(col)`, `accepted_values(col, ['a','b'])`, `row_count > 0`.
  *
  * Unpartitioned models are `create or replace table`; partitioned ones replace the rows of their
- * partition (by `partition_column`: its time window, or its key) and fail if the query returns
- * rows outside it. Unknown refs, cycles and bad headers throw here, naming file and line.
+ * partition, tagged in the `_partition` column as the DuckDB IO manager does (so TypeScript assets
+ * downstream read a model's partition like any other asset's); with `partition_column`, a query
+ * returning rows outside the partition (its time window, or its key) fails and writes nothing.
+ * A materialization records row count, table, schema, a preview and a data version (the IO
+ * manager's), the definition carries the model's SQL and a code version hashed from it. Unknown
+ * refs, cycles and bad headers throw here, naming file and line.
  */
 export function sqlAssets(options: SqlAssetsOptions): SqlAssets {
   const root = path.resolve(options.dir);
@@ -329,7 +367,7 @@ export function sqlAssets(options: SqlAssetsOptions): SqlAssets {
   };
   for (const m of models) visit(m.key, []);
 
-  const assets: AssetDefinition<unknown, PartitionsDefinition | undefined>[] = [];
+  const assets: SqlModelAsset[] = [];
   const checks: CheckDefinition[] = [];
   for (const model of models) {
     let partitions: PartitionsDefinition | undefined;
@@ -342,11 +380,6 @@ export function sqlAssets(options: SqlAssetsOptions): SqlAssets {
           `unknown partitions "${model.partitionsName}"; ${names.length ? `sqlAssets({ partitions }) has ${names.join(", ")}` : "pass it in sqlAssets({ partitions: { name } })"}`,
         );
       }
-      if (!model.partitionColumn)
-        fail(
-          `${model.file}:${model.partitionsLine}`,
-          "a partitioned model needs `-- partition_column: col` (the column its partition's rows are replaced by)",
-        );
     } else if (model.partitionColumn !== undefined) fail(model.file, "partition_column without partitions");
     if (model.usesPartition !== undefined && !partitions)
       fail(`${model.file}:${model.usesPartition}`, "{{ partition.* }} in a model without `-- partitions:`");
@@ -369,6 +402,7 @@ export function sqlAssets(options: SqlAssetsOptions): SqlAssets {
         })
         .replace(/[\s;]+$/, "");
     const warehouse = options.warehouse;
+    const previewRows = options.previewRows ?? 5;
     const body = async (ctx: AssetContext<undefined, string, PartitionsDefinition | undefined>) => {
       const wh = (ctx.resources as unknown as Record<string, DuckDBWarehouse>)[warehouse];
       if (!wh || typeof wh.transaction !== "function")
@@ -377,39 +411,75 @@ export function sqlAssets(options: SqlAssetsOptions): SqlAssets {
           `SQL model ${model.key}: resource "${warehouse}" is not a DuckDB warehouse`,
         );
       const view = ctx as PartitionView;
+      const key = partitions ? partitionKeyOf(model, ctx) : undefined;
       const query = render(view);
-      const count = await wh
-        .transaction(async (tx) => {
-          await tx.run(`create schema if not exists ${ident(table.schema)}`);
-          if (!partitions) {
-            await tx.run(`create or replace table ${table.qualified} as ${query}`);
-            const [r] = await tx.query(`select count(*)::BIGINT as n from ${table.qualified}`);
-            return Number(r?.n ?? 0);
-          }
-          const filter = partitionFilter(model, view);
-          await tx.run(`create or replace temp table baton_sql_stage as ${query}`);
-          const [outside] = await tx.query(
-            `select count(*)::BIGINT as n from baton_sql_stage where not coalesce(${filter}, false)`,
-          );
-          if (Number(outside?.n ?? 0) > 0)
-            throw new BatonError(
-              "USER_CODE_ERROR",
-              `SQL model ${model.key} (${model.file}): ${outside!.n} row(s) have ${model.partitionColumn} outside partition ${ctx.partitionKeys.join(", ")}; filter with {{ partition.start }} / {{ partition.end }}`,
+      const P = ident(PARTITION_COLUMN);
+      const stored = await writeQueue
+        .run(wh.path, () =>
+          wh.transaction(async (tx) => {
+            await tx.run(`create schema if not exists ${ident(table.schema)}`);
+            let where = "";
+            if (key === undefined) {
+              await tx.run(`create or replace table ${table.qualified} as ${query}`);
+            } else {
+              where = ` where ${P} = ${literal(key)}`;
+              await tx.run(`create or replace temp table baton_sql_stage as ${query}`);
+              if (model.partitionColumn) {
+                const [outside] = await tx.query(
+                  `select count(*)::BIGINT as n from baton_sql_stage where not coalesce(${partitionFilter(model, view)}, false)`,
+                );
+                if (Number(outside?.n ?? 0) > 0)
+                  throw new BatonError(
+                    "USER_CODE_ERROR",
+                    `SQL model ${model.key} (${model.file}): ${outside!.n} row(s) have ${model.partitionColumn} outside partition ${key}; filter with {{ partition.start }} / {{ partition.end }}`,
+                  );
+              }
+              // `select *` of a partitioned upstream brings its `_partition`: the model's replaces it.
+              const staged = (await tx.query("describe baton_sql_stage")).map((c) => String(c.column_name));
+              const rows = staged.includes(PARTITION_COLUMN)
+                ? `select * exclude (${P}), ${literal(key)} as ${P} from baton_sql_stage`
+                : `select *, ${literal(key)} as ${P} from baton_sql_stage`;
+              await tx.run(`create table if not exists ${table.qualified} as ${rows} limit 0`);
+              // A table written before models had `_partition`: add it (its old rows match by column).
+              await tx.run(`alter table ${table.qualified} add column if not exists ${P} VARCHAR`);
+              const legacy = model.partitionColumn
+                ? ` or (${P} is null and coalesce(${partitionFilter(model, view)}, false))`
+                : "";
+              await tx.run(`delete from ${table.qualified}${where}${legacy}`);
+              await tx.run(`insert into ${table.qualified} by name ${rows}`);
+              await tx.run("drop table baton_sql_stage");
+            }
+            const columnsSql = key === undefined ? "*" : `* exclude (${P})`;
+            const [count] = await tx.query(
+              `select count(*)::BIGINT as n, coalesce(sum(hash(r)), 0)::VARCHAR as h from (select ${columnsSql} from ${table.qualified}${where}) r`,
             );
-          await tx.run(
-            `create table if not exists ${table.qualified} as select * from baton_sql_stage limit 0`,
-          );
-          await tx.run(`delete from ${table.qualified} where ${filter}`);
-          await tx.run(`insert into ${table.qualified} by name select * from baton_sql_stage`);
-          await tx.run("drop table baton_sql_stage");
-          const [r] = await tx.query(`select count(*)::BIGINT as n from ${table.qualified} where ${filter}`);
-          return Number(r?.n ?? 0);
-        })
+            const columns = (await tx.query(`describe ${table.qualified}`))
+              .map((c) => ({ name: String(c.column_name), type: String(c.column_type) }))
+              .filter((c) => key === undefined || c.name !== PARTITION_COLUMN);
+            const preview =
+              previewRows > 0
+                ? await tx.query(`select ${columnsSql} from ${table.qualified}${where} limit ${previewRows}`)
+                : [];
+            return { n: String(count?.n ?? 0), h: String(count?.h ?? ""), columns, preview };
+          }),
+        )
         .catch((error) => {
           throw error instanceof BatonError ? error : describeModelError(model, error);
         });
-      ctx.addMetadata({ row_count: count, table: table.qualified, file: model.file });
-      return undefined;
+      return {
+        metadata: {
+          row_count: md.rowCount(Number(stored.n)),
+          table: md.text(table.qualified),
+          schema: md.tableSchema(stored.columns),
+          ...(previewRows > 0 ? { preview: md.json(stored.preview) } : {}),
+          file: md.path(model.file),
+        },
+        // The DuckDB IO manager's data version: same columns and rows (in any order), same version.
+        dataVersion: createHash("sha256")
+          .update(JSON.stringify([stored.columns, stored.n, stored.h]))
+          .digest("hex")
+          .slice(0, 16),
+      };
     };
     assets.push(
       asset(
@@ -420,11 +490,15 @@ export function sqlAssets(options: SqlAssetsOptions): SqlAssets {
           tags: model.tags,
           kinds: ["duckdb", "sql"],
           deps: upstream.get(model.key)!,
+          // The model's SQL on its asset page; a changed file makes the model (and what reads it) stale.
+          metadata: { sql: md.text(model.text.trimEnd()), file: md.path(model.file) },
+          codeVersion: createHash("sha256").update(model.text).digest("hex").slice(0, 12),
           partitions,
           resources: [warehouse],
+          ioManager: options.ioManager ?? "io_manager",
         },
         body,
-      ) as AssetDefinition<unknown, PartitionsDefinition | undefined>,
+      ) as unknown as SqlModelAsset,
     );
     for (const check of model.checks) {
       const built = checkQuery(check, table.qualified, "");
@@ -440,8 +514,9 @@ export function sqlAssets(options: SqlAssetsOptions): SqlAssets {
           },
           async (ctx) => {
             const wh = (ctx.resources as unknown as Record<string, DuckDBWarehouse>)[warehouse]!;
-            const view = ctx as unknown as PartitionView;
-            const where = partitions ? partitionFilter(model, view) : "";
+            const where = partitions
+              ? `${ident(PARTITION_COLUMN)} = ${literal(partitionKeyOf(model, ctx))}`
+              : "";
             const [r] = await wh.query(checkQuery(check, table.qualified, where).sql);
             const bad = Number(r?.bad ?? 0);
             return {
@@ -454,5 +529,17 @@ export function sqlAssets(options: SqlAssetsOptions): SqlAssets {
       );
     }
   }
-  return { assets, checks };
+  return {
+    assets,
+    checks,
+    byKey(key) {
+      const found = assets.find((a) => a.key === key);
+      if (!found)
+        throw new BatonError(
+          "INVALID_DEFINITION",
+          `sqlAssets(${options.dir}): no model "${key}"; models are ${assets.map((a) => a.key).join(", ")}`,
+        );
+      return found;
+    },
+  };
 }
