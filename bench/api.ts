@@ -13,7 +13,7 @@ import {
   type NewRun,
   openInstance,
   publishSnapshot,
-} from "@baton/core";
+} from "@baton/core/internal";
 import { startWebserver } from "@baton/webserver";
 import { benchDag } from "./dag.js";
 import { onStores } from "./stores.js";

@@ -19,7 +19,7 @@ import {
   type PartitionsDefinition,
   publishSnapshot,
   type RunEvent,
-} from "@baton/core";
+} from "@baton/core/internal";
 import { createApp } from "@baton/webserver";
 
 const UNPARTITIONED = 4_500;

@@ -5,7 +5,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { asset, defineDefinitions, hourlyPartitions, openInstance, partitionStatus } from "@baton/core";
+import {
+  asset,
+  defineDefinitions,
+  hourlyPartitions,
+  openInstance,
+  partitionStatus,
+} from "@baton/core/internal";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { loadKeySpaces } from "../packages/core/dist/instance/run-partitions-request.js";

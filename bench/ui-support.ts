@@ -5,7 +5,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type AssetDefinition, asset, type Definitions, openInstance, publishSnapshot } from "@baton/core";
+import {
+  type AssetDefinition,
+  asset,
+  type Definitions,
+  openInstance,
+  publishSnapshot,
+} from "@baton/core/internal";
 import { startWebserver } from "@baton/webserver";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 

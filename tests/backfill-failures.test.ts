@@ -15,7 +15,7 @@ import {
   describeBackfillFailure,
   listBackfillFailures,
   openInstance,
-} from "../packages/core/src/index.js";
+} from "../packages/core/src/internal.js";
 
 const days = dailyPartitions({ start: "2024-01-01", end: "2024-01-11" });
 const raw = asset({ key: "raw", partitions: days }, (ctx) => {

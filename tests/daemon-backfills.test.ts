@@ -35,7 +35,7 @@ import {
   runWorker,
   type Storage,
   staticPartitions,
-} from "../packages/core/src/index.js";
+} from "../packages/core/src/internal.js";
 import type { BackfillCounts, BackfillRecord, BackfillStatus } from "../packages/core/src/storage/storage.js";
 import { type StorageBackend, type StorageLocation, storageBackends } from "./support/storage-backends.js";
 

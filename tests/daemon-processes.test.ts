@@ -12,7 +12,7 @@ import {
   type RunStatus,
   requestReload,
   type TickRecord,
-} from "../packages/core/src/index.js";
+} from "../packages/core/src/internal.js";
 import type { BackfillRecord } from "../packages/core/src/storage/storage.js";
 import fixtureDefinitions, { type Marker } from "./fixtures/daemon/definitions.js";
 import {

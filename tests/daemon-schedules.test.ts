@@ -46,7 +46,7 @@ import {
   sensor,
   staticPartitions,
   type TickRecord,
-} from "../packages/core/src/index.js";
+} from "../packages/core/src/internal.js";
 import fixtureDefinitions from "./fixtures/daemon-schedules/definitions.js";
 import { cliHarness, describeResult, expectExit, expectUsageError } from "./support/cli.js";
 import { type StorageLocation, storageBackends } from "./support/storage-backends.js";
@@ -1254,7 +1254,7 @@ describe("baton schedule (built CLI, SQLite)", () => {
     expect(rows.get("hourly_report")!.status).toBe("STOPPED");
 
     // Stored: an instance on the same home sees it, and `start` set the cursor to "now".
-    const { openInstance: openBuilt } = await import("@baton/core");
+    const { openInstance: openBuilt } = await import("@baton/core/internal");
     const instance = await openBuilt({ home: h, env: {} });
     try {
       const state = await instance.storage.getInstigatorState("monthly_trips");
@@ -1272,7 +1272,7 @@ describe("baton schedule (built CLI, SQLite)", () => {
     expectExit(none, 0);
     expect(none.stdout.trim()).toBe("no ticks yet");
 
-    const { evaluateSchedule: evaluateBuilt, openInstance: openBuilt } = await import("@baton/core");
+    const { evaluateSchedule: evaluateBuilt, openInstance: openBuilt } = await import("@baton/core/internal");
     const defs = fixtureDefinitions as unknown as Parameters<typeof evaluateBuilt>[1]["definitions"];
     const s = defs.schedules.find((x) => x.name === "hourly_report")!;
     const instance = await openBuilt({ home: h, env: {} });
@@ -1327,7 +1327,7 @@ describe("baton schedule (built CLI, SQLite)", () => {
     const out = r.stdout.trimEnd().split("\n");
     expect([expected(before), expected(after)], describeResult(r)).toContainEqual(out);
     // Nothing was launched or stored.
-    const { openInstance: openBuilt } = await import("@baton/core");
+    const { openInstance: openBuilt } = await import("@baton/core/internal");
     const instance = await openBuilt({ home: h, env: {} });
     try {
       expect((await instance.storage.listRuns({ limit: 10 })).runs).toEqual([]);

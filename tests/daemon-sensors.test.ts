@@ -43,7 +43,7 @@ import {
   staticPartitions,
   type TickRecord,
   webhookAlert,
-} from "../packages/core/src/index.js";
+} from "../packages/core/src/internal.js";
 import fixtureDefinitions from "./fixtures/daemon-sensors/definitions.js";
 import { cliHarness, expectExit, expectUsageError, ROOT } from "./support/cli.js";
 import { type StorageLocation, storageBackends } from "./support/storage-backends.js";

@@ -13,6 +13,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { loadKeySpaces } from "../packages/core/src/instance/run-partitions-request.js";
 import {
   asset,
   type BatonInstance,
@@ -25,8 +26,7 @@ import {
   openInstance,
   resource,
   type StaleReason,
-} from "../packages/core/src/index.js";
-import { loadKeySpaces } from "../packages/core/src/instance/run-partitions-request.js";
+} from "../packages/core/src/internal.js";
 
 const ISO = String.raw`\d{4}-\d\d-\d\dT[\d:.]+Z`;
 
@@ -357,7 +357,7 @@ describe("data versions from the body and the DuckDB IO manager", () => {
 
 describe("the webserver's bulk graph status agrees (built packages)", () => {
   it("the same value again: not stale in /api/graph/status nor in /why; a changed value: stale in both", async () => {
-    const core = await import("@baton/core");
+    const core = await import("@baton/core/internal");
     const { createApp } = await import("@baton/webserver");
     const home = await mkdtemp(path.join(tmpdir(), "baton-data-versions-graph-"));
     const instance = await core.openInstance({ home, env: {} });
@@ -401,7 +401,7 @@ describe("the webserver's bulk graph status agrees (built packages)", () => {
 });
 
 describe("NYC taxi example (DuckDB, built packages)", () => {
-  type CoreModule = typeof import("../packages/core/src/index.js");
+  type CoreModule = typeof import("../packages/core/src/internal.js");
   const MONTHS = ["2019-01", "2019-02"] as const;
   let tmp: string;
   let landing: string;
@@ -417,7 +417,7 @@ describe("NYC taxi example (DuckDB, built packages)", () => {
     process.env.TAXI_WAREHOUSE = path.join(tmp, "warehouse.duckdb");
     gen = await import("../examples/nyc_taxi/src/generate.js");
     definitions = (await import("../examples/nyc_taxi/definitions.js")).default as unknown as Definitions;
-    core = (await import("@baton/core")) as unknown as CoreModule;
+    core = (await import("@baton/core/internal")) as unknown as CoreModule;
     instance = await core.openInstance({ home: path.join(tmp, "home"), env: {} });
     for (const month of MONTHS) await gen.generateMonth({ month, taxi: "yellow", rows: 300, dir: landing });
     const created = await instance.createBackfill(definitions, {

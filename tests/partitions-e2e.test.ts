@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { loadKeySpaces } from "../packages/core/src/instance/run-partitions-request.js";
 import {
   asset,
   type BatonInstance,
@@ -38,8 +39,7 @@ import {
   staticMapping,
   staticPartitions,
   timeWindowMapping,
-} from "../packages/core/src/index.js";
-import { loadKeySpaces } from "../packages/core/src/instance/run-partitions-request.js";
+} from "../packages/core/src/internal.js";
 import { type StorageBackend, type StorageLocation, storageBackends } from "./support/storage-backends.js";
 
 // ---------------------------------------------------------------------------------------------------------

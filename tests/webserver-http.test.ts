@@ -36,7 +36,7 @@ import {
   schedule,
   sensor,
   staticPartitions,
-} from "@baton/core";
+} from "@baton/core/internal";
 import { makeToken, startWebserver } from "@baton/webserver";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";

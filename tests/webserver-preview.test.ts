@@ -15,7 +15,7 @@ import {
   publishSnapshot,
   schedule,
   sensor,
-} from "@baton/core";
+} from "@baton/core/internal";
 import { createApp } from "@baton/webserver";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 

@@ -34,7 +34,7 @@ import {
   schedule,
   sensor,
   staticPartitions,
-} from "@baton/core";
+} from "@baton/core/internal";
 import { type AppOptions, createApp, makeToken, openApiDocument } from "@baton/webserver";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { z } from "zod";

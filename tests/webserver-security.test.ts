@@ -32,7 +32,7 @@ import {
   openInstance,
   publishSnapshot,
   schedule,
-} from "@baton/core";
+} from "@baton/core/internal";
 import { authFromEnv, createApp, makeToken, startWebserver } from "@baton/webserver";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";

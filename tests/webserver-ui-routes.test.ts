@@ -19,7 +19,7 @@ import {
   openInstance,
   publishSnapshot,
   staticPartitions,
-} from "@baton/core";
+} from "@baton/core/internal";
 import { type AppOptions, createApp, makeToken } from "@baton/webserver";
 import { afterEach, describe, expect, test } from "vitest";
 import { checkAnswer } from "./support/api-responses.js";

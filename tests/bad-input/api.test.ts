@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type BatonInstance, openInstance, publishSnapshot } from "@baton/core";
+import { type BatonInstance, openInstance, publishSnapshot } from "@baton/core/internal";
 import { afterAll, beforeAll, describe } from "vitest";
 import { createApp } from "../../packages/webserver/src/app.js";
 import definitions from "./fixture/definitions.js";

@@ -1,16 +1,14 @@
 /**
- * @baton/core: the public API. A hand-picked list; anything not exported here is private.
+ * @baton/core: the public API, what a `definitions.ts` and a script need. A hand-picked list;
+ * anything not exported here is private. Importing it loads no database driver, no CLI library
+ * and no webserver: `openInstance` loads the storage and its driver on first call, DuckDB lives in
+ * `@baton/core/duckdb`. Internals shared with `@baton/webserver`, the tests and the benchmarks are
+ * in `@baton/core/internal` (no compatibility promise).
  */
 
-export { cronTicksBetween, nextCronTick } from "./daemon/cron-ticks.js";
-export { createDaemon, type Daemon, type DaemonOptions } from "./daemon/daemon.js";
-export { cancelPreview, type PreviewResult, requestPreview, takePreviewResult } from "./daemon/previews.js";
-export { CODE_GENERATION_KEY, requestReload } from "./daemon/reload.js";
-export { MAX_RETRIES_TAG } from "./daemon/retries.js";
-export { evaluateSchedule, schedulePartitionKeys } from "./daemon/schedules.js";
-export { evaluateSensor } from "./daemon/sensors.js";
+import type { BatonInstance, InstanceOptions } from "./instance/instance.js";
+
 // Definitions
-// Partitions
 export {
   type AssetDefinition,
   type AssetOptions,
@@ -33,7 +31,6 @@ export {
   type CheckResult,
   type CheckSeverity,
 } from "./definitions/asset-check.js";
-// Schedules, sensors, alerts, declarative automation, the daemon
 export {
   type AutomationCondition,
   eager,
@@ -51,12 +48,12 @@ export {
   type Definitions,
   type DefinitionsInput,
   defineDefinitions,
-  isDefinitions,
 } from "./definitions/definitions.js";
 export type { InputContext, IOManager, OutputContext } from "./definitions/io-manager.js";
 export { type AssetJobDefinition, assetJob } from "./definitions/job.js";
 export { type MetadataInput, type MetadataMap, type MetadataValue, md } from "./definitions/metadata.js";
 export { type MultiAssetContext, type MultiAssetDefinition, multiAsset } from "./definitions/multi-asset.js";
+// Partitions
 export {
   allPartitionsMapping,
   defaultMapping,
@@ -77,11 +74,7 @@ export type {
   TimeWindow,
   TimeWindowPartitionsDefinition,
 } from "./definitions/partitions/partitions.js";
-export {
-  dynamicPartitions,
-  partitionKeyProblem,
-  staticPartitions,
-} from "./definitions/partitions/static-partitions.js";
+export { dynamicPartitions, staticPartitions } from "./definitions/partitions/static-partitions.js";
 export {
   dailyPartitions,
   hourlyPartitions,
@@ -101,6 +94,7 @@ export {
 } from "./definitions/refs.js";
 export { type ResourceContext, type ResourceDefinition, resource } from "./definitions/resource.js";
 export type { RetryPolicy } from "./definitions/retry-policy.js";
+// Schedules, sensors, alerts
 export {
   type RunTarget,
   type ScheduleDefinition,
@@ -123,7 +117,6 @@ export {
   type BatonErrorCode,
   type DefinitionProblem,
   DefinitionsLoadError,
-  describeError,
   InvalidConfigError,
   InvalidDefinitionError,
   InvalidPartitionKeyError,
@@ -134,7 +127,7 @@ export {
   StorageError,
   UserCodeError,
 } from "./errors.js";
-// Execution
+// Scripts: an instance (runs, events, backfills) and the types of what it returns
 export type {
   InputDataVersions,
   RunEvent,
@@ -144,32 +137,30 @@ export type {
   StepStatus,
   StoredRunEvent,
 } from "./execution/events.js";
+// IO managers
 export { createFsIOManager, fsIOManager } from "./execution/fs-io-manager.js";
-export type { KeySpaces } from "./execution/run-partitions.js";
 export type { RunSummary, StepAttempt, StepSummary } from "./execution/run-summary.js";
-// Graph and selection
-export type { AssetGraph, AssetNode } from "./graph/asset-graph.js";
-export { parseSelection, resolveSelection, type SelectionNode } from "./graph/selection.js";
 export type { BackfillProgress, BackfillRequest, RunBackfillOptions } from "./instance/backfill.js";
-export {
-  type BackfillFailure,
-  type BackfillFailures,
-  describeBackfillFailure,
-  describeFailurePartitions,
-  listBackfillFailures,
-} from "./instance/backfill-failures.js";
-// Instance and storage
-export {
-  type BatonInstance,
-  createInstance,
-  type InstanceOptions,
-  type LaunchedRun,
-  type MaterializeRequest,
-  openInstance,
-  type ReexecuteOptions,
+export type {
+  BatonInstance,
+  InstanceOptions,
+  LaunchedRun,
+  MaterializeRequest,
+  ReexecuteOptions,
 } from "./instance/instance.js";
-export { loadKeySpaces } from "./instance/run-partitions-request.js";
-export * from "./pipes/index.js";
+// Pipes: asset bodies in any language
+export { type PipesCheckOptions, pipesCheck } from "./pipes/pipes-check.js";
+export {
+  PIPES_STDOUT_PREFIX,
+  type PipesCheckReport,
+  type PipesContextPayload,
+  type PipesContextSource,
+  type PipesOptions,
+  PipesProcessError,
+  type PipesResult,
+  pipesHelperPath,
+  runPipes,
+} from "./pipes/run-pipes.js";
 export {
   type Alert,
   type AlertPayload,
@@ -182,35 +173,23 @@ export {
 export { type AssetSensorOptions, assetSensor, type MaterializationEvent } from "./sensors/asset-sensor.js";
 export { type FileSensorOptions, fileSensor, type SensedFile } from "./sensors/file-sensor.js";
 export { type EndStatus, type RunStatusSensorOptions, runStatusSensor } from "./sensors/run-status-sensor.js";
-export { definitionsFromSnapshot } from "./snapshot/from-snapshot.js";
-export { type PartitionsSpec, partitionsFromSpec, partitionsSpec } from "./snapshot/partitions-spec.js";
-export {
-  type AssetSnapshot,
-  type DefinitionsSnapshot,
-  publishSnapshot,
-  readSnapshot,
-  readSnapshotHash,
-  SNAPSHOT_HASH_KEY,
-  SNAPSHOT_KEY,
-  snapshotOf,
-} from "./snapshot/snapshot.js";
-export { evaluateFreshness, type Freshness } from "./status/freshness.js";
-export { type AssetPartitionStatus, partitionStatus } from "./status/partition-status.js";
-export { createStalenessResolver, type Staleness, type StaleReason } from "./status/staleness.js";
 export type {
   AssetStatusRecord,
-  AutomationEvaluation,
   BackfillRecord,
   BackfillStatus,
   CheckResultRecord,
-  InstigatorState,
-  InstigatorStatus,
-  NewRun,
   RunRecord,
   RunsPage,
   Storage,
-  TickRecord,
-  TickStatus,
-  WorkerRecord,
 } from "./storage/storage.js";
-export { type RunWorkerOptions, runWorker } from "./worker/run-worker.js";
+
+/**
+ * Open the instance at `home` (default `$BATON_HOME`, else `.baton/`) on its store (SQLite file, or
+ * Postgres from `BATON_DATABASE_URL`): materialize, launch backfills, read runs and events from a
+ * script. The engine, the storage and the store's driver load on the first call, so importing
+ * `@baton/core` for the definitions API stays light.
+ */
+export async function openInstance(options?: InstanceOptions): Promise<BatonInstance> {
+  const instance = await import("./instance/instance.js");
+  return instance.openInstance(options);
+}

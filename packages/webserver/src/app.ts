@@ -1,4 +1,4 @@
-import type { BatonInstance } from "@baton/core";
+import type { BatonInstance } from "@baton/core/internal";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";

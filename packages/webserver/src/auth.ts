@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { BatonError } from "@baton/core";
+import { BatonError } from "@baton/core/internal";
 import { ApiError } from "./errors.js";
 
 export type Role = "viewer" | "launcher" | "admin";

@@ -5,7 +5,7 @@ import {
   definitionsFromSnapshot,
   readSnapshot,
   readSnapshotHash,
-} from "@baton/core";
+} from "@baton/core/internal";
 import { ApiError } from "./errors.js";
 
 export interface Catalog {

@@ -1,4 +1,4 @@
-import { type BatonErrorCode, describeError, isBatonError } from "@baton/core";
+import { type BatonErrorCode, describeError, isBatonError } from "@baton/core/internal";
 import { HTTPException } from "hono/http-exception";
 
 /** The JSON body of every error answer. */

@@ -1,5 +1,5 @@
-import type { BatonInstance, Storage } from "@baton/core";
-import { isBatonError } from "@baton/core";
+import type { BatonInstance, Storage } from "@baton/core/internal";
+import { isBatonError } from "@baton/core/internal";
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ErrorSchema } from "./api/common.js";

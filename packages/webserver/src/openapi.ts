@@ -1,4 +1,4 @@
-import type { BatonInstance } from "@baton/core";
+import type { BatonInstance } from "@baton/core/internal";
 import { createApp } from "./app.js";
 
 /** The document's top level: what /api/openapi.json says besides the operations. */

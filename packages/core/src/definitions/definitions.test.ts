@@ -12,7 +12,7 @@ import {
   isDefinitions,
   multiAsset,
   resource,
-} from "../index.js";
+} from "../internal.js";
 
 const body = () => 1;
 const pass = () => ({ passed: true });

@@ -6,7 +6,7 @@ import {
   InvalidDefinitionError,
   input,
   multiAsset,
-} from "../index.js";
+} from "../internal.js";
 import { findCycles } from "./asset-graph.js";
 
 const body = () => 1;

@@ -14,7 +14,7 @@ import {
   defineDefinitions,
   openInstance,
   publishSnapshot,
-} from "@baton/core";
+} from "@baton/core/internal";
 import { createApp } from "@baton/webserver";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { act, renderHook, waitFor } from "@testing-library/react";

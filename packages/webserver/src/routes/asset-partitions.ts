@@ -1,4 +1,9 @@
-import { type AssetSnapshot, loadKeySpaces, type PartitionKeySpace, partitionStatus } from "@baton/core";
+import {
+  type AssetSnapshot,
+  loadKeySpaces,
+  type PartitionKeySpace,
+  partitionStatus,
+} from "@baton/core/internal";
 import { createRoute, z } from "@hono/zod-openapi";
 import { PartitionKeysSchema, PartitionStatusSchema } from "../api/assets.js";
 import type { Catalog } from "../catalog.js";

@@ -4,7 +4,7 @@ import {
   evaluateFreshness,
   loadKeySpaces,
   partitionStatus,
-} from "@baton/core";
+} from "@baton/core/internal";
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   AssetDetailSchema,

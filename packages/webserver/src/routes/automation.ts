@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { cancelPreview, nextCronTick, requestPreview, takePreviewResult } from "@baton/core";
+import { cancelPreview, nextCronTick, requestPreview, takePreviewResult } from "@baton/core/internal";
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   AutomationEvaluationsSchema,

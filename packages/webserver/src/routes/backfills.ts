@@ -1,4 +1,4 @@
-import { listBackfillFailures } from "@baton/core";
+import { listBackfillFailures } from "@baton/core/internal";
 import { createRoute, z } from "@hono/zod-openapi";
 import { BackfillAnswerSchema, BackfillDetailSchema, BackfillsPageSchema } from "../api/runs.js";
 import { ApiError } from "../errors.js";

@@ -8,7 +8,7 @@ import {
   type RunRecord,
   type RunStatus,
   type Storage,
-} from "@baton/core";
+} from "@baton/core/internal";
 import { createRoute } from "@hono/zod-openapi";
 import type { z } from "zod";
 import type { GraphAssetStatusSchema } from "../api/assets.js";

@@ -1,4 +1,4 @@
-import { partitionKeyProblem } from "@baton/core";
+import { partitionKeyProblem } from "@baton/core/internal";
 import { createRoute } from "@hono/zod-openapi";
 import { PartitionKeysBody } from "../api/requests.js";
 import { PartitionsAddedSchema, PartitionsRemovedSchema } from "../api/system.js";

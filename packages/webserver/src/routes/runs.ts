@@ -1,4 +1,4 @@
-import { MAX_RETRIES_TAG, type RunStatus } from "@baton/core";
+import { MAX_RETRIES_TAG, type RunStatus } from "@baton/core/internal";
 import { createRoute } from "@hono/zod-openapi";
 import {
   LaunchedRunAnswerSchema,
