@@ -73,6 +73,9 @@ interface Trip {
   readonly do: number;
   readonly fare: number;
   readonly total: number;
+  readonly tip: number;
+  /** TLC payment type code; "" when missing. */
+  readonly payment: string;
   /** The columns the example's md5 unique_row_id hashes, as values. */
   readonly identity: string;
 }
@@ -103,6 +106,18 @@ const zoneNames: ReadonlyMap<number, string> = new Map(
 );
 const zoneIds: ReadonlySet<number> = new Set(zoneNames.keys());
 
+/** The TLC payment lookup: code → description (0 and 5 are both "Unknown"). */
+const paymentNames: ReadonlyMap<string, string> = new Map(
+  (
+    parse(readFileSync(path.join(EXAMPLE, "data", "payment_type_lookup.csv")), {
+      columns: true,
+    }) as Record<string, string>[]
+  ).map((r) => [String(Number(r.payment_type)), r.description!]),
+);
+
+/** The four reports, written as SQL models in examples/nyc_taxi/models/taxi/*.sql. */
+const SQL_MODELS = ["taxi/daily_revenue", "taxi/monthly_summary", "taxi/payment_summary", "taxi/zone_stats"];
+
 function readCsv(file: string): { header: string; records: Record<string, string>[] } {
   const bytes = readFileSync(file);
   const text = (file.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8");
@@ -120,6 +135,8 @@ function tripsOf(file: string, taxi: string): Trip[] {
     do: Number(r.DOLocationID),
     fare: Number(r.fare_amount),
     total: Number(r.total_amount),
+    tip: Number(r.tip_amount),
+    payment: r.payment_type ?? "",
     identity: [
       r.VendorID,
       r[`${p}_pickup_datetime`],
@@ -162,6 +179,7 @@ function expectedOf(trips: readonly Trip[], month: string): Expected {
 }
 
 const cents = (trips: readonly Trip[]) => trips.reduce((sum, t) => sum + Math.round(t.total * 100), 0);
+const tipCents = (trips: readonly Trip[]) => trips.reduce((sum, t) => sum + Math.round(t.tip * 100), 0);
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers on runs and the warehouse
@@ -324,12 +342,14 @@ describe("examples/nyc_taxi end to end", () => {
         failed: 0,
         skipped: 0,
         canceled: 0,
-        runs: 10,
+        runs: 11,
       });
       const runs = await allRuns(instance, backfill.backfillId);
       expect(backfill.counts.runs).toBe(runs.length);
       expect(runs.every((r) => r.status === "SUCCESS")).toBe(true);
-      // One run per unit: raw+clean per month × taxi, each monthly report per month, the lookups.
+      // One run per unit: raw+clean per month × taxi, each monthly report per month, the lookups
+      // with what reads only them (the summaries are two SQL models: payment_summary goes with
+      // payment_types, monthly_summary with the Python report reading it).
       const layout = runs
         .map((r) => `${[...r.assetKeys].sort().join(",")} @ ${r.partitionKeys?.join(",") ?? "-"}`)
         .sort();
@@ -338,7 +358,8 @@ describe("examples/nyc_taxi end to end", () => {
           ...KEYS.map((k) => `taxi/clean_trips,taxi/raw_trips @ ${k}`),
           ...MONTHS.map((m) => `taxi/daily_revenue @ ${m}`),
           ...MONTHS.map((m) => `taxi/zone_stats @ ${m}`),
-          "taxi/monthly_summary,taxi/payment_summary,taxi/payment_types,taxi/quality_report @ -",
+          "taxi/monthly_summary,taxi/quality_report @ -",
+          "taxi/payment_summary,taxi/payment_types @ -",
           "taxi/zones @ -",
         ].sort(),
       );
@@ -595,6 +616,92 @@ describe("examples/nyc_taxi end to end", () => {
       });
     });
 
+    it("computes taxi/payment_summary trips and tips per payment type over every month", async () => {
+      const rows = await query("select payment, trips, tips from taxi.payment_summary");
+      const clean = KEYS.flatMap((k) => expected.get(k)!.clean);
+      const byPayment = new Map<string, Trip[]>();
+      for (const t of clean) {
+        const name = t.payment === "" ? "(none)" : (paymentNames.get(String(Number(t.payment))) ?? "(none)");
+        byPayment.set(name, [...(byPayment.get(name) ?? []), t]);
+      }
+      expect(byPayment.size).toBeGreaterThan(2);
+      expect(
+        Object.fromEntries(
+          rows.map((r) => [r.payment ?? "(none)", [r.trips, Math.round(Number(r.tips) * 100)]]),
+        ),
+      ).toEqual(
+        Object.fromEntries([...byPayment].map(([name, trips]) => [name, [trips.length, tipCents(trips)]])),
+      );
+      // Most trips first.
+      const trips = rows.map((r) => Number(r.trips));
+      expect(trips).toEqual([...trips].sort((a, b) => b - a));
+    });
+
+    it("has the four reports as SQL models: kind sql, their SQL on the definition, header checks run", async () => {
+      const sqlAssets = definitions.computations
+        .flatMap((c) => c.specs)
+        .filter((spec) => spec.kinds.includes("sql"))
+        .map((spec) => spec.key);
+      expect([...sqlAssets].sort()).toEqual(SQL_MODELS);
+      for (const key of SQL_MODELS) {
+        const spec = definitions.computationOf(key).specs[0]!;
+        const file = path.join(EXAMPLE, "models", `${key}.sql`);
+        expect(spec.metadata.sql, key).toEqual({ type: "text", value: readFileSync(file, "utf8").trimEnd() });
+        expect(spec.group, key).toBe("reports");
+        expect(spec.deps, key).toContain("taxi/clean_trips");
+        expect(spec.codeVersion, key).toMatch(/^[0-9a-f]{12}$/);
+      }
+      expect(definitions.computationOf("taxi/daily_revenue").partitions).toBeDefined();
+      expect(definitions.computationOf("taxi/monthly_summary").partitions).toBeUndefined();
+      // The header checks, evaluated in the backfill (per month for the partitioned models), all passed.
+      const evaluations: string[] = [];
+      for (const run of await allRuns(instance, backfill.backfillId)) {
+        const summary = await instance.runSummary(run.runId);
+        for (const c of summary.steps.flatMap((s) => s.checks))
+          if (SQL_MODELS.includes(c.assetKey))
+            evaluations.push(
+              `${c.assetKey}:${c.checkName}@${run.partitionKeys?.join(",") ?? "-"}:${c.passed}`,
+            );
+      }
+      expect(evaluations.sort()).toEqual(
+        [
+          ...MONTHS.flatMap((m) => [
+            `taxi/daily_revenue:accepted_values_taxi_type@${m}:true`,
+            `taxi/daily_revenue:not_null_day@${m}:true`,
+            `taxi/daily_revenue:row_count@${m}:true`,
+            `taxi/zone_stats:not_null_zone@${m}:true`,
+            `taxi/zone_stats:row_count@${m}:true`,
+          ]),
+          "taxi/monthly_summary:accepted_values_taxi_type@-:true",
+          "taxi/monthly_summary:row_count@-:true",
+          "taxi/payment_summary:unique_payment@-:true",
+        ].sort(),
+      );
+      // A materialization of a model records what the DuckDB IO manager's do.
+      const [m] = await instance.storage.getMaterializations("taxi/daily_revenue", {
+        limit: 1,
+        partition: "2019-01",
+      });
+      if (m?.type !== "materialization") throw new Error("no materialization of taxi/daily_revenue");
+      expect(m.dataVersion).toMatch(/^[0-9a-f]{16}$/);
+      expect(plain(m.metadata)).toMatchObject({
+        table: '"taxi"."daily_revenue"',
+        schema: [
+          { name: "day", type: "DATE" },
+          { name: "taxi_type", type: "VARCHAR" },
+          { name: "trips", type: "BIGINT" },
+          { name: "revenue", type: "DOUBLE" },
+          { name: "fares", type: "DOUBLE" },
+          { name: "avg_distance", type: "DOUBLE" },
+        ],
+      });
+      expect(plain(m.metadata).row_count).toBe(
+        Number(
+          (await query("select count(*) as n from taxi.daily_revenue where _partition = '2019-01'"))[0]!.n,
+        ),
+      );
+    });
+
     it("computes taxi/zone_stats pickups and revenue per pickup zone for each month", async () => {
       expect(zoneIds.size).toBe(265);
       for (const month of MONTHS) {
@@ -735,7 +842,7 @@ describe("examples/nyc_taxi end to end", () => {
       const done = await instance.runBackfill(definitions, created.backfillId);
       expect(done.status).toBe("FAILED");
       // clean_trips was stored (its check failed afterwards); daily_revenue, zone_stats (2019-02),
-      // monthly_summary + payment_summary and quality_report were never run.
+      // monthly_summary, payment_summary and quality_report were never run.
       expect(done.counts).toMatchObject({
         targeted: 6,
         materialized: 1,
@@ -750,14 +857,15 @@ describe("examples/nyc_taxi end to end", () => {
       for (const asset of [
         "taxi/daily_revenue [2019-02]",
         "taxi/zone_stats [2019-02]",
-        "taxi/monthly_summary, taxi/payment_summary",
+        "taxi/monthly_summary, taxi/quality_report",
+        "taxi/payment_summary",
       ]) {
         const line = lines.find((l) => l.startsWith(asset));
         expect(line, asset).toContain(
           'skipped: upstream taxi/clean_trips [2019-02|yellow] failed: blocking check "taxi/clean_trips:no_negative_fares" failed',
         );
       }
-      expect(lines).toHaveLength(3);
+      expect(lines).toHaveLength(4);
 
       const [run] = await allRuns(instance, created.backfillId);
       expect(run?.partitionKeys).toEqual([key]);

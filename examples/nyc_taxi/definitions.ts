@@ -1,10 +1,13 @@
 /**
  * The Data Engineering Zoomcamp's NYC taxi pipeline, asset-centric, on DuckDB.
  *
- *   landing/*.csv.gz ─► taxi/raw_trips (month × taxi type) ─► taxi/clean_trips ─► taxi/daily_revenue (month)
- *   data/*.csv       ─► taxi/zones, taxi/payment_types ───────────────┘        └► taxi/zone_stats (month)
- *                                                     taxi/clean_trips (all) ─► taxi/monthly_summary + taxi/payment_summary
+ *   landing/*.csv.gz ─► taxi/raw_trips (month × taxi type) ─► taxi/clean_trips ─► taxi/daily_revenue (month, SQL)
+ *   data/*.csv       ─► taxi/zones, taxi/payment_types ───────────────┘        └► taxi/zone_stats (month, SQL)
+ *                                                     taxi/clean_trips (all) ─► taxi/monthly_summary, taxi/payment_summary (SQL)
  *                                                     taxi/monthly_summary ─► taxi/quality_report (Python, via pipes)
+ *
+ * Ingest and cleaning are TypeScript (config, metadata, CSV errors); the four reports are SQL
+ * models in models/taxi/*.sql (`sqlAssets`), referencing the TypeScript assets by key.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -16,7 +19,6 @@ import {
   defineDefinitions,
   fileSensor,
   monthlyPartitions,
-  multiAsset,
   multiPartitions,
   pipesCheck,
   pipesHelperPath,
@@ -27,14 +29,13 @@ import {
   webhookAlert,
 } from "@baton/core";
 import {
-  type DuckDBTable,
   type DuckDBWarehouse,
   duckdb,
   duckdbIOManager,
   literal,
   raw,
   sql,
-  union,
+  sqlAssets,
 } from "@baton/core/duckdb";
 import { z } from "zod";
 import { ingestQuery, landingFile } from "./src/ingest.js";
@@ -127,78 +128,19 @@ export const cleanTrips = asset(
   },
 );
 
-export const dailyRevenue = asset(
-  {
-    key: "taxi/daily_revenue",
-    group: "reports",
-    kinds: ["duckdb"],
-    description: "Trips and revenue per day and taxi type (a month reads both taxi types of that month).",
-    partitions: months,
-    ins: { trips: cleanTrips },
-  },
-  async (_ctx, { trips }) => sql`
-    select cast(pickup_datetime as DATE) as day, taxi_type, count(*)::BIGINT as trips,
-           round(sum(total_amount), 2) as revenue, round(sum(fare_amount), 2) as fares,
-           round(avg(trip_distance), 3) as avg_distance
-    from ${union(trips)} group by all order by all`,
-);
-
-export const zoneStats = asset(
-  {
-    key: "taxi/zone_stats",
-    group: "reports",
-    kinds: ["duckdb"],
-    description: "Pickups, revenue and average fare per pickup zone and month.",
-    partitions: months,
-    ins: { trips: cleanTrips, zones },
-  },
-  async (_ctx, { trips, zones }) => sql`
-    select z.borough, z.zone, count(*)::BIGINT as pickups, round(sum(t.total_amount), 2) as revenue,
-           round(avg(t.fare_amount), 2) as avg_fare
-    from ${union(trips)} t join ${zones} z on t.pu_location_id = z.location_id
-    group by all order by pickups desc, z.zone`,
-);
-
-export const summaries = multiAsset(
-  {
-    name: "taxi_summaries",
-    group: "reports",
-    outs: {
-      monthly: {
-        key: "taxi/monthly_summary",
-        kinds: ["duckdb"],
-        description: "Trips and revenue per month and taxi type.",
-      },
-      payments: {
-        key: "taxi/payment_summary",
-        kinds: ["duckdb"],
-        description: "Trips and tips per payment type.",
-      },
-    },
-    ins: { trips: cleanTrips, paymentTypes },
-    canSubset: true,
-  },
-  async (ctx, { trips, paymentTypes }) => {
-    const all = union(trips as Readonly<Record<string, DuckDBTable>>);
-    return {
-      ...(ctx.selectedOutputs.has("monthly")
-        ? {
-            monthly: sql`
-              select strftime(pickup_datetime, '%Y-%m') as month, taxi_type, count(*)::BIGINT as trips,
-                     round(sum(total_amount), 2) as revenue, round(avg(trip_distance), 3) as avg_distance
-              from ${all} group by all order by all`,
-          }
-        : {}),
-      ...(ctx.selectedOutputs.has("payments")
-        ? {
-            payments: sql`
-              select p.description as payment, count(*)::BIGINT as trips, round(sum(t.tip_amount), 2) as tips
-              from ${all} t left join ${paymentTypes} p using (payment_type) group by all order by trips desc`,
-          }
-        : {}),
-    };
-  },
-);
+/**
+ * The reports as SQL models, one `.sql` file each under models/ (the path is the key:
+ * models/taxi/daily_revenue.sql is `taxi/daily_revenue`). `{{ ref('taxi/clean_trips') }}` names a
+ * TypeScript asset listed in `sources`; the header comment gives description, group, partitions
+ * (`months`, by name) and checks. Their tables are the ones the DuckDB IO manager reads, so
+ * TypeScript assets downstream (taxi/quality_report) read them like any other asset.
+ */
+export const reports = sqlAssets({
+  dir: path.join(EXAMPLE_DIR, "models"),
+  warehouse: "warehouse",
+  partitions: { months },
+  sources: [cleanTrips, zones, paymentTypes],
+});
 
 /**
  * A step written in Python (standard library only): DuckDB exports taxi/monthly_summary to a CSV
@@ -211,7 +153,7 @@ export const qualityReport = asset(
     group: "reports",
     kinds: ["duckdb", "python"],
     description: "Trips and revenue per trip by taxi type, computed by a Python script (pipes).",
-    ins: { summary: summaries.outs.monthly },
+    ins: { summary: reports.byKey("taxi/monthly_summary") },
     resources: ["warehouse"],
   },
   async (ctx, { summary }) => {
@@ -350,8 +292,9 @@ export const failureAlerts = runStatusSensor({
 });
 
 export default defineDefinitions({
-  assets: [rawTrips, zones, paymentTypes, cleanTrips, dailyRevenue, zoneStats, summaries, qualityReport],
+  assets: [rawTrips, zones, paymentTypes, cleanTrips, ...reports.assets, qualityReport],
   checks: [
+    ...reports.checks,
     nonEmpty,
     rowCountDrift,
     noNegativeFares,
