@@ -1,4 +1,4 @@
-import type { Storage } from "@baton/core";
+import type { Storage } from "@baton/core/internal";
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
@@ -35,18 +35,46 @@ export async function eventStream(
   return streamSSE(c, async (stream) => {
     let lastPing = Date.now();
     const aborted = () => stream.aborted || stream.closed || options.signal?.aborted === true;
-    while (!aborted()) {
-      const events = await storage.getEventsAfter(after, { ...(runId ? { runId } : {}), limit: 500 });
-      for (const e of events) {
-        await stream.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify(e) });
-        after = e.id;
+    // Woken by the store when events commit (Postgres LISTEN/NOTIFY: one connection per process,
+    // shared by every open stream); polling every pollMs stays the fallback (SQLite, a LISTEN
+    // connection being re-established).
+    let woken = false;
+    let wake: (() => void) | undefined;
+    const onWake = () => {
+      woken = true;
+      wake?.();
+    };
+    const unwatch = storage.watchEvents?.(onWake);
+    stream.onAbort(onWake);
+    options.signal?.addEventListener("abort", onWake, { once: true });
+    try {
+      while (!aborted()) {
+        woken = false;
+        const events = await storage.getEventsAfter(after, { ...(runId ? { runId } : {}), limit: 500 });
+        for (const e of events) {
+          await stream.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify(e) });
+          after = e.id;
+        }
+        if (events.length === 500) continue;
+        if (Date.now() - lastPing > 15_000) {
+          await stream.write(": ping\n\n");
+          lastPing = Date.now();
+        }
+        // A wake that came while reading is not lost: read again at once.
+        if (woken || aborted()) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, Math.min(options.pollMs, 15_000));
+          function done() {
+            clearTimeout(timer);
+            wake = undefined;
+            resolve();
+          }
+          wake = done;
+        });
       }
-      if (events.length === 500) continue;
-      if (Date.now() - lastPing > 15_000) {
-        await stream.write(": ping\n\n");
-        lastPing = Date.now();
-      }
-      await stream.sleep(options.pollMs);
+    } finally {
+      unwatch?.();
+      options.signal?.removeEventListener("abort", onWake);
     }
   });
 }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { BatonError, type BatonInstance } from "@baton/core";
+import { BatonError, type BatonInstance } from "@baton/core/internal";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import type { AuthConfig } from "./auth.js";
@@ -13,6 +13,11 @@ export interface WebserverOptions {
   readonly port?: number;
   readonly auth?: AuthConfig;
   readonly readOnly?: boolean;
+  /**
+   * How often the live event stream reads the store when nothing wakes it (default 250 ms, or
+   * BATON_STREAM_POLL_MS). On Postgres, commits wake the streams at once (LISTEN/NOTIFY); this is
+   * the fallback.
+   */
   readonly streamPollMs?: number;
   /** The built UI to serve (default: the installed `@baton/ui` package's dist); `false`: API only. */
   readonly ui?: UiOptions | false;
@@ -29,6 +34,19 @@ export interface WebserverOptions {
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
+/** BATON_STREAM_POLL_MS: the event stream's polling fallback, in ms (10 to 600000). */
+export function streamPollMsFromEnv(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const raw = env.BATON_STREAM_POLL_MS?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  const ms = Number(raw);
+  if (!/^\d+$/.test(raw) || ms < 10 || ms > 600_000)
+    throw new BatonError(
+      "USAGE_ERROR",
+      `BATON_STREAM_POLL_MS must be a whole number of milliseconds from 10 to 600000 (got "${raw}").`,
+    );
+  return ms;
+}
+
 /** Start the API server; resolves once it listens. `close()` ends open streams and the server. */
 export async function startWebserver(options: WebserverOptions) {
   const host = options.host ?? "127.0.0.1";
@@ -41,12 +59,13 @@ export async function startWebserver(options: WebserverOptions) {
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
   // Node requires requestTimeout >= headersTimeout (0 would mean none).
   const requestTimeoutMs = Math.max(options.requestTimeoutMs ?? 30_000, headersTimeoutMs);
+  const streamPollMs = options.streamPollMs ?? streamPollMsFromEnv(process.env);
   const controller = new AbortController();
   const app = createApp({
     instance: options.instance,
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.readOnly ? { readOnly: true } : {}),
-    ...(options.streamPollMs !== undefined ? { streamPollMs: options.streamPollMs } : {}),
+    ...(streamPollMs !== undefined ? { streamPollMs } : {}),
     ...(options.ui !== undefined ? { ui: options.ui } : {}),
     ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
     signal: controller.signal,

@@ -347,6 +347,8 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
           return runPartitionCache.get(runId)!;
         });
         await applyPartitionChanges(adapter, trx, changes);
+        // Wakes the webservers' streams once this transaction commits (Postgres).
+        await adapter.notifyEvents?.(trx);
 
         const latestMaterialization = new Map<
           string,
@@ -467,6 +469,8 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
       const rows = await q.execute();
       return rows.map((r) => ({ ...(JSON.parse(r.body) as RunEvent), id: r.id }) as StoredRunEvent);
     },
+
+    ...(adapter.watchEvents ? { watchEvents: (onWake: () => void) => adapter.watchEvents!(onWake) } : {}),
 
     async latestEventId() {
       const row = await db

@@ -283,6 +283,13 @@ export interface Storage {
   ): Promise<StoredRunEvent[]>;
   /** The newest event log id (0 when empty). */
   latestEventId(): Promise<number>;
+  /**
+   * Call `onWake` soon after events are committed by any process (Postgres: LISTEN/NOTIFY on one
+   * connection per store, shared by every watcher, reconnecting by itself). A wake carries no
+   * events and may come spuriously or coalesced: read `getEventsAfter(cursor)` on each. Absent
+   * (SQLite), readers poll. Returns the unsubscribe function.
+   */
+  watchEvents?(onWake: () => void): () => void;
   /** Latest materialization/failure per asset (all assets when `assetKeys` is omitted). */
   getAssetStatuses(assetKeys?: readonly string[]): Promise<AssetStatusRecord[]>;
   /** Materialization events of one asset, newest first. */

@@ -25,6 +25,14 @@ export interface DialectAdapter {
    * Taken before any partition lock (a fixed order: no deadlock).
    */
   lockEventLog(trx: Executor): Promise<void>;
+  /**
+   * Tell other processes that events were written (Postgres: `pg_notify` on the events channel,
+   * delivered when the transaction commits, never for one that rolls back). Absent: nobody is told
+   * and readers poll.
+   */
+  notifyEvents?(trx: Executor): Promise<void>;
+  /** See `Storage.watchEvents`; absent on SQLite (readers poll). */
+  watchEvents?(onWake: () => void): () => void;
   /** Rows per multi-row INSERT (bounded by the dialect's parameter limit). */
   readonly maxRowsPerInsert: number;
   close(): Promise<void>;

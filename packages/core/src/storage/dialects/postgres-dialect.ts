@@ -6,7 +6,100 @@ import { redactUrl } from "./redact-url.js";
 
 const INT8_OID = 20;
 
-/** `postgres://user:***@host:port/db`: safe to print. */
+/** The channel event writers notify (on commit) and webservers listen on. */
+export const EVENTS_CHANNEL = "baton_events";
+
+/**
+ * One LISTEN connection per store (per process), opened while someone watches: it wakes every
+ * subscriber when a writer's transaction commits. A lost connection (server restart, a
+ * terminated backend, a network cut noticed by TCP keepalive) reconnects by itself with a capped
+ * backoff, and every (re)connection wakes all subscribers once: events committed while nobody
+ * listened are then read like any others (subscribers read the log from their own cursor; a
+ * notification carries no data, it only says "read now").
+ */
+export function createEventWatcher(url: string, options: { applicationName?: string } = {}) {
+  const subscribers = new Set<() => void>();
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let attempt = 0;
+  let closed = false;
+  const wakeAll = () => {
+    for (const fn of [...subscribers]) {
+      try {
+        fn();
+      } catch {
+        // A subscriber's failure is its own; the others are still woken.
+      }
+    }
+  };
+  const stopClient = () => {
+    const c = client;
+    client = undefined;
+    if (c) c.end().catch(() => undefined);
+  };
+  const connect = () => {
+    if (closed || client || retry || subscribers.size === 0) return;
+    const c = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      application_name: options.applicationName ?? "baton-listen",
+    });
+    client = c;
+    let lost = false;
+    const onLost = () => {
+      if (lost) return;
+      lost = true;
+      if (client !== c) return; // ended on purpose (no subscribers left, or closed)
+      client = undefined;
+      c.end().catch(() => undefined);
+      if (closed || subscribers.size === 0) return;
+      const delay = Math.min(5000, 100 * 2 ** Math.min(attempt++, 6));
+      retry = setTimeout(() => {
+        retry = undefined;
+        connect();
+      }, delay);
+      retry.unref();
+    };
+    c.on("error", onLost);
+    c.on("end", onLost);
+    c.on("notification", (message) => {
+      if (message.channel === EVENTS_CHANNEL) wakeAll();
+    });
+    c.connect()
+      .then(() => c.query(`LISTEN ${EVENTS_CHANNEL}`))
+      .then(() => {
+        if (client !== c) return;
+        attempt = 0;
+        wakeAll();
+      }, onLost);
+  };
+  return {
+    watch(onWake: () => void): () => void {
+      subscribers.add(onWake);
+      connect();
+      return () => {
+        subscribers.delete(onWake);
+        if (subscribers.size === 0) {
+          if (retry) clearTimeout(retry);
+          retry = undefined;
+          stopClient();
+        }
+      };
+    },
+    /** Whether the LISTEN connection is open (for tests and health). */
+    get listening() {
+      return client !== undefined;
+    },
+    close() {
+      closed = true;
+      subscribers.clear();
+      if (retry) clearTimeout(retry);
+      retry = undefined;
+      stopClient();
+    },
+  };
+}
 
 /**
  * Postgres for teams and several machines (`BATON_DATABASE_URL`). BIGINT columns are parsed to
@@ -27,6 +120,7 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
   // An idle client erroring (server restart) must not crash the process; the next query reports it.
   pool.on("error", () => undefined);
   const db = new Kysely<BatonDatabase>({ dialect: new PostgresDialect({ pool }) });
+  const watcher = createEventWatcher(url);
   return {
     name: "postgres",
     location: redactUrl(url),
@@ -43,7 +137,14 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
         trx,
       );
     },
+    async notifyEvents(trx) {
+      await sql`select pg_notify(${EVENTS_CHANNEL}, '')`.execute(trx);
+    },
+    watchEvents: (onWake) => watcher.watch(onWake),
     writeTransaction: <T>(fn: (trx: Executor) => Promise<T>) => db.transaction().execute(fn),
-    close: () => db.destroy(),
+    close: () => {
+      watcher.close();
+      return db.destroy();
+    },
   };
 }
