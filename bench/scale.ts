@@ -147,7 +147,12 @@ export interface ScaleResult {
   readonly secondsFromFirstStart: number;
   readonly runsPerSecondFromFirstStart: number;
   readonly launchSeconds: number;
+  /** Mean run_started → end of one run (ms), and the mean number of runs in flight over the span. */
+  readonly meanRunMs: number;
+  readonly meanInFlight: number;
   readonly cores: number;
+  /** The machine's 1-minute load average when the measured launches began and when the runs ended. */
+  readonly loadAverage: [number, number];
   readonly doubleClaims: number;
   readonly proof: Omit<ClaimProof, "doubleClaims" | "violations">;
   readonly violations: string[];
@@ -211,20 +216,22 @@ export async function runScaleCase(
     for (let i = 0; i < warmup; i++) await instance.launchRun(definitions, { selection: "cpu" });
     await drain();
 
+    const loadBefore = os.loadavg()[0]!;
     const t0 = performance.now();
     const ids: string[] = [];
     for (let i = 0; i < runs; i++)
       ids.push((await instance.launchRun(definitions, { selection: "cpu" })).runId);
     const launchSeconds = (performance.now() - t0) / 1000;
     await drain();
+    const loadAfter = os.loadavg()[0]!;
 
     const span = (
       await client.query(
         `SELECT min(created_at)::float8 AS first_launch, min(started_at)::float8 AS first_start,
-           max(ended_at)::float8 AS last_end FROM runs WHERE run_id = ANY($1)`,
+           max(ended_at)::float8 AS last_end, sum(ended_at - started_at)::float8 AS busy FROM runs WHERE run_id = ANY($1)`,
         [ids],
       )
-    ).rows[0] as { first_launch: number; first_start: number; last_end: number };
+    ).rows[0] as { first_launch: number; first_start: number; last_end: number; busy: number };
     const seconds = (span.last_end - span.first_launch) / 1000;
     const secondsFromFirstStart = (span.last_end - span.first_start) / 1000;
     const { doubleClaims, violations, ...proof } = await checkClaims(databaseUrl);
@@ -239,7 +246,10 @@ export async function runScaleCase(
       secondsFromFirstStart: +secondsFromFirstStart.toFixed(2),
       runsPerSecondFromFirstStart: +(runs / secondsFromFirstStart).toFixed(1),
       launchSeconds: +launchSeconds.toFixed(2),
+      meanRunMs: +(span.busy / runs).toFixed(1),
+      meanInFlight: +(span.busy / (span.last_end - span.first_start)).toFixed(2),
       cores: os.availableParallelism(),
+      loadAverage: [+loadBefore.toFixed(2), +loadAfter.toFixed(2)],
       doubleClaims,
       proof,
       violations,
