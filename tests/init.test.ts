@@ -113,6 +113,7 @@ describe("baton init → npm install → materialize → type check", () => {
     expect(pkg.type).toBe("module");
     expect(pkg.dependencies).toEqual({
       "@baton/core": `file:${core}`,
+      "@baton/webserver": `file:${path.join(ROOT, "packages/webserver")}`,
       zod: corePkg.peerDependencies?.zod ?? corePkg.dependencies.zod,
     });
     // The versions this repository builds with.
@@ -150,6 +151,11 @@ describe("baton init → npm install → materialize → type check", () => {
       120_000,
     );
     expect(install.code, describeResult(install)).toBe(0);
+    // The web UI `npx baton dev` opens: installed, and declaring itself for core to find.
+    const web = JSON.parse(
+      await readFile(path.join(project, "node_modules/@baton/webserver/package.json"), "utf8"),
+    );
+    expect(web.baton).toEqual({ webserver: "./dist/index.js" });
 
     const materialize = await run(NPX, ["baton", "materialize", "--select", "*", "--json"], project);
     expect(materialize.code, describeResult(materialize)).toBe(0);

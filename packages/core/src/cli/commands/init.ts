@@ -1,4 +1,13 @@
-import { lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
@@ -54,6 +63,33 @@ export function resolveBatonSpec(root: string, version: string, override: string
   return { spec: `file:${root}`, source: "checkout" };
 }
 
+/**
+ * The `@baton/webserver` dependency (the web UI `baton dev` opens; core finds it through the
+ * project's dependencies), chosen as `@baton/core`'s: from a checkout `file:` its sibling
+ * `packages/webserver`, from an installed copy the registry name at `^<version>` (they are released
+ * together). With `--baton-spec`: a version range is reused, a `file:` path to a folder named `core`
+ * gets its sibling `webserver`, anything else the registry name at `^<version>`.
+ */
+export function resolveWebserverSpec(root: string, version: string, baton: BatonSpec): string {
+  const registry = `^${version}`;
+  const sibling = (core: string) => {
+    const dir = path.join(path.dirname(core), "webserver");
+    return path.basename(core) === "core" ? dir : undefined;
+  };
+  if (baton.source === "registry") return registry;
+  if (baton.source === "checkout") {
+    const dir = sibling(root);
+    return dir && existsSync(path.join(dir, "package.json")) ? `file:${dir}` : registry;
+  }
+  const spec = baton.spec.trim();
+  if (/^[\^~<>=\d*]/.test(spec)) return spec;
+  if (spec.startsWith("file:")) {
+    const dir = sibling(spec.slice("file:".length).replace(/[\\/]+$/, ""));
+    if (dir !== undefined) return `file:${dir}`;
+  }
+  return registry;
+}
+
 /** A valid npm package name from a folder name (lowercase, URL-safe characters, ≤ 214). */
 export function packageNameFor(folder: string): string {
   const name = folder
@@ -65,7 +101,7 @@ export function packageNameFor(folder: string): string {
   return name || "baton-project";
 }
 
-function packageJson(name: string, batonSpec: string, zodSpec: string): string {
+function packageJson(name: string, batonSpec: string, webserverSpec: string, zodSpec: string): string {
   const pkg = {
     name,
     version: "0.1.0",
@@ -77,7 +113,7 @@ function packageJson(name: string, batonSpec: string, zodSpec: string): string {
       check: "baton check",
       typecheck: "tsc --noEmit",
     },
-    dependencies: { "@baton/core": batonSpec, zod: zodSpec },
+    dependencies: { "@baton/core": batonSpec, "@baton/webserver": webserverSpec, zod: zodSpec },
     devDependencies: { ...INIT_DEV_DEPENDENCIES },
     engines: { node: ">=20.19" },
   };
@@ -130,7 +166,8 @@ export function initProject(dir: string, options: { batonSpec?: string; name?: s
       `--name: "${name}" is not a valid npm package name (lowercase letters, digits, - . _ ~; optionally @scope/)`,
     );
   const files = new Map<string, string>();
-  files.set("package.json", packageJson(name, baton.spec, zodSpec));
+  const webserverSpec = resolveWebserverSpec(root, core.version, baton);
+  files.set("package.json", packageJson(name, baton.spec, webserverSpec, zodSpec));
   for (const [from, to] of TEMPLATE_FILES) {
     const text = readFileSync(path.join(root, "templates", "project", from), "utf8");
     files.set(to, text.replaceAll("{{name}}", name));
