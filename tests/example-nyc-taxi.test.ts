@@ -648,7 +648,7 @@ describe("examples/nyc_taxi end to end", () => {
         const file = path.join(EXAMPLE, "models", `${key}.sql`);
         expect(spec.metadata.sql, key).toEqual({ type: "text", value: readFileSync(file, "utf8").trimEnd() });
         expect(spec.group, key).toBe("reports");
-        expect(spec.deps, key).toContain("taxi/clean_trips");
+        expect(Object.values(definitions.computationOf(key).ins), key).toContain("taxi/clean_trips");
         expect(spec.codeVersion, key).toMatch(/^[0-9a-f]{12}$/);
       }
       expect(definitions.computationOf("taxi/daily_revenue").partitions).toBeDefined();

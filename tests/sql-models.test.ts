@@ -16,6 +16,8 @@ import {
   openInstance,
   type RunEvent,
 } from "../packages/core/src/index.js";
+import { loadKeySpaces } from "../packages/core/src/instance/run-partitions-request.js";
+import { createStalenessResolver } from "../packages/core/src/status/staleness.js";
 import { days, type Order, sqlModelsDefinitions } from "./fixtures/sql-models/definitions.js";
 
 const ORDERS: Order[] = [
@@ -71,14 +73,16 @@ describe("sqlAssets", () => {
     const { instance, warehouse } = await setup();
     const defs = sqlModelsDefinitions(warehouse, ORDERS);
     const clean = defs.computationOf("shop/orders_clean");
-    expect(clean.specs[0]!.deps).toEqual(["shop/raw_orders"]);
+    // Refs are inputs (so the versions a model read are recorded), named after the upstream keys.
+    expect(clean.ins).toEqual({ shop_raw_orders: "shop/raw_orders" });
+    expect(defs.graph.parents("shop/orders_clean")).toEqual(["shop/raw_orders"]);
     expect(clean.specs[0]).toMatchObject({
       group: "shop",
       description: "Orders with a DATE day and a known status",
       tags: { tier: "silver", pii: "" },
       kinds: ["duckdb", "sql"],
     });
-    expect(defs.computationOf("shop/revenue").specs[0]!.deps).toEqual(["shop/orders_clean"]);
+    expect(defs.computationOf("shop/revenue").ins).toEqual({ shop_orders_clean: "shop/orders_clean" });
 
     const s = await instance.materialize(defs, {
       selection: "shop/raw_orders, shop/orders_clean, shop/revenue",
@@ -331,6 +335,33 @@ describe("sqlAssets", () => {
     expect(spec.metadata.file).toMatchObject({ type: "path" });
     expect(spec.codeVersion).toMatch(/^[0-9a-f]{12}$/);
     expect(spec.description).toBe("Orders per status of one day");
+  });
+
+  it("an upstream stored again with the same rows keeps the models fresh; other rows make them stale", async () => {
+    const { instance, warehouse } = await setup();
+    let orders = ORDERS;
+    const defs = () => sqlModelsDefinitions(warehouse, orders);
+    const all = "shop/raw_orders, shop/orders_clean, shop/revenue";
+    expect((await instance.materialize(defs(), { selection: all })).status).toBe("SUCCESS");
+    const status = async (key: string) => {
+      const d = defs();
+      const spaces = await loadKeySpaces(d, instance.storage, Date.now());
+      const s = await createStalenessResolver(d, instance.storage, spaces).staleness(key, null);
+      return [s.status, s.reasons.map((r) => r.message)];
+    };
+    expect(await status("shop/revenue")).toEqual(["fresh", []]);
+    // The TS source again, same rows (another order): the models read the same version.
+    orders = [...ORDERS].reverse();
+    expect((await instance.materialize(defs(), { selection: "shop/raw_orders" })).status).toBe("SUCCESS");
+    expect(await status("shop/orders_clean")).toEqual(["fresh", []]);
+    expect(await status("shop/revenue")).toEqual(["fresh", []]);
+    // Other rows: orders_clean is stale by data version, revenue through it.
+    orders = ORDERS.slice(1);
+    expect((await instance.materialize(defs(), { selection: "shop/raw_orders" })).status).toBe("SUCCESS");
+    const [clean, reasons] = await status("shop/orders_clean");
+    expect(clean).toBe("stale");
+    expect(String(reasons)).toMatch(/shop\/raw_orders/);
+    expect((await status("shop/revenue"))[0]).toBe("stale");
   });
 
   it("the code version follows the file's text; byKey names the models it has", async () => {

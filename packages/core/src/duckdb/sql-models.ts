@@ -7,6 +7,7 @@ import type { AssetContext } from "../definitions/context.js";
 import { editDistance } from "../definitions/definitions.js";
 import { md } from "../definitions/metadata.js";
 import type { PartitionsDefinition, TimeWindow } from "../definitions/partitions/partitions.js";
+import { input } from "../definitions/refs.js";
 import { BatonError } from "../errors.js";
 import { createKeyedQueue } from "../util/keyed-queue.js";
 import { type DuckDBTable, PARTITION_COLUMN, tableNameOf } from "./duckdb-io-manager.js";
@@ -239,6 +240,17 @@ function describeModelError(model: Model, error: unknown): Error {
     `SQL model ${model.key} (${model.file}${line ? `:${line}` : ""}): ${first}`,
     { cause: error },
   );
+}
+
+/** Inputs named after their keys (`taxi/zones` → `taxi_zones`; a clash gets a number). */
+function insOf(keys: readonly string[]) {
+  const ins: Record<string, ReturnType<typeof input>> = {};
+  for (const key of keys) {
+    let name = key.replace(/\W/g, "_");
+    for (let i = 2; name in ins; i++) name = `${key.replace(/\W/g, "_")}_${i}`;
+    ins[name] = input(key);
+  }
+  return ins;
 }
 
 /**
@@ -489,7 +501,11 @@ export function sqlAssets(options: SqlAssetsOptions): SqlAssets {
           group: model.group ?? options.group ?? "sql",
           tags: model.tags,
           kinds: ["duckdb", "sql"],
-          deps: upstream.get(model.key)!,
+          // Refs are `ins`, not `deps`: the engine records the data versions a step reads for its
+          // inputs only, and they keep staleness exact (an upstream stored again with the same rows
+          // does not make the model stale). The inputs are DuckDB table handles (cheap), unused:
+          // the SQL names the tables itself.
+          ins: insOf(upstream.get(model.key)!),
           // The model's SQL on its asset page; a changed file makes the model (and what reads it) stale.
           metadata: { sql: md.text(model.text.trimEnd()), file: md.path(model.file) },
           codeVersion: createHash("sha256").update(model.text).digest("hex").slice(0, 12),
