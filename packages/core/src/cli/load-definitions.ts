@@ -19,21 +19,12 @@ export function resolveDefinitionsPath(
 ): string {
   if (flag) return path.resolve(cwd, flag);
   if (env.BATON_DEFS) return path.resolve(cwd, env.BATON_DEFS);
-  const configFile = path.join(cwd, "baton.config.json");
-  if (existsSync(configFile)) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(configFile, "utf8"));
-    } catch (error) {
-      throw new DefinitionsLoadError(
-        configFile,
-        `baton.config.json is not valid JSON: ${(error as Error).message}`,
-      );
-    }
-    const defs = (parsed as { defs?: unknown }).defs;
+  const config = readBatonConfig(cwd);
+  if (config) {
+    const defs = (config.value as { defs?: unknown }).defs;
     if (typeof defs !== "string")
       throw new DefinitionsLoadError(
-        configFile,
+        config.file,
         'baton.config.json needs a "defs" string naming the definitions file',
       );
     return path.resolve(cwd, defs);
@@ -43,6 +34,24 @@ export function resolveDefinitionsPath(
     if (existsSync(candidate)) return candidate;
   }
   return path.join(cwd, DEFAULT_FILES[0]!);
+}
+
+/**
+ * `baton.config.json` in `cwd` (undefined when there is none): `defs` names the definitions file,
+ * `launcher` the run launcher `baton worker` uses (see launcher/config.ts).
+ */
+export function readBatonConfig(cwd: string): { readonly file: string; readonly value: object } | undefined {
+  const file = path.join(cwd, "baton.config.json");
+  if (!existsSync(file)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new DefinitionsLoadError(file, `baton.config.json is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new DefinitionsLoadError(file, "baton.config.json must hold a JSON object");
+  return { file, value: parsed };
 }
 
 let tsxRegistered = false;

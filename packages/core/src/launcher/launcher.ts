@@ -4,8 +4,12 @@ import type { BatonInstance } from "../instance/instance.js";
 export interface RunLauncher {
   /** For the start-up line, e.g. "up to 2 local worker processes", "Kubernetes Jobs in namespace data". */
   describe(): string;
-  /** Launch queued runs until `signal` aborts; resolves once stopped. */
-  run(signal: AbortSignal): Promise<void>;
+  /**
+   * Launch queued runs until `signal` aborts; resolves once stopped. Aborting `force` too (a second
+   * Ctrl-C) stops without waiting for what is in flight (local: the workers are killed, their runs
+   * fail); launchers with nothing to wait for may ignore it.
+   */
+  run(signal: AbortSignal, force?: AbortSignal): Promise<void>;
 }
 
 export interface LauncherContext {

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { openStorage } from "../storage/open-storage.js";
+import { openStorage } from "../../storage/open-storage.js";
 import { startWorkerPool, type WorkerPool } from "./worker-pool.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

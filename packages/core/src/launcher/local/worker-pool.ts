@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from "node:child_process";
-import type { Storage } from "../storage/storage.js";
+import type { Storage } from "../../storage/storage.js";
 
 /** Messages a worker child sends its supervisor. */
 export type WorkerMessage =
