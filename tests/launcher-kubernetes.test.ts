@@ -21,7 +21,10 @@ import {
   parseKubernetesLauncherConfig,
 } from "../packages/core/src/launcher/kubernetes/index.js";
 import { executeRun } from "../packages/core/src/worker/execute-run.js";
+import workerDefinitions from "./fixtures/worker/definitions.js";
 import { type FakeKubernetes, startFakeKubernetes } from "./support/fake-kubernetes.js";
+import { createTestDatabase, dropTestDatabase, startTestPostgres } from "./support/postgres.js";
+import { exitOf, killGroup, spawnBaton } from "./support/processes.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const NS = "data";
@@ -77,9 +80,9 @@ describe("Kubernetes launcher (fake API server on loopback)", () => {
     home: string;
   }
 
-  async function setup(): Promise<Setup> {
+  async function setup(databaseUrl?: string): Promise<Setup> {
     const home = await mkdtemp(path.join(os.tmpdir(), "baton-k8s-"));
-    const instance = await openInstance({ home, env: {} });
+    const instance = await openInstance({ home, env: {}, ...(databaseUrl ? { databaseUrl } : {}) });
     const fake = await startFakeKubernetes(home);
     cleanup.push(async () => {
       await fake.close();
@@ -89,7 +92,12 @@ describe("Kubernetes launcher (fake API server on loopback)", () => {
     return { instance, fake, logs: [], home };
   }
 
-  function start(s: Setup, extra: Record<string, unknown> = {}, options: KubernetesLauncherOptions = {}) {
+  function start(
+    s: Setup,
+    extra: Record<string, unknown> = {},
+    options: KubernetesLauncherOptions = {},
+    env: Record<string, string> = { BATON_DATABASE_URL: "postgres://baton:secret@db:5432/baton" },
+  ) {
     const config = parseKubernetesLauncherConfig(
       {
         kind: "kubernetes",
@@ -105,7 +113,7 @@ describe("Kubernetes launcher (fake API server on loopback)", () => {
       {
         instance: s.instance,
         definitionsPath: "/app/definitions.ts",
-        env: { BATON_DATABASE_URL: "postgres://baton:secret@db:5432/baton", UNRELATED: "not passed" },
+        env: { ...env, UNRELATED: "not passed" },
         log: (line) => s.logs.push(line),
       },
       config,
@@ -464,6 +472,59 @@ describe("Kubernetes launcher (fake API server on loopback)", () => {
       `could not create Kubernetes Job ${jobName(run.runId)}: 403: injected failure 403`,
     ]);
   });
+
+  it("the Job's own command and env execute the run: baton worker --run-id on Postgres, SIGTERM on cancel", async () => {
+    const server = await startTestPostgres();
+    if (!server) throw new Error("no Postgres for this test (see tests/support/postgres.ts)");
+    const databaseUrl = await createTestDatabase(server.url);
+    cleanup.push(async () => {
+      await dropTestDatabase(databaseUrl).catch(() => undefined);
+      await server.stop();
+    });
+    const s = await setup(databaseUrl);
+    const defs = path.join(ROOT, "tests/fixtures/worker/definitions.ts");
+    start(s, {}, {}, { BATON_DATABASE_URL: databaseUrl, BATON_DEFS: defs });
+
+    /** Run the pod's container as the kubelet would: the Job's command, the Job's env only. */
+    const runPod = (job: Record<string, any>) => {
+      const container = job.spec.template.spec.containers[0];
+      expect(container.command[0]).toBe("baton");
+      const env = Object.fromEntries(
+        container.env.map((e: { name: string; value: string }) => [e.name, e.value]),
+      );
+      expect(Object.keys(env).sort()).toEqual(["BATON_DATABASE_URL", "BATON_DEFS"]);
+      const pod = s.fake.addPod(NS, job.metadata.name, { phase: "Running" });
+      const proc = spawnBaton(container.command.slice(1), {
+        cwd: s.home,
+        env: { PATH: process.env.PATH ?? "", HOME: s.home, ...env },
+      });
+      return { pod, proc };
+    };
+
+    const ok = await s.instance.launchRun(workerDefinitions, { selection: "work/quick" });
+    const okJob = await created(s, ok.runId);
+    const first = runPod(okJob);
+    const exit = await exitOf(first.proc, 30_000);
+    expect(exit.code, first.proc.stderr()).toBe(0);
+    s.fake.updatePod(NS, first.pod.metadata.name, { phase: "Succeeded" });
+    s.fake.updateJob(NS, okJob.metadata.name, COMPLETE);
+    await sleep(300);
+    expect(await status(s, ok.runId)).toBe("SUCCESS");
+
+    const long = await s.instance.launchRun(workerDefinitions, { selection: "work/forever" });
+    const longJob = await created(s, long.runId);
+    const second = runPod(longJob);
+    await until("the pod to start the run", async () => (await status(s, long.runId)) === "STARTED", 30_000);
+    await s.instance.cancelRun(long.runId);
+    await until("the Job's deletion", () => !s.fake.job(NS, longJob.metadata.name));
+    killGroup(second.proc, "SIGTERM"); // the kubelet stops the deleted Job's pod
+    const stopped = await exitOf(second.proc, 30_000);
+    expect(stopped.code, second.proc.stderr()).toBe(1);
+    s.fake.removePod(NS, second.pod.metadata.name);
+    await ended(s, long.runId, "CANCELED");
+    await sleep(300);
+    expect(await reasons(s, long.runId, "run_canceled")).toHaveLength(1);
+  }, 90_000);
 
   it("reports every config error at once, naming the field", () => {
     const where = "baton.config.json: launcher";
