@@ -11,7 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { asset } from "../packages/core/src/definitions/asset.js";
-import { defineDefinitions } from "../packages/core/src/definitions/definitions.js";
+import { type Definitions, defineDefinitions } from "../packages/core/src/definitions/definitions.js";
 import type { RunStatus } from "../packages/core/src/execution/events.js";
 import { type BatonInstance, openInstance } from "../packages/core/src/instance/instance.js";
 import {
@@ -21,7 +21,7 @@ import {
   parseKubernetesLauncherConfig,
 } from "../packages/core/src/launcher/kubernetes/index.js";
 import { executeRun } from "../packages/core/src/worker/execute-run.js";
-import workerDefinitions from "./fixtures/worker/definitions.js";
+import fixtureDefinitions from "./fixtures/worker/definitions.js";
 import { type FakeKubernetes, startFakeKubernetes } from "./support/fake-kubernetes.js";
 import { createTestDatabase, dropTestDatabase, startTestPostgres } from "./support/postgres.js";
 import { exitOf, killGroup, spawnBaton } from "./support/processes.js";
@@ -29,6 +29,8 @@ import { exitOf, killGroup, spawnBaton } from "./support/processes.js";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const NS = "data";
 const WORKER_ID = `kubernetes:${NS}:baton-run`;
+/** The worker fixture's assets (it imports the built @baton/core; the same definitions at run time). */
+const workerDefinitions = fixtureDefinitions as unknown as Definitions;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const definitions = defineDefinitions({
   assets: [
