@@ -51,15 +51,24 @@ export function readLauncherConfig(cwd: string): LauncherConfig {
 }
 
 /**
- * The configured launcher. The Kubernetes one (and its client library) is imported only when it is
- * configured.
+ * The configured launcher. `options` size the local launcher; its limits (`maxConcurrentRuns`,
+ * `tagLimits`) and `heartbeatMs` apply to the Kubernetes one too. The Kubernetes launcher's module
+ * is imported only when it is configured (and it loads its client library only when it starts).
  */
 export async function createConfiguredLauncher(
   ctx: LauncherContext,
   config: LauncherConfig,
-  local: LocalLauncherOptions = {},
+  options: LocalLauncherOptions = {},
 ): Promise<RunLauncher> {
-  if (config.kind === "local") return createLocalLauncher(ctx, local);
-  // TODO(launch): wire ./kubernetes/index.js (lazy import) once helper "k8s" commits it.
-  throw new UsageError(`${config.where}.kind "kubernetes": the Kubernetes launcher is not in this build yet`);
+  if (config.kind === "local") return createLocalLauncher(ctx, options);
+  const kubernetes = await import("./kubernetes/index.js");
+  return kubernetes.createKubernetesLauncher(
+    ctx,
+    kubernetes.parseKubernetesLauncherConfig(config.raw, config.where),
+    {
+      ...(options.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: options.maxConcurrentRuns } : {}),
+      ...(options.tagLimits !== undefined ? { tagLimits: options.tagLimits } : {}),
+      ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+    },
+  );
 }
