@@ -6,7 +6,7 @@ import { TERMINAL_RUN_STATUSES } from "../../execution/events.js";
 import { allRuns } from "../../storage/all-runs.js";
 import type { TagLimit } from "../../storage/storage.js";
 import type { LauncherContext, RunLauncher } from "../launcher.js";
-import type { KubernetesLauncherConfig } from "./config.js";
+import { DEFAULT_PASS_ENV, type KubernetesLauncherConfig } from "./config.js";
 import { buildJobManifest, jobNameFor, RUN_ID_LABEL, selectorFor } from "./job-manifest.js";
 import { describeJobFailure, fatalPendingProblem, jobCondition } from "./pod-reason.js";
 
@@ -141,14 +141,13 @@ export function createKubernetesLauncher(
       let wake: () => void = () => {};
       const log = (line: string) => ctx.log(`kubernetes: ${line}`);
 
-      if (
-        !config.envFromSecrets?.length &&
-        !(config.passEnv ?? ["BATON_DATABASE_URL"]).some((k) => ctx.env[k])
-      )
-        if (!config.env?.BATON_DATABASE_URL && !ctx.env.BATON_DATABASE_URL)
-          log(
-            "warning: no BATON_DATABASE_URL is passed to the Jobs (not in this process's environment, launcher.env or launcher.envFromSecrets); their pods need the store this launcher uses",
-          );
+      const passed =
+        (config.passEnv ?? DEFAULT_PASS_ENV).includes("BATON_DATABASE_URL") &&
+        Boolean(ctx.env.BATON_DATABASE_URL);
+      if (!passed && !config.env?.BATON_DATABASE_URL && !config.envFromSecrets?.length)
+        log(
+          "warning: no BATON_DATABASE_URL is passed to the Jobs (not in this process's environment, launcher.env or launcher.envFromSecrets); their pods need the store this launcher uses",
+        );
 
       const track = (runId: string, state: Launched["state"]) => {
         const entry: Launched = { runId, jobName: jobNameFor(config.jobNamePrefix, runId), state };
@@ -344,9 +343,13 @@ export function createKubernetesLauncher(
             failures = 0;
             delay = 250;
             let resourceVersion = list.metadata?.resourceVersion;
+            let stopWatch: AbortController | undefined;
+            let finish: (error: unknown) => void = () => {};
+            const onAbort = () => finish(undefined);
+            signal.addEventListener("abort", onAbort, { once: true });
             const ended = await new Promise<unknown>((resolve) => {
-              const onAbort = () => resolve(undefined);
-              signal.addEventListener("abort", onAbort, { once: true });
+              finish = resolve;
+              if (signal.aborted) resolve(undefined);
               void api.watch
                 .watch(
                   jobsPath,
@@ -371,11 +374,16 @@ export function createKubernetesLauncher(
                   },
                   (error: unknown) => resolve(error ?? new Error("the API server closed the watch")),
                 )
-                .then((controller) => {
-                  if (signal.aborted) controller.abort();
-                  else signal.addEventListener("abort", () => controller.abort(), { once: true });
-                });
+                .then(
+                  (controller) => {
+                    stopWatch = controller;
+                    if (signal.aborted) controller.abort();
+                  },
+                  (error: unknown) => resolve(error),
+                );
             });
+            signal.removeEventListener("abort", onAbort);
+            stopWatch?.abort();
             if (signal.aborted) break;
             log(`watch of Jobs ended (${describeError(ended)}); listing again`);
           } catch (error) {
