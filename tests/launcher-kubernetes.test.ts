@@ -386,8 +386,20 @@ describe("Kubernetes launcher (fake API server on loopback)", () => {
     });
     expect(response.status).toBe(201);
 
+    // And a run it had started whose Job is gone (deleted while no launcher watched).
+    const orphan = await s.instance.launchRun(definitions, { selection: "quick" });
+    await s.instance.storage.claimRuns({ workerId: WORKER_ID, limit: 1, now: Date.now() });
+    await s.instance.storage.appendEvents([
+      { type: "run_started", steps: [], runId: orphan.runId, timestamp: Date.now() },
+    ]);
+
     start(s);
     await until("the adoption", () => s.logs.some((l) => l.includes("already exists: adopting")));
+    await ended(s, orphan.runId, "FAILURE");
+    expect(await reasons(s, orphan.runId, "run_failed")).toEqual([
+      `Kubernetes Job ${jobName(orphan.runId)} was deleted before its run ended`,
+    ]);
+    expect(s.fake.job(NS, jobName(orphan.runId))).toBeUndefined(); // not created again for a started run
     await until("the adopted Job's read", () =>
       s.fake.requests.some((r) => r.method === "GET" && r.path.endsWith(`/jobs/${jobName(run.runId)}`)),
     );
@@ -447,6 +459,17 @@ describe("Kubernetes launcher (fake API server on loopback)", () => {
     expect((await reasons(s, run.runId, "run_failed"))[0]).toBe(
       `Kubernetes Job ${job.metadata.name} failed: no pod ran (BackoffLimitExceeded: Job has reached the specified backoff limit)`,
     );
+
+    // An ERROR event (410 Expired) ends the watch: list again, and keep following the Jobs.
+    const second = await s.instance.launchRun(definitions, { selection: "quick" });
+    const secondJob = await created(s, second.runId);
+    const before = lists();
+    s.fake.expireWatches();
+    await until("a new list after the 410", () => lists() > before);
+    await until("the watch again", () => s.fake.openWatches() === 1);
+    expect(s.logs.some((l) => l.includes("watch error 410"))).toBe(true);
+    s.fake.updateJob(NS, secondJob.metadata.name, FAILED);
+    await ended(s, second.runId, "FAILURE");
   });
 
   it("launches at most maxConcurrentJobs at once", async () => {

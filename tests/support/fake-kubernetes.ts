@@ -51,6 +51,8 @@ export interface FakeKubernetes {
   compact(): void;
   /** Close every open watch stream (the API server restarted, a load balancer cut it). */
   dropWatches(): void;
+  /** End every open watch with an ERROR event 410 Expired, as the API server does after compaction. */
+  expireWatches(): void;
   /** Answer the next requests matching `method path-regex` with this status instead. */
   failNext(method: string, pathPattern: RegExp, status: number, times?: number): void;
   openWatches(): number;
@@ -349,6 +351,15 @@ export async function startFakeKubernetes(dir: string): Promise<FakeKubernetes> 
     },
     dropWatches() {
       for (const w of watches) w.res.end();
+      watches.clear();
+    },
+    expireWatches() {
+      compactedBefore = rv;
+      history.length = 0;
+      for (const w of watches)
+        w.res.end(
+          `${JSON.stringify({ type: "ERROR", object: status(410, "Expired", "too old resource version") })}\n`,
+        );
       watches.clear();
     },
     failNext(method, pathPattern, code, times = 1) {
