@@ -332,7 +332,7 @@ export function createKubernetesLauncher(
         let delay = 250;
         let failures = 0;
         const jobsPath = `/apis/batch/v1/namespaces/${namespace}/jobs`;
-        while (!signal.aborted) {
+        while (!live.aborted) {
           try {
             const list = await api.batch.listNamespacedJob({ namespace, labelSelector });
             jobs.clear();
@@ -346,10 +346,10 @@ export function createKubernetesLauncher(
             let stopWatch: AbortController | undefined;
             let finish: (error: unknown) => void = () => {};
             const onAbort = () => finish(undefined);
-            signal.addEventListener("abort", onAbort, { once: true });
+            live.addEventListener("abort", onAbort, { once: true });
             const ended = await new Promise<unknown>((resolve) => {
               finish = resolve;
-              if (signal.aborted) resolve(undefined);
+              if (live.aborted) resolve(undefined);
               void api.watch
                 .watch(
                   jobsPath,
@@ -377,14 +377,14 @@ export function createKubernetesLauncher(
                 .then(
                   (controller) => {
                     stopWatch = controller;
-                    if (signal.aborted) controller.abort();
+                    if (live.aborted) controller.abort();
                   },
                   (error: unknown) => resolve(error),
                 );
             });
-            signal.removeEventListener("abort", onAbort);
+            live.removeEventListener("abort", onAbort);
             stopWatch?.abort();
-            if (signal.aborted) break;
+            if (live.aborted) break;
             log(`watch of Jobs ended (${describeError(ended)}); listing again`);
           } catch (error) {
             failures++;
@@ -393,11 +393,14 @@ export function createKubernetesLauncher(
                 `cannot list Jobs in namespace ${namespace}: ${apiMessage(error)} (retrying in ${delay} ms)`,
               );
           }
-          await sleep(delay, signal);
+          await sleep(delay, live);
           delay = Math.min(delay * 2, 10_000);
         }
       }
 
+      // The watch stops with the launcher, and also when its loop fails.
+      const halt = new AbortController();
+      const live = AbortSignal.any([signal, halt.signal]);
       const watching = watchJobs();
       let lastBeat = 0;
       let lastPodCheck = Date.now();
@@ -463,7 +466,11 @@ export function createKubernetesLauncher(
           });
         }
       } finally {
+        halt.abort();
         await watching;
+        // The Jobs keep running: their pods heartbeat the runs (and mark this worker id running
+        // again); a restarted launcher adopts them.
+        await storage.stopWorker(workerId, Date.now()).catch(() => undefined);
       }
     },
   };
