@@ -48,6 +48,28 @@ function heavyIn(urls: readonly string[]): string[] {
 let tmp: string;
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "baton-packaging-"));
+  // A child started with --import <tmp>/import/register.mjs appends every URL it resolves
+  // (import, import(), ESM→CJS) to $PACK_LOG; the hook runs in the loader thread.
+  const dir = path.join(tmp, "import");
+  await mkdir(dir);
+  await writeFile(
+    path.join(dir, "hooks.mjs"),
+    `import { appendFileSync } from "node:fs";
+let log;
+export function initialize(data) { log = data.log; }
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  appendFileSync(log, result.url + "\\n");
+  return result;
+}
+`,
+  );
+  await writeFile(
+    path.join(dir, "register.mjs"),
+    `import { register } from "node:module";
+register(new URL("./hooks.mjs", import.meta.url), { data: { log: process.env.PACK_LOG } });
+`,
+  );
 });
 afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -88,27 +110,7 @@ function node(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {})
 describe("importing the definitions API", () => {
   test("loads no driver, CLI library, Kysely or webserver; openInstance then loads SQLite lazily and runs", async () => {
     const dir = path.join(tmp, "import");
-    await mkdir(dir);
     const log = path.join(dir, "resolved.log");
-    // Runs in the loader thread: every URL the child resolves (import, import(), ESM→CJS).
-    await writeFile(
-      path.join(dir, "hooks.mjs"),
-      `import { appendFileSync } from "node:fs";
-let log;
-export function initialize(data) { log = data.log; }
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context);
-  appendFileSync(log, result.url + "\\n");
-  return result;
-}
-`,
-    );
-    await writeFile(
-      path.join(dir, "register.mjs"),
-      `import { register } from "node:module";
-register(new URL("./hooks.mjs", import.meta.url), { data: { log: ${JSON.stringify(log)} } });
-`,
-    );
     // From the repository root, as a project's definitions.ts resolves @baton/core.
     const script = `
 import { readFileSync } from "node:fs";
@@ -138,6 +140,7 @@ console.log(JSON.stringify({ afterImport, afterOpen: loaded(), status: summary.s
         path.join(dir, "home"),
       ],
       ROOT,
+      { PACK_LOG: log },
     );
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as {
@@ -160,6 +163,29 @@ console.log(JSON.stringify({ afterImport, afterOpen: loaded(), status: summary.s
     expect(heavyIn(out.afterOpen)).not.toContain("pg");
     expect(heavyIn(out.afterOpen)).not.toContain("@baton/webserver");
   }, 60_000);
+});
+
+test("@baton/core/internal (what the webserver imports) loads no driver, CLI library or Kubernetes client", async () => {
+  const log = path.join(tmp, "import", "internal.log");
+  const r = await node(
+    [
+      "--import",
+      path.join(tmp, "import", "register.mjs"),
+      "--input-type=module",
+      "-e",
+      `import { readFileSync } from "node:fs";
+import Module from "node:module";
+await import("@baton/core/internal");
+console.log(JSON.stringify([...readFileSync(process.env.PACK_LOG, "utf8").split("\\n").filter(Boolean), ...Object.keys(Module._cache)]));`,
+    ],
+    ROOT,
+    { PACK_LOG: log },
+  );
+  expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+  const loaded = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as string[];
+  expect(loaded.some((u) => u.includes("/packages/core/dist/internal.js"))).toBe(true);
+  expect(heavyIn(loaded)).toEqual(["kysely"]);
+  expect(loaded.filter((u) => /\/packages\/core\/dist\/(cli|launcher\/kubernetes)\//.test(u))).toEqual([]);
 });
 
 describe("the webserver is found, not imported", () => {
