@@ -15,7 +15,8 @@ type Patch = {
   state: PartitionState;
   runId: string;
   at: number;
-  materializationEventId?: number;
+  /** Index in the batch of the materialization event (its log id is known only once inserted). */
+  materializationEvent?: number;
   materializedAt?: number;
   codeVersion?: string | null;
   dataVersion?: string | null;
@@ -42,7 +43,6 @@ export interface RunPartitions {
  */
 export async function collectPartitionChanges(
   events: readonly RunEvent[],
-  ids: readonly number[],
   runPartitions: (runId: string) => Promise<RunPartitions | null>,
 ): Promise<PartitionChanges> {
   const byAsset = new Map<string, Map<string, Patch>>();
@@ -64,7 +64,7 @@ export async function collectPartitionChanges(
         state: "materialized",
         runId: e.runId,
         at: e.timestamp,
-        materializationEventId: ids[i]!,
+        materializationEvent: i,
         materializedAt: e.timestamp,
         codeVersion: e.codeVersion ?? null,
         dataVersion: e.dataVersion ?? null,
@@ -97,8 +97,12 @@ export async function collectPartitionChanges(
   return { byAsset };
 }
 
-/** Apply collected changes: upsert partition rows, then keep the status ranges maximal. */
-export async function applyPartitionChanges(
+/**
+ * First half of applying changes, before event ids exist: lock each asset (sorted order) and keep
+ * its status ranges maximal. The asset locks are held to the end of the transaction, so the
+ * second half (`upsertPartitionRows`) is covered by them too.
+ */
+export async function applyPartitionRanges(
   adapter: DialectAdapter,
   trx: Executor,
   changes: PartitionChanges,
@@ -107,25 +111,42 @@ export async function applyPartitionChanges(
   for (const assetKey of assets) {
     // Ranges are read-modify-written: concurrent batches of one asset must not interleave.
     await adapter.lockAsset(trx, assetKey);
+    const byIndex = new Map<number, PartitionState | null>();
+    for (const p of changes.byAsset.get(assetKey)!.values()) byIndex.set(p.index, p.state);
+    await applySegments(trx, assetKey, toSegments(byIndex));
+  }
+}
+
+/** Second half: upsert the partition rows, with the materialization events' log ids (`ids`). */
+export async function upsertPartitionRows(
+  adapter: DialectAdapter,
+  trx: Executor,
+  changes: PartitionChanges,
+  ids: readonly number[],
+): Promise<void> {
+  const assets = [...changes.byAsset.keys()].sort();
+  for (const assetKey of assets) {
     const patches = changes.byAsset.get(assetKey)!;
     const entries = [...patches].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (let start = 0; start < entries.length; start += adapter.maxRowsPerInsert) {
-      const rows = entries.slice(start, start + adapter.maxRowsPerInsert).map(([key, p]) => ({
-        asset_key: assetKey,
-        partition_key: key,
-        partition_index: p.index,
-        status: p.state,
-        last_run_id: p.runId,
-        last_materialization_event_id: p.materializationEventId ?? null,
-        last_materialized_at: p.materializedAt ?? null,
-        code_version: p.materializationEventId !== undefined ? (p.codeVersion ?? null) : null,
-        data_version: p.materializationEventId !== undefined ? (p.dataVersion ?? null) : null,
-        input_versions:
-          p.materializationEventId !== undefined && p.inputVersions ? JSON.stringify(p.inputVersions) : null,
-        last_failure_run_id: p.failureRunId ?? null,
-        last_failed_at: p.failedAt ?? null,
-        updated_at: p.at,
-      }));
+      const rows = entries.slice(start, start + adapter.maxRowsPerInsert).map(([key, p]) => {
+        const materialized = p.materializationEvent !== undefined;
+        return {
+          asset_key: assetKey,
+          partition_key: key,
+          partition_index: p.index,
+          status: p.state,
+          last_run_id: p.runId,
+          last_materialization_event_id: materialized ? ids[p.materializationEvent!]! : null,
+          last_materialized_at: p.materializedAt ?? null,
+          code_version: materialized ? (p.codeVersion ?? null) : null,
+          data_version: materialized ? (p.dataVersion ?? null) : null,
+          input_versions: materialized && p.inputVersions ? JSON.stringify(p.inputVersions) : null,
+          last_failure_run_id: p.failureRunId ?? null,
+          last_failed_at: p.failedAt ?? null,
+          updated_at: p.at,
+        };
+      });
       await trx
         .insertInto("asset_partitions")
         .values(rows)
@@ -157,9 +178,6 @@ export async function applyPartitionChanges(
         )
         .execute();
     }
-    const byIndex = new Map<number, PartitionState | null>();
-    for (const p of patches.values()) byIndex.set(p.index, p.state);
-    await applySegments(trx, assetKey, toSegments(byIndex));
   }
 }
 
@@ -171,28 +189,28 @@ const ofNewMaterialization = (column: "code_version" | "data_version" | "input_v
 
 async function touchingRanges(trx: Executor, assetKey: string, seg: StatusSegment): Promise<StatusRange[]> {
   // Ranges are disjoint and sorted, so those touching [start-1, end+1] are the ones ending inside
-  // it plus at most one straddling its right edge.
-  const inside = await trx
+  // it plus at most one straddling its right edge (the first ending after it, kept when it starts
+  // inside). One query: it runs under the asset's lock, in every partitioned event write.
+  const last = seg.end + 1;
+  const rows = await trx
     .selectFrom("asset_partition_ranges")
     .select(["start_index", "end_index", "status"])
     .where("asset_key", "=", assetKey)
     .where("end_index", ">=", seg.start - 1)
-    .where("end_index", "<=", seg.end + 1)
+    .where(
+      "end_index",
+      "<=",
+      sql<number>`coalesce((select min(r2.end_index) from asset_partition_ranges as r2 where r2.asset_key = ${assetKey} and r2.end_index > ${last}), ${last})`,
+    )
     .orderBy("end_index")
     .execute();
-  const straddling = await trx
-    .selectFrom("asset_partition_ranges")
-    .select(["start_index", "end_index", "status"])
-    .where("asset_key", "=", assetKey)
-    .where("end_index", ">", seg.end + 1)
-    .orderBy("end_index")
-    .limit(1)
-    .execute();
-  return [...inside, ...straddling.filter((r) => r.start_index <= seg.end + 1)].map((r) => ({
-    start: r.start_index,
-    end: r.end_index,
-    status: r.status as PartitionState,
-  }));
+  return rows
+    .filter((r) => r.end_index <= last || r.start_index <= last)
+    .map((r) => ({
+      start: r.start_index,
+      end: r.end_index,
+      status: r.status as PartitionState,
+    }));
 }
 
 export async function applySegments(trx: Executor, assetKey: string, segments: readonly StatusSegment[]) {

@@ -13,13 +13,14 @@ import type { DialectAdapter, Executor } from "./dialects/dialect-adapter.js";
 import { createAutomationStore } from "./kysely-automation.js";
 import { createBackfillStore, createDynamicPartitionsStore } from "./kysely-backfills.js";
 import {
-  applyPartitionChanges,
+  applyPartitionRanges,
   collectPartitionChanges,
   parseInputVersions,
   type RunPartitions,
   readPartitionRanges,
   readPartitions,
   syncPartitionsDefinition,
+  upsertPartitionRows,
 } from "./kysely-partitions.js";
 import { createQueueStore } from "./kysely-queue.js";
 import { migrationProvider } from "./migrations.js";
@@ -309,12 +310,29 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
       };
     },
 
+    /*
+     * Two phases, so the serialized part is short. Phase 1 holds only per-run and per-asset locks
+     * (taken in sorted order, so concurrent writers of different runs and assets proceed in
+     * parallel): per-run sequence numbers, the partitions' status ranges, run starts — everything
+     * that needs no event id and writes no row another writer's phase 2 may write. Phase 2 takes
+     * the event-log lock, then inserts the events (allocating their ids) and does only the writes
+     * that need those ids, and commits.
+     *
+     * Why ids still become visible in id order: ids are allocated only inside phase 2, and phase 2
+     * runs under one transaction-scoped lock released at commit. So when a transaction holding
+     * ids [a, b] commits, every transaction that allocated a smaller id has already committed (or
+     * rolled back, leaving a gap that never fills); a reader that saw id b can never later find a
+     * new id below b. Lock order is always run locks → asset locks → event-log lock, and phase 1
+     * writes only rows that those locks (or single-row status updates of the batch's own runs)
+     * cover, so no cycle with another writer's phase 2: no deadlock.
+     */
     async appendEvents(events) {
       if (events.length === 0) return;
       await adapter.writeTransaction(async (trx) => {
-        await adapter.lockEventLog(trx);
-        // Per-run sequence numbers continue from what is stored.
-        const runIds = [...new Set(events.map((e) => e.runId))];
+        // ---- Phase 1: no event ids yet ----
+        const runIds = [...new Set(events.map((e) => e.runId))].sort();
+        await adapter.lockRunEvents(trx, runIds);
+        // Per-run sequence numbers continue from what is stored (the run locks keep them unique).
         const maxSeq = new Map<string, number>();
         const rows = await trx
           .selectFrom("event_logs")
@@ -328,9 +346,8 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
           maxSeq.set(e.runId, next);
           return next;
         });
-        const ids = await insertEvents(trx, events, seqs);
         const runPartitionCache = new Map<string, RunPartitions | null>();
-        const changes = await collectPartitionChanges(events, ids, async (runId) => {
+        const changes = await collectPartitionChanges(events, async (runId) => {
           if (!runPartitionCache.has(runId)) {
             const row = await trx
               .selectFrom("runs")
@@ -346,9 +363,32 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
           }
           return runPartitionCache.get(runId)!;
         });
-        await applyPartitionChanges(adapter, trx, changes);
-        // Wakes the webservers' streams once this transaction commits (Postgres).
-        await adapter.notifyEvents?.(trx);
+        for (const event of events) {
+          if (event.type !== "run_started") continue;
+          // Starting must not undo a cancel requested meanwhile (CANCELING stays until the end),
+          // but the run did start: its start time is recorded either way. An end in the same
+          // batch is applied after this (phase 2), as in event order.
+          const started = await trx
+            .updateTable("runs")
+            .set({ status: "STARTED", started_at: event.timestamp, updated_at: event.timestamp })
+            .where("run_id", "=", event.runId)
+            .where("status", "in", ["QUEUED", "STARTING"])
+            .executeTakeFirst();
+          if (Number(started.numUpdatedRows) === 0)
+            await trx
+              .updateTable("runs")
+              .set({ started_at: event.timestamp, updated_at: event.timestamp })
+              .where("run_id", "=", event.runId)
+              .where("started_at", "is", null)
+              .execute();
+        }
+        // Last in phase 1: the asset locks are held until commit, so take them as late as possible.
+        await applyPartitionRanges(adapter, trx, changes);
+
+        // ---- Phase 2: serialized from id allocation to commit ----
+        await adapter.lockEventLog(trx);
+        const ids = await insertEvents(trx, events, seqs);
+        await upsertPartitionRows(adapter, trx, changes, ids);
 
         const latestMaterialization = new Map<
           string,
@@ -360,28 +400,17 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
           const event = events[i]!;
           const transition = runTransition(event);
           if (transition) {
-            let update = trx
+            if (event.type === "run_started") continue; // phase 1
+            await trx
               .updateTable("runs")
               .set({
                 status: transition.status,
                 [transition.column]: event.timestamp,
                 updated_at: event.timestamp,
-                ...(transition.column === "ended_at" ? { end_event_id: ids[i]! } : {}),
+                end_event_id: ids[i]!,
               })
-              .where("run_id", "=", event.runId);
-            // Starting must not undo a cancel requested meanwhile (CANCELING stays until the end),
-            // but the run did start: its start time is recorded either way.
-            if (event.type === "run_started") {
-              update = update.where("status", "in", ["QUEUED", "STARTING"]);
-              const started = await update.executeTakeFirst();
-              if (Number(started.numUpdatedRows) === 0)
-                await trx
-                  .updateTable("runs")
-                  .set({ started_at: event.timestamp, updated_at: event.timestamp })
-                  .where("run_id", "=", event.runId)
-                  .where("started_at", "is", null)
-                  .execute();
-            } else await update.execute();
+              .where("run_id", "=", event.runId)
+              .execute();
           } else if (event.type === "materialization") {
             latestMaterialization.set(event.assetKey, { event, id: ids[i]! });
           } else if (event.type === "step_failed") {

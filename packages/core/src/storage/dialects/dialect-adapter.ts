@@ -19,18 +19,19 @@ export interface DialectAdapter {
   /** Serialize claimers of the run queue until the transaction ends (same mechanism as lockAsset). */
   lockQueue(trx: Executor): Promise<void>;
   /**
-   * Serialize event writers until the transaction ends, so event ids become visible in id order
-   * (Postgres assigns sequence values at insert but commits later; readers that follow the log by
-   * id — the live stream, run-status sensors — would otherwise skip a late commit for good).
-   * Taken before any partition lock (a fixed order: no deadlock).
+   * Serialize writers of these runs' events until the transaction ends (their per-run sequence
+   * numbers are read then written). Called first, with the run ids sorted.
+   */
+  lockRunEvents(trx: Executor, runIds: readonly string[]): Promise<void>;
+  /**
+   * Serialize the last part of event writers — from allocating event ids to commit — so event ids
+   * become visible in id order (Postgres assigns sequence values at insert but commits later;
+   * readers that follow the log by id — the live stream, run-status sensors — would otherwise
+   * skip a late commit for good). Taken after the run and partition locks (a fixed order: no
+   * deadlock), when only the id-dependent writes are left. Postgres: also `pg_notify` on the
+   * events channel in the same statement (delivered on commit; see `watchEvents`).
    */
   lockEventLog(trx: Executor): Promise<void>;
-  /**
-   * Tell other processes that events were written (Postgres: `pg_notify` on the events channel,
-   * delivered when the transaction commits, never for one that rolls back). Absent: nobody is told
-   * and readers poll.
-   */
-  notifyEvents?(trx: Executor): Promise<void>;
   /** See `Storage.watchEvents`; absent on SQLite (readers poll). */
   watchEvents?(onWake: () => void): () => void;
   /** Rows per multi-row INSERT (bounded by the dialect's parameter limit). */

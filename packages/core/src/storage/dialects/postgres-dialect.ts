@@ -127,7 +127,21 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
     db,
     maxRowsPerInsert: 1000,
     async lockEventLog(trx) {
-      await sql`select pg_advisory_xact_lock(hashtextextended('baton:event-log', 0))`.execute(trx);
+      // One round trip for both: this runs in the serialized part of every event write.
+      await sql`select pg_advisory_xact_lock(hashtextextended('baton:event-log', 0)), pg_notify(${EVENTS_CHANNEL}, '')`.execute(
+        trx,
+      );
+    },
+    async lockRunEvents(trx, runIds) {
+      if (runIds.length === 1)
+        await sql`select pg_advisory_xact_lock(hashtextextended(${`baton:run-events:${runIds[0]}`}, 0))`.execute(
+          trx,
+        );
+      // Volatile functions in the select list run after the sort: the locks are taken in order.
+      else
+        await sql`select pg_advisory_xact_lock(hashtextextended('baton:run-events:' || r, 0)) from unnest(${[...runIds]}::text[]) as r order by r`.execute(
+          trx,
+        );
     },
     async lockQueue(trx) {
       await sql`select pg_advisory_xact_lock(hashtextextended('baton:run-queue', 0))`.execute(trx);
@@ -136,9 +150,6 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
       await sql`select pg_advisory_xact_lock(hashtextextended(${`baton:partitions:${assetKey}`}, 0))`.execute(
         trx,
       );
-    },
-    async notifyEvents(trx) {
-      await sql`select pg_notify(${EVENTS_CHANNEL}, '')`.execute(trx);
     },
     watchEvents: (onWake) => watcher.watch(onWake),
     writeTransaction: <T>(fn: (trx: Executor) => Promise<T>) => db.transaction().execute(fn),

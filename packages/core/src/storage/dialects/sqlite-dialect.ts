@@ -66,6 +66,7 @@ export function openSqliteDialect(file: string): DialectAdapter {
     lockAsset: async () => {},
     lockQueue: async () => {},
     lockEventLog: async () => {},
+    lockRunEvents: async () => {},
     writeTransaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T> {
       return writeQueue.run(lockKey, () =>
         db.connection().execute(async (conn) => {
