@@ -1,6 +1,6 @@
 /**
  * @baton/core/internal: what `@baton/webserver`, the tests and the benchmarks use beyond the public
- * API (the daemon, snapshots, status, storage records, the worker, the local run launcher). No
+ * API (the daemon, snapshots, status, storage records, the worker, the run launcher interface). No
  * compatibility promise: user code imports `@baton/core` (and `@baton/core/duckdb`). Everything
  * public is here too, so one import line serves a module that needs both. The Kubernetes launcher
  * stays out (its client loads only when configured: launcher/config.ts imports it lazily).
@@ -30,7 +30,6 @@ export {
 export { createInstance } from "./instance/instance.js";
 export { loadKeySpaces } from "./instance/run-partitions-request.js";
 export type { LauncherContext, RunLauncher } from "./launcher/launcher.js";
-export { createLocalLauncher, type LocalLauncherOptions } from "./launcher/local/local-launcher.js";
 export { pipesCheckMetadataKey } from "./pipes/pipes-check.js";
 export { pipesContextPayload } from "./pipes/run-pipes.js";
 export { definitionsFromSnapshot } from "./snapshot/from-snapshot.js";
