@@ -28,7 +28,11 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 
 FROM node:22-bookworm-slim AS runtime
 WORKDIR /app
-RUN groupadd --system --gid 10001 baton \
+# python3: the example's taxi/quality_report step is a Python script run through pipes.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 baton \
  && useradd --system --uid 10001 --gid baton --home-dir /data --shell /usr/sbin/nologin baton \
  && mkdir -p /data && chown baton:baton /data
 COPY --from=prod-deps /app/package.json /app/package-lock.json ./
@@ -38,6 +42,7 @@ COPY --from=build /app/packages/core/package.json packages/core/
 COPY --from=build /app/packages/core/bin packages/core/bin
 COPY --from=build /app/packages/core/dist packages/core/dist
 COPY --from=build /app/packages/core/templates packages/core/templates
+COPY --from=build /app/packages/core/pipes packages/core/pipes
 COPY --from=build /app/packages/webserver/package.json packages/webserver/
 COPY --from=build /app/packages/webserver/dist packages/webserver/dist
 COPY --from=build /app/packages/ui/package.json packages/ui/
@@ -45,6 +50,8 @@ COPY --from=build /app/packages/ui/dist packages/ui/dist
 COPY --from=build /app/examples/nyc_taxi/package.json /app/examples/nyc_taxi/definitions.ts /app/examples/nyc_taxi/tsconfig.json examples/nyc_taxi/
 COPY --from=build /app/examples/nyc_taxi/src examples/nyc_taxi/src
 COPY --from=build /app/examples/nyc_taxi/data examples/nyc_taxi/data
+COPY --from=build /app/examples/nyc_taxi/models examples/nyc_taxi/models
+COPY --from=build /app/examples/nyc_taxi/python examples/nyc_taxi/python
 COPY --from=build /app/docker/healthcheck.mjs docker/healthcheck.mjs
 ENV NODE_ENV=production \
     BATON_DEFS=/app/examples/nyc_taxi/definitions.ts \

@@ -8,7 +8,7 @@
  * The image's healthcheck script runs for real against real `baton` processes.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -180,18 +180,36 @@ describe("Dockerfile", () => {
       }
     }
     const copied = runtime.copies.flatMap((c) => c.sources.map((s) => s.slice("/app/".length)));
+    // What the image must hold is read from the repository, so a folder added to the example
+    // (models/, python/) or to what @baton/core publishes (its package.json "files": pipes/)
+    // cannot be forgotten: the example's definitions would not load in the image.
+    const coreFiles = (
+      JSON.parse(readFileSync(path.join(ROOT, "packages/core/package.json"), "utf8")) as {
+        files: string[];
+      }
+    ).files.map((f) => `packages/core/${f}`);
+    const exampleOnlyForDevelopment = new Set([
+      "README.md",
+      "scripts",
+      ".gitignore",
+      ".baton",
+      "node_modules",
+    ]);
+    const example = readdirSync(path.join(ROOT, "examples/nyc_taxi"))
+      .filter((name) => !exampleOnlyForDevelopment.has(name))
+      .map((name) => `examples/nyc_taxi/${name}`);
+    expect(example).toEqual(expect.arrayContaining(["examples/nyc_taxi/models", "examples/nyc_taxi/python"]));
     for (const needed of [
       "node_modules",
-      "packages/core/bin",
-      "packages/core/dist",
+      ...coreFiles,
       "packages/webserver/dist",
       "packages/ui/dist",
-      "examples/nyc_taxi/definitions.ts",
-      "examples/nyc_taxi/src",
-      "examples/nyc_taxi/data",
+      ...example,
       "docker/healthcheck.mjs",
     ])
-      expect(copied).toContain(needed);
+      expect(copied, `the runtime stage does not copy ${needed}`).toContain(needed);
+    // The example's Python step (taxi/quality_report) needs an interpreter in the image.
+    expect(dockerfile).toMatch(/apt-get install[^\n]*python3/);
     expect(runtime.env.BATON_UI_DIR).toBe("/app/packages/ui/dist");
     expect(runtime.env.NODE_ENV).toBe("production");
   });
