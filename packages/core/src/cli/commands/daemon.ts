@@ -80,7 +80,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
     .option("--port <port>", "port (default 3000)", parsePort)
     .option("--read-only", "refuse every mutation")
     .action(async (opts: { host?: string; port?: number; readOnly?: boolean }) => {
-      const web = await importWebserver();
+      const web = await importWebserver({ cwd: ctx.cwd });
       const auth = authOf(web, ctx.env);
       const instance = await ctx.instance();
       const port = opts.port ?? 3000;
@@ -97,10 +97,12 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
         if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") throw portInUse(port);
         throw error;
       }
+      // Handlers first: a supervisor that stops the server as soon as it prints its URL (a test,
+      // a load balancer's health probe failing) gets a clean close, not the default signal death.
+      const stop = stopSignal("webserver", log);
       ctx.stderr.write(
         `baton webserver: ${server.url} (${auth.tokens.length > 0 ? `${auth.tokens.length} API token(s)` : "no auth: loopback only"}${opts.readOnly ? ", read-only" : ""}; Ctrl-C to stop)\n`,
       );
-      const stop = stopSignal("webserver", log);
       await new Promise<void>((resolve) =>
         stop.signal.addEventListener("abort", () => resolve(), { once: true }),
       );
@@ -158,7 +160,9 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
         const file = defsPathOf(cmd);
         const tagLimits = opts.tagLimit.map(parseTagLimit); // a bad flag fails before anything starts
         // API tokens as `baton webserver` reads them (bad tokens fail before anything starts).
-        const web = opts.webserver ? await importWebserver() : undefined;
+        const web = opts.webserver
+          ? await importWebserver({ definitionsFile: file, cwd: ctx.cwd })
+          : undefined;
         const auth = web ? authOf(web, ctx.env) : undefined;
         if (opts.typecheck) await requireDefinitionsFile(file);
         await runDevHost({
