@@ -850,6 +850,8 @@ describe.concurrent("baton CLI: partitions and backfills (end to end)", { timeou
     let invalidKey: CliResult;
     let removed: CliResult;
     let statusAfterRemove: CliResult;
+    let typo: CliResult;
+    let typoList: CliResult;
     const cleanups: (() => Promise<void>)[] = [];
 
     beforeAll(async () => {
@@ -863,6 +865,10 @@ describe.concurrent("baton CLI: partitions and backfills (end to end)", { timeou
         baton(["partitions", "add", "regions", "a|b"], { home }),
       ]);
       removed = await baton(["partitions", "remove", "regions", "eu", "nope"], { home });
+      [typo, typoList] = await Promise.all([
+        baton(["partitions", "add", "regionz", "eu"], { home }),
+        baton(["partitions", "list", "regionz"], { home }),
+      ]);
       statusAfterRemove = await baton(["asset", "status", "sensors/regional", "--json"], { home });
     });
     afterAll(async () => {
@@ -889,6 +895,17 @@ describe.concurrent("baton CLI: partitions and backfills (end to end)", { timeou
       expect(asia.stderr).toContain(
         'expected a key added to dynamic partitions "regions" (baton partitions add regions KEY)',
       );
+    });
+
+    test("partitions add/list of a name the definitions do not declare: exit 2 with did-you-mean, nothing stored", async () => {
+      for (const r of [typo, typoList]) {
+        expectUsageError(r);
+        expect(r.stderr).toContain(
+          'No dynamic partitions named "regionz" in the definitions (did you mean "regions"?); declared: regions',
+        );
+      }
+      const listed = await baton(["partitions", "list", "regions", "--json"], { home });
+      expect(parseJson<{ keys: string[] }>(listed).keys).not.toContain("regionz");
     });
 
     test("partitions add of an invalid key: exit 2", () => {

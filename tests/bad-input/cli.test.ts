@@ -500,6 +500,13 @@ describe("partition keys", () => {
       message:
         'invalid partition key "a|b": keys may not contain "|", "/" or "\\" nor start or end with spaces',
     },
+    {
+      name: "dynamic partitions name the definitions do not declare",
+      input: args("partitions", "add", "tenant", "acme"),
+      code: 2,
+      message:
+        'No dynamic partitions named "tenant" in the definitions (did you mean "tenants"?); declared: tenants',
+    },
   ];
   catalogue(rows, run);
 });

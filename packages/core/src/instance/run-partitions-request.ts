@@ -64,14 +64,20 @@ function dynamicNames(def: PartitionsDefinition | undefined, into: Set<string>) 
   if (def.kind === "multi") for (const d of Object.values(def.dimensions)) dynamicNames(d, into);
 }
 
+/** The names of the dynamic partitions sets the definitions declare (also inside multi partitions). */
+export function dynamicPartitionsNames(definitions: Definitions): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const c of definitions.computations) dynamicNames(c.partitions, names);
+  return names;
+}
+
 /** Key spaces for one clock reading, with every dynamic partitions set loaded from the store. */
 export async function loadKeySpaces(
   definitions: Definitions,
   storage: Storage,
   now: number,
 ): Promise<KeySpaces> {
-  const names = new Set<string>();
-  for (const c of definitions.computations) dynamicNames(c.partitions, names);
+  const names = dynamicPartitionsNames(definitions);
   const keys = new Map<string, readonly string[]>();
   for (const name of names) keys.set(name, await storage.getDynamicPartitions(name));
   return createKeySpaces({ now, dynamicKeys: (name) => keys.get(name) ?? [] });
