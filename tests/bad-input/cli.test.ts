@@ -176,6 +176,12 @@ describe("CLI flags and values", () => {
       message: '--port must be a whole number from 0 to 65535 (got "abc")',
     },
     {
+      name: "dev --port with --no-webserver (the port would be ignored)",
+      input: args("dev", "--no-webserver", "--port", "4000"),
+      code: 2,
+      message: "--port is for the webserver, which --no-webserver does not start: drop one of them",
+    },
+    {
       name: "bad port (webserver --port)",
       input: args("webserver", "--port", "70000"),
       code: 2,

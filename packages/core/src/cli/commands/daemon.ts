@@ -159,6 +159,10 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
       ) => {
         const file = defsPathOf(cmd);
         const tagLimits = opts.tagLimit.map(parseTagLimit); // a bad flag fails before anything starts
+        if (!opts.webserver && (opts.port !== undefined || opts.host !== undefined))
+          throw new UsageError(
+            `${opts.port !== undefined ? "--port" : "--host"} is for the webserver, which --no-webserver does not start: drop one of them`,
+          );
         // API tokens as `baton webserver` reads them (bad tokens fail before anything starts).
         const web = opts.webserver
           ? await importWebserver({ definitionsFile: file, cwd: ctx.cwd })
