@@ -78,8 +78,10 @@ export function createQueueStore(
         // Page through the queue until this worker is full: runs blocked by a tag limit must not
         // hide claimable runs behind them. Runs executed where they were launched (no request)
         // and runs whose cancel was requested are never claimed.
-        const PAGE = 200;
-        for (let offset = 0; claimed.length < options.limit; offset += PAGE) {
+        // Pages sized to the claim (a worker with one free slot reads a few rows, not 200 of them,
+        // under the queue lock), growing when tag limits skip runs.
+        let page = Math.min(200, Math.max(16, options.limit * 4));
+        for (let offset = 0; claimed.length < options.limit; offset += page, page = 200) {
           if (options.maxConcurrentRuns !== undefined && total >= options.maxConcurrentRuns) break;
           const candidates = (await trx
             .selectFrom("runs")
@@ -89,7 +91,7 @@ export function createQueueStore(
             .where("cancel_requested", "=", 0)
             .orderBy("priority", "desc")
             .orderBy("id", "asc")
-            .limit(PAGE)
+            .limit(page)
             .offset(offset)
             .execute()) as RunRow[];
           if (candidates.length === 0) break;
@@ -127,7 +129,7 @@ export function createQueueStore(
               }),
             );
           }
-          if (candidates.length < PAGE) break;
+          if (candidates.length < page) break;
         }
         return claimed;
       });
