@@ -123,6 +123,9 @@ async function runCase(store: "sqlite" | "postgres", databaseUrl?: string) {
         runsPerSecond: +(record.counts.runs / backfillSeconds).toFixed(1),
         targetSeconds: 60,
         dagsterBackfillRunsPerSecond: "~1",
+        // Other processes on the machine change these figures: say how busy it was.
+        cores: os.availableParallelism(),
+        loadAverage1m: +os.loadavg()[0]!.toFixed(1),
       }),
     );
   } finally {
