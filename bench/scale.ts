@@ -9,7 +9,7 @@
 // the proof fails for any run.
 // Options: BENCH_RUNS=1000  BENCH_WORKERS=1,4 (worker processes per case)  BATON_TEST_DATABASE_URL
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -150,6 +150,13 @@ export interface ScaleResult {
   /** Mean run_started → end of one run (ms), and the mean number of runs in flight over the span. */
   readonly meanRunMs: number;
   readonly meanInFlight: number;
+  /**
+   * Linux /proc figures over the measured runs: the share of all cores busy (every process on the
+   * machine: workers, Postgres, this bench, and anything else running), and the CPU seconds the
+   * worker pool's processes used, per run (null elsewhere).
+   */
+  readonly machineCpuBusy: number | null;
+  readonly workerCpuMsPerRun: number | null;
   readonly cores: number;
   /** The machine's 1-minute load average when the measured launches began and when the runs ended. */
   readonly loadAverage: [number, number];
@@ -217,6 +224,8 @@ export async function runScaleCase(
     await drain();
 
     const loadBefore = os.loadavg()[0]!;
+    const machineBefore = machineCpu();
+    const poolBefore = treeCpuSeconds(pool.pid!);
     const t0 = performance.now();
     const ids: string[] = [];
     for (let i = 0; i < runs; i++)
@@ -224,6 +233,8 @@ export async function runScaleCase(
     const launchSeconds = (performance.now() - t0) / 1000;
     await drain();
     const loadAfter = os.loadavg()[0]!;
+    const machineAfter = machineCpu();
+    const poolAfter = treeCpuSeconds(pool.pid!);
 
     const span = (
       await client.query(
@@ -248,6 +259,16 @@ export async function runScaleCase(
       launchSeconds: +launchSeconds.toFixed(2),
       meanRunMs: +(span.busy / runs).toFixed(1),
       meanInFlight: +(span.busy / (span.last_end - span.first_start)).toFixed(2),
+      machineCpuBusy:
+        machineBefore && machineAfter
+          ? +((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)).toFixed(
+              2,
+            )
+          : null,
+      workerCpuMsPerRun:
+        poolBefore !== null && poolAfter !== null
+          ? +(((poolAfter - poolBefore) * 1000) / runs).toFixed(1)
+          : null,
       cores: os.availableParallelism(),
       loadAverage: [+loadBefore.toFixed(2), +loadAfter.toFixed(2)],
       doubleClaims,
@@ -260,6 +281,44 @@ export async function runScaleCase(
     await client.end();
     await instance.close();
     rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** All cores' busy and total jiffies since boot (/proc/stat), or null off Linux. */
+function machineCpu(): { busy: number; total: number } | null {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8")
+      .split("\n")[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    // idle + iowait are not busy.
+    return { busy: total - fields[3]! - fields[4]!, total };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds used by a process and its descendants (and its reaped children), or null off Linux. */
+function treeCpuSeconds(pid: number): number | null {
+  const ticks = 100; // USER_HZ: 100 on every Linux architecture Node supports
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) in parentheses: utime is the 14th field.
+    const f = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .map(Number);
+    let seconds = (f[11]! + f[12]! + f[13]! + f[14]!) / ticks;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+      for (const child of children ? children.split(" ") : []) seconds += treeCpuSeconds(Number(child)) ?? 0;
+    }
+    return seconds;
+  } catch {
+    return null;
   }
 }
 
