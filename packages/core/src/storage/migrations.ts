@@ -277,6 +277,14 @@ export function migrationProvider(dialect: "sqlite" | "postgres"): MigrationProv
         await sql`create index runs_queue_order on runs (status, priority desc, id)`.execute(db);
       },
     },
+    "0007_runs_updated_at": {
+      async up(db: Kysely<any>) {
+        // listRunKeys(owner, { updatedSince }): the daemon reads a backfill's recently changed runs
+        // every step; without these it visited every run of the backfill each time (O(runs)).
+        await db.schema.createIndex("runs_updated_at").on("runs").columns(["updated_at"]).execute();
+        await db.schema.createIndex("run_keys_run_id").on("run_keys").columns(["run_id"]).execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }
