@@ -65,11 +65,16 @@ export function createQueueStore(
       if (options.limit <= 0) return Promise.resolve([]);
       return adapter.writeTransaction(async (trx) => {
         await adapter.lockQueue(trx);
-        const active = (await trx
-          .selectFrom("runs")
-          .select(["tags"])
-          .where("status", "in", [...ACTIVE])
-          .execute()) as { tags: string }[];
+        // The runs in progress matter only to limits: without any, do not read them (with many
+        // runs in the store this read was the costliest part of a claim, under the queue lock).
+        const limited = options.maxConcurrentRuns !== undefined || (options.tagLimits ?? []).length > 0;
+        const active = limited
+          ? ((await trx
+              .selectFrom("runs")
+              .select(["tags"])
+              .where("status", "in", [...ACTIVE])
+              .execute()) as { tags: string }[])
+          : [];
         const running = active.map((r) => JSON.parse(r.tags) as Record<string, string>);
         let total = running.length;
         const tagCount = (tags: Record<string, string>, key: string, value: string | undefined) =>

@@ -311,20 +311,20 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
     },
 
     /*
-     * Two phases, so the serialized part is short. Phase 1 holds only per-run and per-asset locks
-     * (taken in sorted order, so concurrent writers of different runs and assets proceed in
-     * parallel): per-run sequence numbers, the partitions' status ranges, run starts — everything
-     * that needs no event id and writes no row another writer's phase 2 may write. Phase 2 takes
-     * the event-log lock, then inserts the events (allocating their ids) and does only the writes
-     * that need those ids, and commits.
+     * Two phases, so the serialized part is short. Phase 1 holds only per-run locks (sorted, so
+     * concurrent writers of different runs proceed in parallel): per-run sequence numbers, the
+     * runs' partitions, run starts — work that needs no event id and writes no row another
+     * writer's phase 2 may write. Phase 2 takes the event-log lock, then the assets' partition
+     * locks (sorted) for the status ranges, inserts the events (allocating their ids), does the
+     * writes that need those ids, and commits.
      *
      * Why ids still become visible in id order: ids are allocated only inside phase 2, and phase 2
      * runs under one transaction-scoped lock released at commit. So when a transaction holding
      * ids [a, b] commits, every transaction that allocated a smaller id has already committed (or
      * rolled back, leaving a gap that never fills); a reader that saw id b can never later find a
-     * new id below b. Lock order is always run locks → asset locks → event-log lock, and phase 1
-     * writes only rows that those locks (or single-row status updates of the batch's own runs)
-     * cover, so no cycle with another writer's phase 2: no deadlock.
+     * new id below b. Lock order is always run locks → event-log lock → asset locks (other asset
+     * lock takers take no event lock), and phase 1 writes only its own runs' rows, which no other
+     * event writer's phase 2 writes (run locks), so no cycle: no deadlock.
      */
     async appendEvents(events) {
       if (events.length === 0) return;
@@ -382,11 +382,13 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
               .where("started_at", "is", null)
               .execute();
         }
-        // Last in phase 1: the asset locks are held until commit, so take them as late as possible.
-        await applyPartitionRanges(adapter, trx, changes);
 
         // ---- Phase 2: serialized from id allocation to commit ----
         await adapter.lockEventLog(trx);
+        // The partitions' status ranges here, not in phase 1: their asset locks, held to commit,
+        // would otherwise be held while waiting for the event-log lock, and a backfill's writers
+        // (all on one asset) would queue twice. Under the event-log lock they are uncontended.
+        await applyPartitionRanges(adapter, trx, changes);
         const ids = await insertEvents(trx, events, seqs);
         await upsertPartitionRows(adapter, trx, changes, ids);
 

@@ -27,8 +27,8 @@ export interface DialectAdapter {
    * Serialize the last part of event writers — from allocating event ids to commit — so event ids
    * become visible in id order (Postgres assigns sequence values at insert but commits later;
    * readers that follow the log by id — the live stream, run-status sensors — would otherwise
-   * skip a late commit for good). Taken after the run and partition locks (a fixed order: no
-   * deadlock), when only the id-dependent writes are left. Postgres: also `pg_notify` on the
+   * skip a late commit for good). Taken after the run locks and before any partition lock (a
+   * fixed order: no deadlock), when only the ranges and the id-dependent writes are left. Postgres: also `pg_notify` on the
    * events channel in the same statement (delivered on commit; see `watchEvents`).
    */
   lockEventLog(trx: Executor): Promise<void>;
