@@ -35,6 +35,11 @@ export interface ClaimProof {
   readonly neverStarted: number;
   /** Runs whose claimer (runs.worker_id) is not the process that executed them. */
   readonly claimerNotExecutor: number;
+  /**
+   * The most runs one worker (runs.worker_id) had in flight at once (run_started to its end): a
+   * `baton worker` child has one slot, so more than 1 means a claim took more runs than it asked for.
+   */
+  readonly maxInFlightPerWorker: number;
   /** materialization events in the store (must equal `runs`). */
   readonly materializations: number;
   /** Runs with a number of materialization events other than one. */
@@ -92,6 +97,15 @@ export async function checkClaims(databaseUrl: string): Promise<ClaimProof> {
       FROM event_logs WHERE type = 'log' AND body::jsonb -> 'fields' ? 'pid'
       GROUP BY 1 ORDER BY 2 DESC`)
     ).rows as { pid: string; runs: number }[];
+    const maxInFlightPerWorker = Number(
+      (
+        await client.query(`
+        SELECT coalesce(max(n), 0)::int AS n FROM (
+          SELECT a.run_id, count(*) AS n FROM runs a JOIN runs b
+            ON b.worker_id = a.worker_id AND b.started_at <= a.started_at AND b.ended_at > a.started_at
+          GROUP BY a.run_id) overlapping`)
+      ).rows[0].n,
+    );
     const meanCpuMs = Number(
       (
         await client.query(`
@@ -105,6 +119,7 @@ export async function checkClaims(databaseUrl: string): Promise<ClaimProof> {
       doubleClaims: summary.double_claims!,
       neverStarted: summary.never_started!,
       claimerNotExecutor: summary.claimer_not_executor!,
+      maxInFlightPerWorker,
       materializations,
       runsWithoutOneMaterialization: summary.runs_without_one_materialization!,
       executors: executors.length,
@@ -123,6 +138,10 @@ export async function checkClaims(databaseUrl: string): Promise<ClaimProof> {
     if (proof.claimerNotExecutor > 0)
       violations.push(
         `${proof.claimerNotExecutor} run(s) were executed by a process other than their claimer`,
+      );
+    if (proof.maxInFlightPerWorker > 1)
+      violations.push(
+        `a worker process had ${proof.maxInFlightPerWorker} runs in flight at once (it has 1 slot: a claim took more than it asked for)`,
       );
     if (proof.materializations !== proof.runs || proof.runsWithoutOneMaterialization > 0)
       violations.push(

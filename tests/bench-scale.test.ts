@@ -3,7 +3,8 @@
  * real `baton worker --concurrency 2` processes on a throwaway Postgres run 20 runs of the
  * CPU-bound fixture, and the no-double-claim proof (read from the store) holds. Then the proof is
  * shown to catch what it claims to: a run started twice, a run executed by a process other than
- * its claimer, a missing materialization, a run that did not succeed.
+ * its claimer, a worker process with two runs in flight at once, a missing materialization, a run
+ * that did not succeed.
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -51,6 +52,7 @@ describe.skipIf(skipReason !== null)("bench:scale on Postgres", () => {
       succeeded: 22,
       neverStarted: 0,
       claimerNotExecutor: 0,
+      maxInFlightPerWorker: 1,
       materializations: 22,
       runsWithoutOneMaterialization: 0,
     });
@@ -85,6 +87,18 @@ describe.skipIf(skipReason !== null)("bench:scale on Postgres", () => {
       await client.query(`DELETE FROM event_logs WHERE run_id = $1 AND type = 'materialization'`, [c]);
       // d: did not end SUCCESS.
       await client.query(`UPDATE runs SET status = 'FAILURE' WHERE run_id = $1`, [d]);
+      // e, f: one worker process had two runs in flight at once (e ends after f started).
+      const [e, f] = (
+        await client.query(
+          `SELECT run_id FROM runs WHERE worker_id = (SELECT worker_id FROM runs WHERE run_id NOT IN ($1, $2, $3, $4)
+             GROUP BY worker_id ORDER BY count(*) DESC LIMIT 1) AND run_id NOT IN ($1, $2, $3, $4) ORDER BY started_at`,
+          [a, b, c, d],
+        )
+      ).rows.map((r) => r.run_id as string) as [string, string];
+      await client.query(
+        `UPDATE runs SET ended_at = (SELECT started_at + 1 FROM runs WHERE run_id = $2) WHERE run_id = $1`,
+        [e, f],
+      );
     } finally {
       await client.end();
     }
@@ -93,6 +107,7 @@ describe.skipIf(skipReason !== null)("bench:scale on Postgres", () => {
       runs: 22,
       doubleClaims: 1,
       claimerNotExecutor: 1,
+      maxInFlightPerWorker: 2,
       materializations: 21,
       runsWithoutOneMaterialization: 1,
       succeeded: 21,
@@ -101,6 +116,7 @@ describe.skipIf(skipReason !== null)("bench:scale on Postgres", () => {
       "1 run(s) started more than once or executed by several processes",
       "1 of 22 run(s) did not end SUCCESS exactly once",
       "1 run(s) were executed by a process other than their claimer",
+      "a worker process had 2 runs in flight at once (it has 1 slot: a claim took more than it asked for)",
       "21 materialization(s) for 22 run(s) (1 run(s) without exactly one)",
     ]);
   });
