@@ -115,7 +115,10 @@ export interface BatonInstance {
   executeQueuedRun(
     definitions: Definitions,
     runId: string,
-    options?: Pick<MaterializeRequest, "signal" | "onEvent">,
+    options?: Pick<MaterializeRequest, "signal" | "onEvent"> & {
+      /** The run's record as claimed (`Storage.claimRuns`): spares reading it again. */
+      readonly run?: RunRecord;
+    },
   ): Promise<RunSummary>;
   /** Cancel a run: at once when queued; a running one's worker aborts it (its bodies' signals fire). */
   cancelRun(runId: string): Promise<RunRecord>;
@@ -390,8 +393,8 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
       return storage.createRuns(runs);
     },
 
-    async executeQueuedRun(definitions, runId, options = {}) {
-      const run = await storage.getRun(runId);
+    async executeQueuedRun(definitions, runId, { run: claimed, ...options } = {}) {
+      const run = claimed?.runId === runId ? claimed : await storage.getRun(runId);
       if (!run) throw new RunNotFoundError(runId);
       if (!run.request)
         throw new BatonError("USAGE_ERROR", `Run ${runId} was not queued; it has nothing to execute.`);

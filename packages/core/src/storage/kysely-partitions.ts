@@ -98,23 +98,30 @@ export async function collectPartitionChanges(
 }
 
 /**
- * First half of applying changes, before event ids exist: lock each asset (sorted order) and keep
- * its status ranges maximal. The asset locks are held to the end of the transaction, so the
+ * First half of applying changes, before event ids exist: lock each asset (sorted order; unless
+ * `alreadyLocked`: the caller took the locks of `partitionAssets(changes)`) and keep its status
+ * ranges maximal. The asset locks are held to the end of the transaction, so the
  * second half (`upsertPartitionRows`) is covered by them too.
  */
 export async function applyPartitionRanges(
   adapter: DialectAdapter,
   trx: Executor,
   changes: PartitionChanges,
+  options: { alreadyLocked?: boolean } = {},
 ): Promise<void> {
   const assets = [...changes.byAsset.keys()].sort();
   for (const assetKey of assets) {
     // Ranges are read-modify-written: concurrent batches of one asset must not interleave.
-    await adapter.lockAsset(trx, assetKey);
+    if (!options.alreadyLocked) await adapter.lockAsset(trx, assetKey);
     const byIndex = new Map<number, PartitionState | null>();
     for (const p of changes.byAsset.get(assetKey)!.values()) byIndex.set(p.index, p.state);
     await applySegments(trx, assetKey, toSegments(byIndex));
   }
+}
+
+/** The assets whose partition locks `applyPartitionRanges` needs, sorted. */
+export function partitionAssets(changes: PartitionChanges): string[] {
+  return [...changes.byAsset.keys()].sort();
 }
 
 /** Second half: upsert the partition rows, with the materialization events' log ids (`ids`). */

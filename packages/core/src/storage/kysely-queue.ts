@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { RunEvent } from "../execution/events.js";
 import type { DialectAdapter } from "./dialects/dialect-adapter.js";
 import type { RunRow } from "./kysely-storage.js";
@@ -61,13 +62,33 @@ export function createQueueStore(
   };
   return {
     requestCancel,
-    claimRuns(options) {
-      if (options.limit <= 0) return Promise.resolve([]);
+    async claimRuns(options) {
+      if (options.limit <= 0) return [];
+      const limited = options.maxConcurrentRuns !== undefined || (options.tagLimits ?? []).length > 0;
+      if (!limited && adapter.name === "postgres") {
+        // Without limits nothing needs the runs in progress: one statement claims, with no
+        // transaction and no queue lock (5 round trips were 1 per claimed run before). Rows another
+        // claimer is taking are skipped (SKIP LOCKED), and a row it took meanwhile fails the outer
+        // re-check of the status (READ COMMITTED re-evaluates the WHERE on the newest version), so
+        // no run is claimed twice. Claimers with limits still serialize on the queue lock among
+        // themselves; this claimer never needed their count.
+        // The picks are a CTE (evaluated once): as `id in (subquery)` the planner may re-run the
+        // subquery per row, and each re-run skips the rows this statement already updated.
+        const rows = (
+          await sql`with picked as (select id from runs where status = 'QUEUED' and request is not null
+              and cancel_requested = 0 order by priority desc, id asc limit ${options.limit}
+              for update skip locked)
+            update runs set status = 'STARTING', worker_id = ${options.workerId},
+              heartbeat_at = ${options.now}, updated_at = ${options.now}
+            from picked where runs.id = picked.id and runs.status = 'QUEUED' and runs.cancel_requested = 0
+            returning runs.*`.execute(db)
+        ).rows as RunRow[];
+        return rows.sort((a, b) => b.priority - a.priority || a.id - b.id).map(toRunRecord);
+      }
       return adapter.writeTransaction(async (trx) => {
         await adapter.lockQueue(trx);
         // The runs in progress matter only to limits: without any, do not read them (with many
         // runs in the store this read was the costliest part of a claim, under the queue lock).
-        const limited = options.maxConcurrentRuns !== undefined || (options.tagLimits ?? []).length > 0;
         const active = limited
           ? ((await trx
               .selectFrom("runs")

@@ -16,6 +16,7 @@ import {
   applyPartitionRanges,
   collectPartitionChanges,
   parseInputVersions,
+  partitionAssets,
   type RunPartitions,
   readPartitionRanges,
   readPartitions,
@@ -37,7 +38,7 @@ import type {
   Storage,
 } from "./storage.js";
 
-export type RunRow = BatonDatabase["runs"] & { id: number };
+export type RunRow = Omit<BatonDatabase["runs"], "id" | "event_seq"> & { id: number; event_seq?: number };
 
 /** `column` contains `needle` exactly (case-sensitive, no wildcards) in either dialect. */
 function contains(dialect: "sqlite" | "postgres", column: string, needle: string) {
@@ -331,64 +332,86 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
       await adapter.writeTransaction(async (trx) => {
         // ---- Phase 1: no event ids yet ----
         const runIds = [...new Set(events.map((e) => e.runId))].sort();
-        await adapter.lockRunEvents(trx, runIds);
-        // Per-run sequence numbers continue from what is stored (the run locks keep them unique).
-        const maxSeq = new Map<string, number>();
-        const rows = await trx
-          .selectFrom("event_logs")
-          .select(["run_id", (eb) => eb.fn.max("run_seq").as("max_seq")])
-          .where("run_id", "in", runIds)
-          .groupBy("run_id")
-          .execute();
-        for (const r of rows) maxSeq.set(r.run_id, Number(r.max_seq));
+        const counts = new Map<string, number>();
+        const firstStart = new Map<string, number>();
+        for (const e of events) {
+          counts.set(e.runId, (counts.get(e.runId) ?? 0) + 1);
+          if (e.type === "run_started" && !firstStart.has(e.runId)) firstStart.set(e.runId, e.timestamp);
+        }
+        // One statement per run (sorted ids: row locks in a fixed order) allocates its sequence
+        // numbers, records its start and returns its partitions; it was 4 round trips (run lock,
+        // max(run_seq), partitions, start). The row lock the UPDATE takes, held to commit, is the
+        // run's event lock: a concurrent writer of the run waits on it and then (READ COMMITTED
+        // re-reads the locked row) sees the event_seq this one wrote. greatest(…, max(run_seq))
+        // covers events written by a version that did not keep event_seq (before migration 0008).
+        // Starting must not undo a cancel requested meanwhile (CANCELING stays until the end), but
+        // the run did start: its start time is recorded either way. An end in the same batch is
+        // applied after this (phase 2), as in event order.
+        const greatest = adapter.name === "postgres" ? sql`greatest` : sql`max`;
+        const firstSeq = new Map<string, number>();
+        const runPartitionCache = new Map<string, RunPartitions | null>();
+        const missing: string[] = [];
+        for (const runId of runIds) {
+          const n = counts.get(runId)!;
+          const startedAt = firstStart.get(runId);
+          const starting = sql`status in ('QUEUED', 'STARTING')`;
+          const setStart =
+            startedAt === undefined
+              ? sql``
+              : sql`, status = case when ${starting} then 'STARTED' else status end,
+                  started_at = case when ${starting} or started_at is null then ${startedAt} else started_at end,
+                  updated_at = case when ${starting} or started_at is null then ${startedAt} else updated_at end`;
+          const { rows } = await sql<{
+            event_seq: number;
+            partition_keys: string | null;
+            partition_indices: string | null;
+          }>`update runs set event_seq = ${greatest}(event_seq,
+                (select coalesce(max(run_seq), 0) from event_logs where event_logs.run_id = runs.run_id)) + ${n}
+              ${setStart}
+            where run_id = ${runId}
+            returning event_seq, partition_keys, partition_indices`.execute(trx);
+          const row = rows[0];
+          if (!row) {
+            missing.push(runId);
+            continue;
+          }
+          firstSeq.set(runId, Number(row.event_seq) - n + 1);
+          runPartitionCache.set(
+            runId,
+            row.partition_keys && row.partition_indices
+              ? { keys: JSON.parse(row.partition_keys), indices: JSON.parse(row.partition_indices) }
+              : null,
+          );
+        }
+        if (missing.length > 0) {
+          // Events of a run with no runs row (written directly to the store): an advisory lock
+          // per run and the stored sequence numbers, as before event_seq.
+          await adapter.lockRunEvents(trx, missing);
+          const rows = await trx
+            .selectFrom("event_logs")
+            .select(["run_id", (eb) => eb.fn.max("run_seq").as("max_seq")])
+            .where("run_id", "in", missing)
+            .groupBy("run_id")
+            .execute();
+          for (const runId of missing) firstSeq.set(runId, 1);
+          for (const r of rows) firstSeq.set(r.run_id, Number(r.max_seq) + 1);
+        }
         const seqs = events.map((e) => {
-          const next = (maxSeq.get(e.runId) ?? 0) + 1;
-          maxSeq.set(e.runId, next);
+          const next = firstSeq.get(e.runId)!;
+          firstSeq.set(e.runId, next + 1);
           return next;
         });
-        const runPartitionCache = new Map<string, RunPartitions | null>();
         const changes = await collectPartitionChanges(events, async (runId) => {
-          if (!runPartitionCache.has(runId)) {
-            const row = await trx
-              .selectFrom("runs")
-              .select(["partition_keys", "partition_indices"])
-              .where("run_id", "=", runId)
-              .executeTakeFirst();
-            runPartitionCache.set(
-              runId,
-              row?.partition_keys && row.partition_indices
-                ? { keys: JSON.parse(row.partition_keys), indices: JSON.parse(row.partition_indices) }
-                : null,
-            );
-          }
+          if (!runPartitionCache.has(runId)) runPartitionCache.set(runId, null);
           return runPartitionCache.get(runId)!;
         });
-        for (const event of events) {
-          if (event.type !== "run_started") continue;
-          // Starting must not undo a cancel requested meanwhile (CANCELING stays until the end),
-          // but the run did start: its start time is recorded either way. An end in the same
-          // batch is applied after this (phase 2), as in event order.
-          const started = await trx
-            .updateTable("runs")
-            .set({ status: "STARTED", started_at: event.timestamp, updated_at: event.timestamp })
-            .where("run_id", "=", event.runId)
-            .where("status", "in", ["QUEUED", "STARTING"])
-            .executeTakeFirst();
-          if (Number(started.numUpdatedRows) === 0)
-            await trx
-              .updateTable("runs")
-              .set({ started_at: event.timestamp, updated_at: event.timestamp })
-              .where("run_id", "=", event.runId)
-              .where("started_at", "is", null)
-              .execute();
-        }
 
         // ---- Phase 2: serialized from id allocation to commit ----
-        await adapter.lockEventLog(trx);
+        await adapter.lockEventLog(trx, partitionAssets(changes));
         // The partitions' status ranges here, not in phase 1: their asset locks, held to commit,
         // would otherwise be held while waiting for the event-log lock, and a backfill's writers
         // (all on one asset) would queue twice. Under the event-log lock they are uncontended.
-        await applyPartitionRanges(adapter, trx, changes);
+        await applyPartitionRanges(adapter, trx, changes, { alreadyLocked: true });
         const ids = await insertEvents(trx, events, seqs);
         await upsertPartitionRows(adapter, trx, changes, ids);
 

@@ -285,6 +285,17 @@ export function migrationProvider(dialect: "sqlite" | "postgres"): MigrationProv
         await db.schema.createIndex("run_keys_run_id").on("run_keys").columns(["run_id"]).execute();
       },
     },
+    "0008_runs_event_seq": {
+      async up(db: Kysely<any>) {
+        // The last per-run event sequence number handed out: an event write allocates its numbers
+        // with one UPDATE … RETURNING on the run's row (whose row lock serializes the run's
+        // writers). 0 for existing runs: writers take greatest(event_seq, max(run_seq)).
+        await db.schema
+          .alterTable("runs")
+          .addColumn("event_seq", "integer", (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

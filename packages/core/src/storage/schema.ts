@@ -25,6 +25,7 @@ export interface BatonDatabase {
     heartbeat_at: number | null;
     cancel_requested: number;
     end_event_id: number | null;
+    event_seq: Generated<number>;
   };
   event_logs: {
     id: Generated<number>;

@@ -4,7 +4,7 @@ import type { Definitions } from "../definitions/definitions.js";
 import { serializeError } from "../errors.js";
 import type { RunStatus } from "../execution/events.js";
 import type { BatonInstance } from "../instance/instance.js";
-import type { TagLimit } from "../storage/storage.js";
+import type { RunRecord, TagLimit } from "../storage/storage.js";
 
 export interface RunWorkerOptions {
   readonly instance: BatonInstance;
@@ -94,14 +94,15 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     return beating;
   };
 
-  const start = (runId: string) => {
+  const start = (run: RunRecord) => {
+    const runId = run.runId;
     const controller = new AbortController();
     const inFlight = options.cancelInFlight;
     const onCancel = () => controller.abort(inFlight?.reason);
     inFlight?.addEventListener("abort", onCancel, { once: true });
     options.onRunStart?.(runId);
     const done = instance
-      .executeQueuedRun(definitions!, runId, { signal: controller.signal })
+      .executeQueuedRun(definitions!, runId, { signal: controller.signal, run })
       .then(
         (summary) => options.onRunEnd?.(runId, summary.status),
         async (error: unknown) => {
@@ -150,7 +151,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
             ...(options.tagLimits ? { tagLimits: options.tagLimits } : {}),
           })
           .catch(() => []);
-        for (const run of claimed) start(run.runId);
+        for (const run of claimed) start(run);
         if (claimed.length > 0) continue;
       }
       await new Promise<void>((resolve) => {

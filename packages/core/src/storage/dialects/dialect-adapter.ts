@@ -29,9 +29,10 @@ export interface DialectAdapter {
    * readers that follow the log by id — the live stream, run-status sensors — would otherwise
    * skip a late commit for good). Taken after the run locks and before any partition lock (a
    * fixed order: no deadlock), when only the ranges and the id-dependent writes are left. Postgres: also `pg_notify` on the
-   * events channel in the same statement (delivered on commit; see `watchEvents`).
+   * events channel in the same statement (delivered on commit; see `watchEvents`), and then the
+   * partition locks of `assetKeys` (sorted; as `lockAsset`), so a write takes them all in one round trip.
    */
-  lockEventLog(trx: Executor): Promise<void>;
+  lockEventLog(trx: Executor, assetKeys?: readonly string[]): Promise<void>;
   /** See `Storage.watchEvents`; absent on SQLite (readers poll). */
   watchEvents?(onWake: () => void): () => void;
   /** Rows per multi-row INSERT (bounded by the dialect's parameter limit). */

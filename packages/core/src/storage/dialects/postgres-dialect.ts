@@ -126,9 +126,14 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
     location: redactUrl(url),
     db,
     maxRowsPerInsert: 1000,
-    async lockEventLog(trx) {
-      // One round trip for both: this runs in the serialized part of every event write.
-      await sql`select pg_advisory_xact_lock(hashtextextended('baton:event-log', 0)), pg_notify(${EVENTS_CHANNEL}, '')`.execute(
+    async lockEventLog(trx, assetKeys = []) {
+      // One round trip for all: this runs in the serialized part of every event write. The select
+      // list is evaluated left to right: the event-log lock first, then the assets' in the given
+      // (sorted) order.
+      const assets = assetKeys.map(
+        (k) => sql`, pg_advisory_xact_lock(hashtextextended(${`baton:partitions:${k}`}, 0))`,
+      );
+      await sql`select pg_advisory_xact_lock(hashtextextended('baton:event-log', 0))${sql.join(assets, sql``)}, pg_notify(${EVENTS_CHANNEL}, '')`.execute(
         trx,
       );
     },
