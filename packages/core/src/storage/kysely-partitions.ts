@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type Expression, sql } from "kysely";
 import type { InputDataVersions, RunEvent } from "../execution/events.js";
 import type { DialectAdapter, Executor } from "./dialects/dialect-adapter.js";
 import {
@@ -131,6 +131,21 @@ export async function upsertPartitionRows(
   changes: PartitionChanges,
   ids: readonly number[],
 ): Promise<void> {
+  for (const q of partitionRowsUpserts(adapter, trx, changes, (i) => ids[i]!)) await q.execute();
+}
+
+/**
+ * The partition rows' upserts (not executed), each event's id given by `idOf(event index)`: a
+ * number, or an expression (Postgres: a subquery on the events' INSERT … RETURNING in the same
+ * statement).
+ */
+export function partitionRowsUpserts(
+  adapter: DialectAdapter,
+  trx: Executor,
+  changes: PartitionChanges,
+  idOf: (eventIndex: number) => number | Expression<number>,
+) {
+  const out = [];
   const assets = [...changes.byAsset.keys()].sort();
   for (const assetKey of assets) {
     const patches = changes.byAsset.get(assetKey)!;
@@ -144,7 +159,7 @@ export async function upsertPartitionRows(
           partition_index: p.index,
           status: p.state,
           last_run_id: p.runId,
-          last_materialization_event_id: materialized ? ids[p.materializationEvent!]! : null,
+          last_materialization_event_id: materialized ? idOf(p.materializationEvent!) : null,
           last_materialized_at: p.materializedAt ?? null,
           code_version: materialized ? (p.codeVersion ?? null) : null,
           data_version: materialized ? (p.dataVersion ?? null) : null,
@@ -154,38 +169,88 @@ export async function upsertPartitionRows(
           updated_at: p.at,
         };
       });
-      await trx
-        .insertInto("asset_partitions")
-        .values(rows)
-        .onConflict((oc) =>
-          oc.columns(["asset_key", "partition_key"]).doUpdateSet((eb) => ({
-            status: eb.ref("excluded.status"),
-            partition_index: eb.ref("excluded.partition_index"),
-            last_run_id: eb.ref("excluded.last_run_id"),
-            updated_at: eb.ref("excluded.updated_at"),
-            last_materialization_event_id: eb.fn.coalesce(
-              "excluded.last_materialization_event_id",
-              "asset_partitions.last_materialization_event_id",
-            ),
-            last_materialized_at: eb.fn.coalesce(
-              "excluded.last_materialized_at",
-              "asset_partitions.last_materialized_at",
-            ),
-            // A new materialization replaces its versions, unknown (null) ones too: an older
-            // materialization's data version must not describe the new value.
-            code_version: ofNewMaterialization("code_version"),
-            data_version: ofNewMaterialization("data_version"),
-            input_versions: ofNewMaterialization("input_versions"),
-            last_failure_run_id: eb.fn.coalesce(
-              "excluded.last_failure_run_id",
-              "asset_partitions.last_failure_run_id",
-            ),
-            last_failed_at: eb.fn.coalesce("excluded.last_failed_at", "asset_partitions.last_failed_at"),
-          })),
-        )
-        .execute();
+      out.push(
+        trx
+          .insertInto("asset_partitions")
+          .values(rows)
+          .onConflict((oc) =>
+            oc.columns(["asset_key", "partition_key"]).doUpdateSet((eb) => ({
+              status: eb.ref("excluded.status"),
+              partition_index: eb.ref("excluded.partition_index"),
+              last_run_id: eb.ref("excluded.last_run_id"),
+              updated_at: eb.ref("excluded.updated_at"),
+              last_materialization_event_id: eb.fn.coalesce(
+                "excluded.last_materialization_event_id",
+                "asset_partitions.last_materialization_event_id",
+              ),
+              last_materialized_at: eb.fn.coalesce(
+                "excluded.last_materialized_at",
+                "asset_partitions.last_materialized_at",
+              ),
+              // A new materialization replaces its versions, unknown (null) ones too: an older
+              // materialization's data version must not describe the new value.
+              code_version: ofNewMaterialization("code_version"),
+              data_version: ofNewMaterialization("data_version"),
+              input_versions: ofNewMaterialization("input_versions"),
+              last_failure_run_id: eb.fn.coalesce(
+                "excluded.last_failure_run_id",
+                "asset_partitions.last_failure_run_id",
+              ),
+              last_failed_at: eb.fn.coalesce("excluded.last_failed_at", "asset_partitions.last_failed_at"),
+            })),
+          ),
+      );
     }
   }
+  return out;
+}
+
+/**
+ * For the one-statement write (Postgres): with the assets already locked, read the ranges each
+ * asset's change touches and return the range writes as statements to run later, or undefined
+ * when an asset's change is more than one segment (each segment's read depends on the previous
+ * one's writes: use `applyPartitionRanges`). The writes touch disjoint rows (deletes of the
+ * starts no new range reuses, upserts of the new ranges), so they may share one statement.
+ */
+export async function planPartitionRanges(trx: Executor, changes: PartitionChanges) {
+  const out = [];
+  for (const assetKey of [...changes.byAsset.keys()].sort()) {
+    const byIndex = new Map<number, PartitionState | null>();
+    for (const p of changes.byAsset.get(assetKey)!.values()) byIndex.set(p.index, p.state);
+    const segments = toSegments(byIndex);
+    if (segments.length !== 1) return undefined;
+    const { remove, add } = applySegment(await touchingRanges(trx, assetKey, segments[0]!), segments[0]!);
+    const addStarts = new Set(add.map((r) => r.start));
+    if (addStarts.size !== add.length) return undefined;
+    const removeStarts = remove.map((r) => r.start).filter((start) => !addStarts.has(start));
+    if (removeStarts.length > 0)
+      out.push(
+        trx
+          .deleteFrom("asset_partition_ranges")
+          .where("asset_key", "=", assetKey)
+          .where("start_index", "in", removeStarts),
+      );
+    if (add.length > 0)
+      out.push(
+        trx
+          .insertInto("asset_partition_ranges")
+          .values(
+            add.map((r) => ({
+              asset_key: assetKey,
+              start_index: r.start,
+              end_index: r.end,
+              status: r.status,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.columns(["asset_key", "start_index"]).doUpdateSet((eb) => ({
+              end_index: eb.ref("excluded.end_index"),
+              status: eb.ref("excluded.status"),
+            })),
+          ),
+      );
+  }
+  return out;
 }
 
 /** The column from the new row when it records a materialization, else the stored one. */

@@ -1,4 +1,4 @@
-import { type Kysely, Migrator, sql } from "kysely";
+import { type Expression, type Kysely, Migrator, sql } from "kysely";
 import type { CheckSeverity } from "../definitions/asset-check.js";
 import type { MetadataMap } from "../definitions/metadata.js";
 import { StorageError } from "../errors.js";
@@ -15,13 +15,15 @@ import { createBackfillStore, createDynamicPartitionsStore } from "./kysely-back
 import {
   applyPartitionRanges,
   collectPartitionChanges,
+  type PartitionChanges,
   parseInputVersions,
   partitionAssets,
+  partitionRowsUpserts,
+  planPartitionRanges,
   type RunPartitions,
   readPartitionRanges,
   readPartitions,
   syncPartitionsDefinition,
-  upsertPartitionRows,
 } from "./kysely-partitions.js";
 import { createQueueStore } from "./kysely-queue.js";
 import { migrationProvider } from "./migrations.js";
@@ -173,23 +175,25 @@ export async function migrateStorage(adapter: DialectAdapter): Promise<string[]>
 export function createKyselyStorage(adapter: DialectAdapter): Storage {
   const { db } = adapter;
 
+  function eventsInsert(trx: Executor, events: readonly RunEvent[], seqs: readonly number[], from = 0) {
+    return trx.insertInto("event_logs").values(
+      events.map((e, i) => ({
+        run_id: e.runId,
+        run_seq: seqs[from + i]!,
+        type: e.type,
+        step_key: eventStepKey(e) ?? null,
+        asset_key: eventAssetKey(e) ?? null,
+        timestamp: e.timestamp,
+        body: JSON.stringify(e),
+      })),
+    );
+  }
+
   async function insertEvents(trx: Executor, events: readonly RunEvent[], seqs: readonly number[]) {
     const ids: number[] = new Array(events.length);
     for (let start = 0; start < events.length; start += adapter.maxRowsPerInsert) {
       const chunk = events.slice(start, start + adapter.maxRowsPerInsert);
-      const rows = await trx
-        .insertInto("event_logs")
-        .values(
-          chunk.map((e, i) => ({
-            run_id: e.runId,
-            run_seq: seqs[start + i]!,
-            type: e.type,
-            step_key: eventStepKey(e) ?? null,
-            asset_key: eventAssetKey(e) ?? null,
-            timestamp: e.timestamp,
-            body: JSON.stringify(e),
-          })),
-        )
+      const rows = await eventsInsert(trx, chunk, seqs, start)
         .returning(["id", "run_id", "run_seq"])
         .execute();
       // Map ids back by (run, seq): RETURNING order is not guaranteed and a batch may mix runs.
@@ -200,6 +204,112 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
       });
     }
     return ids;
+  }
+
+  /**
+   * The writes that need the events' ids (`idOf(event index)`: a number, or a subquery in the
+   * one-statement write), not executed, in a fixed order (partition rows, run ends, asset status
+   * and checks in key order: concurrent batches cannot deadlock). Undefined when two of them would
+   * write one row and `sequential` is false: one statement may write a row only once.
+   */
+  function idDependentWrites(
+    trx: Executor,
+    events: readonly RunEvent[],
+    idOf: (i: number) => number | Expression<number>,
+    changes: PartitionChanges,
+    sequential = false,
+  ) {
+    // Partition rows: distinct (asset, key) per batch, so each is written once.
+    const writes: { execute(): Promise<unknown> }[] = [...partitionRowsUpserts(adapter, trx, changes, idOf)];
+    const latestMaterialization = new Map<
+      string,
+      { event: RunEvent & { type: "materialization" }; i: number }
+    >();
+    const latestFailure = new Map<string, RunEvent>();
+    const latestCheck = new Map<string, { event: RunEvent & { type: "check_evaluation" }; i: number }>();
+    const ended = new Set<string>();
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const transition = runTransition(event);
+      if (transition) {
+        if (event.type === "run_started") continue; // phase 1
+        if (!sequential && ended.has(event.runId)) return undefined;
+        ended.add(event.runId);
+        writes.push(
+          trx
+            .updateTable("runs")
+            .set({
+              status: transition.status,
+              [transition.column]: event.timestamp,
+              updated_at: event.timestamp,
+              end_event_id: idOf(i),
+            })
+            .where("run_id", "=", event.runId),
+        );
+      } else if (event.type === "materialization") {
+        latestMaterialization.set(event.assetKey, { event, i });
+      } else if (event.type === "step_failed") {
+        for (const key of event.assetKeys) latestFailure.set(key, event);
+      } else if (event.type === "check_evaluation") {
+        latestCheck.set(`${event.assetKey}\u0000${event.checkName}`, { event, i });
+      }
+    }
+    for (const [, { event, i }] of sortedByKey(latestMaterialization)) {
+      const id = idOf(i);
+      const values = {
+        last_materialization_event_id: id,
+        last_materialization_run_id: event.runId,
+        last_materialized_at: event.timestamp,
+        last_materialization_metadata: JSON.stringify(event.metadata),
+        last_code_version: event.codeVersion ?? null,
+        last_data_version: event.dataVersion ?? null,
+        last_input_versions: event.inputDataVersions ? JSON.stringify(event.inputDataVersions) : null,
+        updated_at: event.timestamp,
+      };
+      writes.push(
+        trx
+          .insertInto("asset_status")
+          .values({ asset_key: event.assetKey, ...values })
+          .onConflict((oc) =>
+            oc
+              .column("asset_key")
+              .doUpdateSet(values)
+              .where(sql<boolean>`coalesce(asset_status.last_materialization_event_id, 0) < ${id}`),
+          ),
+      );
+    }
+    for (const [assetKey, event] of sortedByKey(latestFailure)) {
+      if (!sequential && latestMaterialization.has(assetKey)) return undefined;
+      const values = {
+        last_failure_run_id: event.runId,
+        last_failed_at: event.timestamp,
+        updated_at: event.timestamp,
+      };
+      writes.push(
+        trx
+          .insertInto("asset_status")
+          .values({ asset_key: assetKey, ...values })
+          .onConflict((oc) => oc.column("asset_key").doUpdateSet(values)),
+      );
+    }
+    for (const [, { event, i }] of sortedByKey(latestCheck)) {
+      const values = {
+        run_id: event.runId,
+        event_id: idOf(i),
+        passed: event.passed ? 1 : 0,
+        blocking: event.blocking ? 1 : 0,
+        severity: event.severity,
+        metadata: JSON.stringify(event.metadata),
+        timestamp: event.timestamp,
+      };
+      writes.push(
+        trx
+          .insertInto("asset_check_latest")
+          .values({ asset_key: event.assetKey, check_name: event.checkName, ...values })
+          .onConflict((oc) => oc.columns(["asset_key", "check_name"]).doUpdateSet(values)),
+      );
+    }
+    return writes;
   }
 
   const storage: Storage = {
@@ -408,93 +518,27 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
 
         // ---- Phase 2: serialized from id allocation to commit ----
         await adapter.lockEventLog(trx, partitionAssets(changes));
-        // The partitions' status ranges here, not in phase 1: their asset locks, held to commit,
-        // would otherwise be held while waiting for the event-log lock, and a backfill's writers
-        // (all on one asset) would queue twice. Under the event-log lock they are uncontended.
+        // Postgres, usual batches: the events' INSERT and every write that needs their ids go in
+        // one statement (data-modifying CTEs; an id is a subquery on the INSERT's RETURNING): 2
+        // statements under the event-log lock (ranges read, then that) instead of 7.
+        if (adapter.name === "postgres" && events.length <= adapter.maxRowsPerInsert) {
+          const rangeWrites = await planPartitionRanges(trx, changes);
+          const idOf = (i: number) =>
+            sql<number>`(select id from ev where run_id = ${events[i]!.runId} and run_seq = ${seqs[i]!})`;
+          const writes = rangeWrites && idDependentWrites(trx, events, idOf, changes);
+          if (rangeWrites && writes) {
+            const ctes = [...rangeWrites, ...writes].map((q, n) => sql`, ${sql.raw(`w${n}`)} as (${q})`);
+            await sql`with ev as (${eventsInsert(trx, events, seqs).returning(["id", "run_id", "run_seq"])})${sql.join(ctes, sql``)} select count(*) from ev`.execute(
+              trx,
+            );
+            return;
+          }
+          // Not for this batch (several segments of an asset, or a row written twice): the ranges
+          // were only read so far; write as below.
+        }
         await applyPartitionRanges(adapter, trx, changes, { alreadyLocked: true });
         const ids = await insertEvents(trx, events, seqs);
-        await upsertPartitionRows(adapter, trx, changes, ids);
-
-        const latestMaterialization = new Map<
-          string,
-          { event: RunEvent & { type: "materialization" }; id: number }
-        >();
-        const latestFailure = new Map<string, RunEvent>();
-        const latestCheck = new Map<string, { event: RunEvent & { type: "check_evaluation" }; id: number }>();
-        for (let i = 0; i < events.length; i++) {
-          const event = events[i]!;
-          const transition = runTransition(event);
-          if (transition) {
-            if (event.type === "run_started") continue; // phase 1
-            await trx
-              .updateTable("runs")
-              .set({
-                status: transition.status,
-                [transition.column]: event.timestamp,
-                updated_at: event.timestamp,
-                end_event_id: ids[i]!,
-              })
-              .where("run_id", "=", event.runId)
-              .execute();
-          } else if (event.type === "materialization") {
-            latestMaterialization.set(event.assetKey, { event, id: ids[i]! });
-          } else if (event.type === "step_failed") {
-            for (const key of event.assetKeys) latestFailure.set(key, event);
-          } else if (event.type === "check_evaluation") {
-            latestCheck.set(`${event.assetKey}\u0000${event.checkName}`, { event, id: ids[i]! });
-          }
-        }
-        // Upserts in key order, so concurrent batches touching the same assets cannot deadlock.
-        for (const [, { event, id }] of sortedByKey(latestMaterialization)) {
-          const values = {
-            last_materialization_event_id: id,
-            last_materialization_run_id: event.runId,
-            last_materialized_at: event.timestamp,
-            last_materialization_metadata: JSON.stringify(event.metadata),
-            last_code_version: event.codeVersion ?? null,
-            last_data_version: event.dataVersion ?? null,
-            last_input_versions: event.inputDataVersions ? JSON.stringify(event.inputDataVersions) : null,
-            updated_at: event.timestamp,
-          };
-          await trx
-            .insertInto("asset_status")
-            .values({ asset_key: event.assetKey, ...values })
-            .onConflict((oc) =>
-              oc
-                .column("asset_key")
-                .doUpdateSet(values)
-                .where(sql<boolean>`coalesce(asset_status.last_materialization_event_id, 0) < ${id}`),
-            )
-            .execute();
-        }
-        for (const [assetKey, event] of sortedByKey(latestFailure)) {
-          const values = {
-            last_failure_run_id: event.runId,
-            last_failed_at: event.timestamp,
-            updated_at: event.timestamp,
-          };
-          await trx
-            .insertInto("asset_status")
-            .values({ asset_key: assetKey, ...values })
-            .onConflict((oc) => oc.column("asset_key").doUpdateSet(values))
-            .execute();
-        }
-        for (const [, { event, id }] of sortedByKey(latestCheck)) {
-          const values = {
-            run_id: event.runId,
-            event_id: id,
-            passed: event.passed ? 1 : 0,
-            blocking: event.blocking ? 1 : 0,
-            severity: event.severity,
-            metadata: JSON.stringify(event.metadata),
-            timestamp: event.timestamp,
-          };
-          await trx
-            .insertInto("asset_check_latest")
-            .values({ asset_key: event.assetKey, check_name: event.checkName, ...values })
-            .onConflict((oc) => oc.columns(["asset_key", "check_name"]).doUpdateSet(values))
-            .execute();
-        }
+        for (const q of idDependentWrites(trx, events, (i) => ids[i]!, changes, true)!) await q.execute();
       });
     },
 
