@@ -215,6 +215,34 @@ function automationContract(_name: BackendName, open: () => Promise<OpenedStorag
       expect(await store.getRun("third")).toBeUndefined();
     });
 
+    it("createRuns (one statement per chunk): a key already stored, a key repeated in the batch, no key, in order", async () => {
+      const store = await open();
+      await store.createRun(newRun("stored", key("backfill:b", "0")));
+      const results = await store.createRuns([
+        newRun("a", key("backfill:b", "0")),
+        newRun("b", key("backfill:b", "1")),
+        newRun("c", key("backfill:b", "1")),
+        newRun("d"),
+        newRun("e", key("backfill:other", "1")),
+        newRun("f", { runKey: null }),
+      ]);
+      expect(results).toEqual([
+        { created: false, runId: "stored" },
+        { created: true, runId: "b" },
+        { created: false, runId: "b" },
+        { created: true, runId: "d" },
+        { created: true, runId: "e" },
+        { created: true, runId: "f" },
+      ]);
+      expect((await allRuns(store)).map((r) => r.runId).sort()).toEqual(["b", "d", "e", "f", "stored"]);
+      expect(await store.getRunKeys("backfill:b", ["0", "1"])).toEqual(
+        new Map([
+          ["0", "stored"],
+          ["1", "b"],
+        ]),
+      );
+    });
+
     it("a run whose insert fails does not use up its key", async () => {
       const store = await open();
       await store.createRun(newRun("taken"));

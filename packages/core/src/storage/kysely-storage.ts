@@ -51,56 +51,98 @@ function contains(dialect: "sqlite" | "postgres", column: string, needle: string
 
 /** Insert a run (and its run key) in a write transaction; see `Storage.createRun`. */
 async function insertRun(trx: Executor, run: NewRun): Promise<CreateRunResult> {
-  if (run.runKey) {
-    // Claim the key first: a concurrent or repeated launch (a daemon that crashed after
-    // launching, before saving its cursor) finds the earlier run instead of making another.
-    const inserted = await trx
-      .insertInto("run_keys")
-      .values({
-        owner: run.runKey.owner,
-        run_key: run.runKey.key,
-        run_id: run.runId,
-        created_at: run.createdAt,
-      })
-      .onConflict((oc) => oc.columns(["owner", "run_key"]).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
-      const existing = await trx
+  return (await insertRuns(trx, [run], 1))[0]!;
+}
+
+function runRow(run: NewRun) {
+  return {
+    run_id: run.runId,
+    status: run.status,
+    selection: run.selection,
+    asset_keys: JSON.stringify(run.assetKeys),
+    config: JSON.stringify(run.config === undefined ? {} : run.config),
+    tags: JSON.stringify(run.tags),
+    parent_run_id: run.parentRunId ?? null,
+    root_run_id: run.rootRunId ?? null,
+    created_at: run.createdAt,
+    started_at: null,
+    ended_at: null,
+    updated_at: run.createdAt,
+    partition_keys: run.partitions ? JSON.stringify(run.partitions.keys) : null,
+    partition_indices: run.partitions ? JSON.stringify(run.partitions.indices) : null,
+    backfill_id: run.backfillId ?? null,
+    priority: run.priority ?? 0,
+    request: run.request ? JSON.stringify(run.request) : null,
+    worker_id: null,
+    heartbeat_at: null,
+    cancel_requested: 0,
+    end_event_id: null,
+  };
+}
+
+/**
+ * Insert runs (and their run keys) in a write transaction, `chunk` rows per statement (a daemon's
+ * backfill chunk was 2 statements per run). Run keys are claimed first: a concurrent or repeated
+ * launch (a daemon that crashed after launching, before saving its cursor) finds the earlier run
+ * instead of making another; a key repeated within `runs` resolves to its first run.
+ */
+async function insertRuns(trx: Executor, runs: readonly NewRun[], chunk: number): Promise<CreateRunResult[]> {
+  const out: CreateRunResult[] = new Array(runs.length);
+  const keyOf = (run: NewRun) => (run.runKey ? `${run.runKey.owner}\u0000${run.runKey.key}` : undefined);
+  for (let start = 0; start < runs.length; start += chunk) {
+    const part = runs.slice(start, start + chunk);
+    // The first run of each key in this chunk asks for it; later ones share its outcome.
+    const firstOfKey = new Map<string, number>();
+    part.forEach((run, i) => {
+      const k = keyOf(run);
+      if (k !== undefined && !firstOfKey.has(k)) firstOfKey.set(k, i);
+    });
+    const taken = new Set<string>();
+    if (firstOfKey.size > 0) {
+      const asking = [...firstOfKey.values()].map((i) => part[i]!);
+      const inserted = await trx
+        .insertInto("run_keys")
+        .values(
+          asking.map((run) => ({
+            owner: run.runKey!.owner,
+            run_key: run.runKey!.key,
+            run_id: run.runId,
+            created_at: run.createdAt,
+          })),
+        )
+        .onConflict((oc) => oc.columns(["owner", "run_key"]).doNothing())
+        .returning(["owner", "run_key"])
+        .execute();
+      for (const r of inserted) taken.add(`${r.owner}\u0000${r.run_key}`);
+    }
+    // Keys held by earlier runs: those runs' ids.
+    const existing = new Map<string, string>();
+    const lost = [...firstOfKey.keys()].filter((k) => !taken.has(k));
+    for (const k of lost) {
+      const [owner, key] = k.split("\u0000") as [string, string];
+      const row = await trx
         .selectFrom("run_keys")
         .select("run_id")
-        .where("owner", "=", run.runKey.owner)
-        .where("run_key", "=", run.runKey.key)
+        .where("owner", "=", owner)
+        .where("run_key", "=", key)
         .executeTakeFirstOrThrow();
-      return { created: false, runId: existing.run_id };
+      existing.set(k, row.run_id);
     }
+    const fresh: NewRun[] = [];
+    part.forEach((run, i) => {
+      const k = keyOf(run);
+      if (k === undefined || (firstOfKey.get(k) === i && taken.has(k))) {
+        fresh.push(run);
+        out[start + i] = { created: true, runId: run.runId };
+      } else
+        out[start + i] = {
+          created: false,
+          runId: existing.get(k) ?? part[firstOfKey.get(k)!]!.runId,
+        };
+    });
+    if (fresh.length > 0) await trx.insertInto("runs").values(fresh.map(runRow)).execute();
   }
-  await trx
-    .insertInto("runs")
-    .values({
-      run_id: run.runId,
-      status: run.status,
-      selection: run.selection,
-      asset_keys: JSON.stringify(run.assetKeys),
-      config: JSON.stringify(run.config === undefined ? {} : run.config),
-      tags: JSON.stringify(run.tags),
-      parent_run_id: run.parentRunId ?? null,
-      root_run_id: run.rootRunId ?? null,
-      created_at: run.createdAt,
-      started_at: null,
-      ended_at: null,
-      updated_at: run.createdAt,
-      partition_keys: run.partitions ? JSON.stringify(run.partitions.keys) : null,
-      partition_indices: run.partitions ? JSON.stringify(run.partitions.indices) : null,
-      backfill_id: run.backfillId ?? null,
-      priority: run.priority ?? 0,
-      request: run.request ? JSON.stringify(run.request) : null,
-      worker_id: null,
-      heartbeat_at: null,
-      cancel_requested: 0,
-      end_event_id: null,
-    })
-    .execute();
-  return { created: true, runId: run.runId };
+  return out;
 }
 
 function toRunRecord(row: RunRow): RunRecord {
@@ -322,11 +364,7 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
 
     async createRuns(runs: readonly NewRun[]) {
       if (runs.length === 0) return [];
-      return adapter.writeTransaction(async (trx) => {
-        const out: CreateRunResult[] = [];
-        for (const run of runs) out.push(await insertRun(trx, run));
-        return out;
-      });
+      return adapter.writeTransaction((trx) => insertRuns(trx, runs, adapter.maxRowsPerInsert));
     },
 
     async listEndedRuns(query = {}) {
