@@ -850,6 +850,31 @@ function partitionsContract(open: () => Promise<OpenedStorage>): void {
   });
 
   describe("syncPartitionsDefinition", () => {
+    it("two stores (two processes): a fingerprint one changes is never answered from the other's cache", async () => {
+      const a = await open();
+      const b = await open();
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const byIndex = (k: string) => Number(k.slice(1));
+      const reversed = (k: string) => 9 - Number(k.slice(1));
+      expect(await a.syncPartitionsDefinition("x", "fp1", byIndex)).toBe(true);
+      // `a` sees fp1 stored (Postgres: from its cache once its listener is up).
+      for (let i = 0; i < 5; i++) {
+        expect(await a.syncPartitionsDefinition("x", "fp1", byIndex)).toBe(false);
+        await sleep(50);
+      }
+      await b.createRun(partitionedRun("r1", ["x"], range(0, 2)));
+      await b.appendEvents(successfulStep("r1", "x", range(0, 2), T0));
+      expect(await b.syncPartitionsDefinition("x", "fp2", reversed)).toBe(true);
+      expect(await b.getPartitionRanges("x")).toEqual([{ start: 7, end: 9, status: "materialized" }]);
+      // `a` still computes fp1: it must re-index back (a stale "fp1 is stored" would keep fp2's indices).
+      await sleep(1000);
+      expect(await a.syncPartitionsDefinition("x", "fp1", byIndex)).toBe(true);
+      expect(await a.getPartitionRanges("x")).toEqual([{ start: 0, end: 2, status: "materialized" }]);
+      // And the other way round: `b` learns that fp1 is back.
+      await sleep(1000);
+      expect(await b.syncPartitionsDefinition("x", "fp2", reversed)).toBe(true);
+    });
+
     it("stores the first fingerprint, then re-indexes only when it changes", async () => {
       const store = await open();
       // No rows yet: the first call records the fingerprint (and reports a re-index).

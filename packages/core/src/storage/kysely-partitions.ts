@@ -380,12 +380,18 @@ export async function syncPartitionsDefinition(
   fingerprint: string,
   indexOf: (key: string) => number,
 ): Promise<boolean> {
+  const cache = adapter.partitionDefs;
+  if (cache?.known(assetKey, fingerprint)) return false;
+  const since = cache?.generation() ?? 0;
   const current = await adapter.db
     .selectFrom("asset_partition_defs")
     .select("fingerprint")
     .where("asset_key", "=", assetKey)
     .executeTakeFirst();
-  if (current?.fingerprint === fingerprint) return false;
+  if (current?.fingerprint === fingerprint) {
+    cache?.remember(assetKey, fingerprint, since);
+    return false;
+  }
   return adapter.writeTransaction(async (trx) => {
     await adapter.lockAsset(trx, assetKey);
     const again = await trx
@@ -431,6 +437,8 @@ export async function syncPartitionsDefinition(
       .values({ asset_key: assetKey, fingerprint })
       .onConflict((oc) => oc.column("asset_key").doUpdateSet({ fingerprint }))
       .execute();
+    // Other processes' caches (and this one's) forget this asset at commit.
+    await cache?.changed(trx, assetKey);
     return true;
   });
 }

@@ -33,6 +33,19 @@ export interface DialectAdapter {
    * partition locks of `assetKeys` (sorted; as `lockAsset`), so a write takes them all in one round trip.
    */
   lockEventLog(trx: Executor, assetKeys?: readonly string[]): Promise<void>;
+  /**
+   * Postgres: a per-process cache of the partitions fingerprints stored per asset, kept correct
+   * across processes by a notification on every change (see postgres-dialect.ts). `known` is true
+   * only when the stored fingerprint is certainly `fingerprint`; `remember` what a read (started
+   * at `generation()`) or a write found; `changed` notifies, inside the writing transaction.
+   * Absent on SQLite (a read there is an in-process call).
+   */
+  readonly partitionDefs?: {
+    known(assetKey: string, fingerprint: string): boolean;
+    generation(): number;
+    remember(assetKey: string, fingerprint: string, since: number): void;
+    changed(trx: Executor, assetKey: string): Promise<void>;
+  };
   /** See `Storage.watchEvents`; absent on SQLite (readers poll). */
   watchEvents?(onWake: () => void): () => void;
   /** Rows per multi-row INSERT (bounded by the dialect's parameter limit). */

@@ -9,6 +9,9 @@ const INT8_OID = 20;
 /** The channel event writers notify (on commit) and webservers listen on. */
 export const EVENTS_CHANNEL = "baton_events";
 
+/** The channel writers of asset_partition_defs notify (payload: the asset key). */
+export const PARTITION_DEFS_CHANNEL = "baton_partition_defs";
+
 /**
  * One LISTEN connection per store (per process), opened while someone watches: it wakes every
  * subscriber when a writer's transaction commits. A lost connection (server restart, a
@@ -17,7 +20,11 @@ export const EVENTS_CHANNEL = "baton_events";
  * listened are then read like any others (subscribers read the log from their own cursor; a
  * notification carries no data, it only says "read now").
  */
-export function createEventWatcher(url: string, options: { applicationName?: string } = {}) {
+export function createEventWatcher(
+  url: string,
+  options: { applicationName?: string; channel?: string; unref?: boolean } = {},
+) {
+  const channel = options.channel ?? EVENTS_CHANNEL;
   const subscribers = new Set<() => void>();
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
@@ -64,12 +71,15 @@ export function createEventWatcher(url: string, options: { applicationName?: str
     c.on("error", onLost);
     c.on("end", onLost);
     c.on("notification", (message) => {
-      if (message.channel === EVENTS_CHANNEL) wakeAll();
+      if (message.channel === channel) wakeAll();
     });
     c.connect()
-      .then(() => c.query(`LISTEN ${EVENTS_CHANNEL}`))
+      .then(() => c.query(`LISTEN ${channel}`))
       .then(() => {
         if (client !== c) return;
+        // A cache's listener must not keep a process alive that is otherwise done.
+        if (options.unref)
+          (c as unknown as { connection?: { stream?: { unref?(): void } } }).connection?.stream?.unref?.();
         attempt = 0;
         wakeAll();
       }, onLost);
@@ -121,6 +131,44 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
   pool.on("error", () => undefined);
   const db = new Kysely<BatonDatabase>({ dialect: new PostgresDialect({ pool }) });
   const watcher = createEventWatcher(url);
+  // Which partitions definition (fingerprint) each asset's stored indices use, as this process last
+  // saw it: syncPartitionsDefinition reads it once per run otherwise (one round trip per run in a
+  // backfill). Safe across processes because every write of asset_partition_defs notifies
+  // PARTITION_DEFS_CHANNEL in its transaction (delivered at commit) and this process listens:
+  // - an entry is used only while the LISTEN connection is up; a (re)connection or any
+  //   notification clears every entry (a change made while nobody listened is then read again);
+  // - an entry is remembered only if no notification arrived between the read it comes from and
+  //   now (`since`: the generation before the read), so a change committed right after the read
+  //   cannot be hidden by a late remember.
+  // What remains is the delay of a notification (milliseconds): the same check-then-run window as
+  // reading the fingerprint without a lock before a run, which the store has always had.
+  const defsWatcher = createEventWatcher(url, {
+    channel: PARTITION_DEFS_CHANNEL,
+    applicationName: "baton-listen-partitions",
+    unref: true,
+  });
+  const known = new Map<string, string>();
+  let generation = 0;
+  let listening = false;
+  let unwatch: (() => void) | undefined;
+  const partitionDefs = {
+    generation: () => generation,
+    known(assetKey: string, fingerprint: string) {
+      if (!unwatch)
+        unwatch = defsWatcher.watch(() => {
+          generation++;
+          known.clear();
+          listening = true;
+        });
+      return listening && defsWatcher.listening && known.get(assetKey) === fingerprint;
+    },
+    remember(assetKey: string, fingerprint: string, since: number) {
+      if (listening && defsWatcher.listening && generation === since) known.set(assetKey, fingerprint);
+    },
+    async changed(trx: Executor, assetKey: string) {
+      await sql`select pg_notify(${PARTITION_DEFS_CHANNEL}, ${assetKey})`.execute(trx);
+    },
+  };
   return {
     name: "postgres",
     location: redactUrl(url),
@@ -157,9 +205,11 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
       );
     },
     watchEvents: (onWake) => watcher.watch(onWake),
+    partitionDefs,
     writeTransaction: <T>(fn: (trx: Executor) => Promise<T>) => db.transaction().execute(fn),
     close: () => {
       watcher.close();
+      defsWatcher.close();
       return db.destroy();
     },
   };
