@@ -642,7 +642,11 @@ for (const backend of storageBackends()) {
         let executingA: Promise<{ status: string }> | undefined;
         try {
           await locker.query("BEGIN");
-          await locker.query("SELECT run_id FROM runs WHERE run_id = $1 FOR UPDATE", [runA]);
+          // A's materialization upserts this row: its event write waits after taking its ids.
+          await locker.query(
+            "INSERT INTO asset_status (asset_key, updated_at) VALUES ($1, 0) ON CONFLICT (asset_key) DO UPDATE SET updated_at = asset_status.updated_at",
+            ["shop/raw"],
+          );
           executingA = instance.executeQueuedRun(definitions, runA);
           await waitFor("run A's event transaction to wait on the lock (after its insert)", async () => {
             // pg_stat_activity is a per-transaction snapshot: clear it to see the present.
@@ -650,7 +654,7 @@ for (const backend of storageBackends()) {
             const { rows } = await locker.query(
               "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
             );
-            return rows.some((r: { query: string }) => /^update "runs"/i.test(r.query));
+            return rows.some((r: { query: string }) => /asset_status/i.test(r.query));
           });
           // Run B's writer now waits for A's transaction (event writers are serialized on Postgres,
           // so ids become visible in order): B cannot commit its higher ids before A commits.
