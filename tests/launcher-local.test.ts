@@ -10,6 +10,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, test } from "vitest";
 import { main } from "../packages/core/src/cli/main.js";
+import type { Definitions } from "../packages/core/src/definitions/definitions.js";
 import { openInstance } from "../packages/core/src/instance/instance.js";
 import {
   createConfiguredLauncher,
@@ -18,8 +19,12 @@ import {
 } from "../packages/core/src/launcher/config.js";
 import type { LauncherContext } from "../packages/core/src/launcher/launcher.js";
 import { createLocalLauncher } from "../packages/core/src/launcher/local/local-launcher.js";
-import fixtureDefinitions, { type Marker } from "./fixtures/worker/definitions.js";
+import builtFixtureDefinitions, { type Marker } from "./fixtures/worker/definitions.js";
 import { cliHarness, describeResult, expectUsageError, ROOT } from "./support/cli.js";
+
+// The fixture is compiled against the built package; the instance here is the source one (same
+// shapes, different nominal types), as in worker.test.ts.
+const fixtureDefinitions = builtFixtureDefinitions as unknown as Definitions;
 
 const FIXTURE = path.join(ROOT, "tests/fixtures/worker");
 const DEFS = path.join(FIXTURE, "definitions.ts");
@@ -120,7 +125,7 @@ describe("local launcher", () => {
     // Stopped cleanly: the children exited, their worker rows are closed, nothing was left running.
     for (const pid of pids) expect(isAlive(pid), `worker ${pid}`).toBe(false);
     const open = (await instance.storage.listWorkers()).filter(
-      (w) => pids.includes(w.pid) && w.stoppedAt === null,
+      (w) => pids.includes(w.pid) && w.status !== "stopped",
     );
     expect(open).toEqual([]);
     expect(lines.filter((l) => /exited|failed/.test(l))).toEqual([]);

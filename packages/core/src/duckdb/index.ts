@@ -18,5 +18,11 @@ export {
 } from "./duckdb-io-manager.js";
 export { type DuckDBOptions, duckdb } from "./duckdb-resource.js";
 export { ident, literal, query, raw, type SqlInline, type SqlParam, type SqlQuery, sql } from "./sql.js";
-export { type SqlAssets, type SqlAssetsOptions, sqlAssets } from "./sql-models.js";
+export {
+  type SqlAssets,
+  type SqlAssetsOptions,
+  type SqlModelAsset,
+  type SqlModelInput,
+  sqlAssets,
+} from "./sql-models.js";
 export type { DuckDBWarehouse, Row, SqlInput } from "./warehouse.js";

@@ -37,11 +37,24 @@ export interface SqlAssetsOptions {
 /** A model as an upstream of TypeScript assets: the DuckDB IO manager hands them a table. */
 export type SqlModelAsset = AssetDefinition<DuckDBTable, PartitionsDefinition | undefined>;
 
+/**
+ * A model as an `ins` entry: its partitions are unknown to the type system (`any` here makes the
+ * input one `DuckDBTable`, instead of the record of partitions a union of definitions gave, which
+ * was wrong for the common same-partitions read).
+ */
+export type SqlModelInput = AssetDefinition<DuckDBTable, any>;
+
 export interface SqlAssets {
   readonly assets: readonly SqlModelAsset[];
   readonly checks: readonly CheckDefinition[];
-  /** The model of a key (for `ins` of TypeScript assets); throws naming the keys there are. */
-  byKey(key: string): SqlModelAsset;
+  /**
+   * The model of a key (for `ins` of TypeScript assets); throws naming the keys there are. A
+   * model's partitions come from its SQL header, which TypeScript cannot see: the input is typed
+   * as read partition to partition (or unpartitioned to unpartitioned), one `DuckDBTable`. An
+   * asset reading several partitions of a model (an unpartitioned report over a daily model)
+   * receives them keyed by partition at run time: pass the input to `union()`.
+   */
+  byKey(key: string): SqlModelInput;
 }
 
 type CheckSpec =
