@@ -228,6 +228,21 @@ describe("the webserver is found, not imported", () => {
     });
   });
 
+  test("outside any project (no package.json above cwd): the webserver installed with this Baton", async () => {
+    const outside = await mkdtemp(path.join(os.tmpdir(), "baton-no-project-"));
+    try {
+      // The temp folder has no package.json above it: core's own installation (this checkout) decides.
+      expect(findWebserver({ cwd: outside })?.dir).toBe(path.join(ROOT, "packages/webserver"));
+      // An installation that lists no webserver: none.
+      expect(findWebserver({ cwd: outside, installation: outside })).toBeUndefined();
+      // Inside a project, its own package.json decides (the installation is not looked at).
+      await writeFile(path.join(outside, "package.json"), JSON.stringify({ name: "p", dependencies: {} }));
+      expect(findWebserver({ cwd: outside })).toBeUndefined();
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
   test("a project listing no webserver: baton webserver says how to install one (NODE_PATH does not count)", async () => {
     const project = path.join(tmp, "bare");
     await mkdir(project);
@@ -341,9 +356,14 @@ export async function startWebserver({ instance, port }) {
     );
     const elsewhere = path.join(tmp, "elsewhere");
     await mkdir(elsewhere);
-    expect(findWebserver({ cwd: elsewhere })).toBeUndefined();
+    // (`installation`: not this checkout's Baton, which a folder outside any project falls back to.)
+    expect(findWebserver({ cwd: elsewhere, installation: elsewhere })).toBeUndefined();
     expect(
-      findWebserver({ cwd: elsewhere, definitionsFile: path.join(project, "definitions.ts") })?.name,
+      findWebserver({
+        cwd: elsewhere,
+        installation: elsewhere,
+        definitionsFile: path.join(project, "definitions.ts"),
+      })?.name,
     ).toBe("web-a");
   });
 

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { UsageError } from "../errors.js";
 import type { BatonInstance } from "../instance/instance.js";
 
@@ -29,7 +29,22 @@ export interface FindWebserverOptions {
   readonly definitionsFile?: string;
   /** The working directory (default `process.cwd()`): looked at after the definitions' folder. */
   readonly cwd?: string;
+  /**
+   * Where this Baton is installed (default: @baton/core's own folder). Looked at only when no
+   * package.json exists above the definitions' folder or `cwd`: a service started outside any
+   * project (cwd `/`, a temp folder) serves the webserver installed with its Baton.
+   */
+  readonly installation?: string;
 }
+
+/** @baton/core's folder (this file is dist/cli/webserver-module.js or src/cli/webserver-module.ts). */
+const CORE_DIR = (() => {
+  try {
+    return fileURLToPath(new URL("../../", import.meta.url));
+  } catch {
+    return undefined;
+  }
+})();
 
 /** A package that declares a webserver. */
 export interface FoundWebserver {
@@ -155,13 +170,15 @@ export function findWebserver(options: FindWebserverOptions = {}): FoundWebserve
     cwd,
   ];
   const seen = new Set<string>();
-  for (const start of starts)
+  let inAProject = false;
+  const search = (start: string): FoundWebserver | undefined => {
     for (const dir of upwards(start)) {
       if (seen.has(dir)) continue;
       seen.add(dir);
       const manifest = path.join(dir, "package.json");
       const pkg = readJson(manifest);
       if (!pkg) continue;
+      inAProject = true;
       for (const field of DEPENDENCY_FIELDS) {
         const deps = pkg[field];
         if (typeof deps !== "object" || deps === null) continue;
@@ -176,6 +193,16 @@ export function findWebserver(options: FindWebserverOptions = {}): FoundWebserve
         if (declared) return { ...declared, dir: ws, via: `${manifest} (workspaces)` };
       }
     }
+    return undefined;
+  };
+  for (const start of starts) {
+    const found = search(start);
+    if (found) return found;
+  }
+  // Inside a project, its package.json files decide (a project listing none gets the install
+  // message); outside any, the webserver installed with this Baton.
+  const installation = options.installation ?? CORE_DIR;
+  if (!inAProject && installation) return search(installation);
   return undefined;
 }
 
