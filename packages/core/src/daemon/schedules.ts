@@ -5,7 +5,8 @@ import { describeError } from "../errors.js";
 import { resolveSelection } from "../graph/selection.js";
 import type { BatonInstance } from "../instance/instance.js";
 import { loadKeySpaces } from "../instance/run-partitions-request.js";
-import type { InstigatorStatus, TickStatus } from "../storage/storage.js";
+import type { InstigatorStatus, Storage, TickStatus } from "../storage/storage.js";
+import { faultPoint } from "../util/fault-points.js";
 import { cronTicksBetween, recentCronTicks } from "./cron-ticks.js";
 import { type Launched, launchRequest } from "./launcher.js";
 
@@ -94,6 +95,15 @@ export async function schedulePartitionKeys(
 }
 
 /**
+ * Whether a tick at this scheduled time is already recorded. Only the latest records are read: a
+ * tick being evaluated is after the saved cursor, so its record (if any) is among the newest.
+ */
+async function tickRecorded(storage: Storage, name: string, scheduledTime: number): Promise<boolean> {
+  const recent = await storage.listTicks(name, { limit: 100 });
+  return recent.some((t) => t.timestamp === scheduledTime);
+}
+
+/**
  * Evaluate one schedule at `now`: launch the ticks due since its cursor (each at most once: the
  * tick time is the run key), record each tick, skip missed ticks beyond `catchUp`, save the cursor.
  */
@@ -179,18 +189,27 @@ export async function evaluateSchedule(
           now: tick,
         },
       );
-      outcome = launched.created
-        ? { scheduledTime: tick, status: "SUCCESS", launched: [launched], skipReason: null, error: null }
-        : {
-            scheduledTime: tick,
-            status: "SKIPPED",
-            launched: [launched],
-            skipReason: `already launched for this tick (${launched.kind} ${launched.id})`,
-            error: null,
-          };
+      // Fault tests crash here: the tick's run is launched, the tick and cursor are not saved.
+      if (launched.created) faultPoint(`schedule:${schedule.name}:launched`);
+      outcome =
+        launched.created || !(await tickRecorded(storage, schedule.name, tick))
+          ? // Launched now, or launched by a daemon that crashed before recording the tick: either
+            // way this is the tick's one record, with its run (as Dagster resumes such a tick).
+            { scheduledTime: tick, status: "SUCCESS", launched: [launched], skipReason: null, error: null }
+          : {
+              scheduledTime: tick,
+              status: "SKIPPED",
+              launched: [launched],
+              skipReason: `already launched for this tick (${launched.kind} ${launched.id})`,
+              error: null,
+            };
       if (launched.created)
         options.log?.(
           `schedule ${schedule.name}: tick ${new Date(tick).toISOString()} launched ${launched.kind} ${launched.id}`,
+        );
+      else if (outcome.status === "SUCCESS")
+        options.log?.(
+          `schedule ${schedule.name}: tick ${new Date(tick).toISOString()} recorded: its ${launched.kind} ${launched.id} was launched before the daemon stopped`,
         );
     } catch (error) {
       outcome = {

@@ -9,6 +9,7 @@ import {
 import { describeError } from "../errors.js";
 import type { BatonInstance } from "../instance/instance.js";
 import type { TickStatus } from "../storage/storage.js";
+import { faultPoint } from "../util/fault-points.js";
 import { type Launched, launchRequest } from "./launcher.js";
 
 export interface SensorEvalOptions {
@@ -143,6 +144,8 @@ export async function evaluateSensor(
   const cursor = errors.length === 0 && result.cursor !== undefined ? result.cursor : (state?.cursor ?? null);
   const error = errors.length > 0 ? errors.join("\n") : null;
   if (launch) {
+    // Fault tests crash here: runs launched, cursor and tick not saved (see util/fault-points.ts).
+    if (launched.length > 0) faultPoint(`sensor:${sensor.name}:launched`);
     await storage.setInstigatorState(sensor.name, "sensor", { cursor, lastTickAt: now }, now);
     await storage.addTick({
       name: sensor.name,
