@@ -779,6 +779,36 @@ for (const backend of storageBackends()) {
         );
       });
 
+      test("a tick whose run a crashed daemon launched but never recorded is recorded once, as SUCCESS with that run", async () => {
+        const s = hourly();
+        const defs = scheduleDefs(s);
+        const start = T("2024-05-01T10:30:00Z");
+        expect(await evaluate(s, defs, start)).toEqual([]);
+        // What the crashed daemon did for the 11:00 tick: the run, keyed by the tick, and nothing else
+        // (no tick record, cursor still at the start). tests/faults/instigator-crash crashes for real.
+        const tick = T("2024-05-01T11:00:00Z");
+        const before = await t.instance.launchRun(defs, {
+          selection: "plain",
+          now: tick,
+          runKey: { owner: "schedule:hourly", key: String(tick) },
+        });
+        const outcomes = await evaluate(s, defs, T("2024-05-01T11:00:20Z"));
+        expect(outcomes).toMatchObject([
+          {
+            scheduledTime: tick,
+            status: "SUCCESS",
+            launched: [{ kind: "run", id: before.runId, created: false }],
+            skipReason: null,
+          },
+        ]);
+        expect((await allRuns(t.instance)).map((r) => r.runId)).toEqual([before.runId]);
+        const ticks = await ticksOf(t.instance, "hourly");
+        expect(ticks.map((k) => [k.timestamp, k.status, k.runIds])).toEqual([
+          [tick, "SUCCESS", [before.runId]],
+        ]);
+        expect((await t.instance.storage.getInstigatorState("hourly"))?.cursor).toBe(String(tick));
+      });
+
       test("a target spanning two partitions definitions becomes one daemon backfill per tick, never two", async () => {
         const s = schedule({
           name: "taxi_monthly",
