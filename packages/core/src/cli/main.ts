@@ -9,6 +9,7 @@ import { registerBackfillCommands } from "./commands/backfill.js";
 import { registerCheckCommand } from "./commands/check.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerInitCommand } from "./commands/init.js";
+import { registerInstanceCommands } from "./commands/instance.js";
 import { registerMaterializeCommands } from "./commands/materialize.js";
 import { registerPartitionsCommands } from "./commands/partitions.js";
 import { registerRunsCommands } from "./commands/runs.js";
@@ -67,6 +68,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   registerAutomationCommands(program, ctx);
   registerInitCommand(program, ctx);
   registerCheckCommand(program, ctx);
+  registerInstanceCommands(program, ctx);
   program
     .command("migrate")
     .description("apply pending store migrations (they also run automatically)")

@@ -4,10 +4,12 @@ import type { Definitions } from "../definitions/definitions.js";
 import type { SensorDefinition } from "../definitions/sensor.js";
 import { describeError } from "../errors.js";
 import type { BatonInstance } from "../instance/instance.js";
+import type { RetentionPolicy } from "../retention/retention-config.js";
 import { failStaleRuns } from "../worker/run-monitor.js";
 import { createAutomationEvaluator } from "./automation.js";
 import { createBackfillDriver } from "./backfills.js";
 import { answerPreviews } from "./previews.js";
+import { createRetentionTask } from "./retention.js";
 import { retryFailedRuns } from "./retries.js";
 import { evaluateSchedule } from "./schedules.js";
 import { evaluateSensor } from "./sensors.js";
@@ -31,6 +33,8 @@ export interface DaemonOptions {
   readonly backfillMaxInFlight?: number;
   /** A schedule tick older than this when reached counts as missed (default 60 s). */
   readonly lateToleranceMs?: number;
+  /** Purge old events, ticks and automation decisions (baton.config.json `retention`; default: never). */
+  readonly retention?: RetentionPolicy;
   readonly id?: string;
 }
 
@@ -63,6 +67,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     ...(options.backfillMaxInFlight !== undefined ? { maxInFlight: options.backfillMaxInFlight } : {}),
   });
   const automation = createAutomationEvaluator({ instance, definitions: options.definitions, log });
+  const retention = options.retention && createRetentionTask({ instance, policy: options.retention, log });
   /** Per sensor: when it is next due (in-memory; a restarted daemon evaluates every sensor once). */
   const nextDue = new Map<string, number>();
   const evaluating = new Set<string>();
@@ -193,6 +198,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
       await sensors(now, true);
       await automation.step(now);
       await backfills.step(now);
+      await retention?.step(now);
     },
     reloaded() {
       backfills.reset();
@@ -255,6 +261,12 @@ export function createDaemon(options: DaemonOptions): Daemon {
                 () => backfills.busy(),
               ),
             );
+            if (retention)
+              loops.push(
+                loop("retention", retention.periodMs, async (now) => {
+                  await retention.step(now, signal);
+                }),
+              );
           } else await closeWatchers();
         }
         await sleep(interval, signal);

@@ -26,6 +26,7 @@ import {
   syncPartitionsDefinition,
 } from "./kysely-partitions.js";
 import { createQueueStore } from "./kysely-queue.js";
+import { createRetentionStore } from "./kysely-retention.js";
 import { migrationProvider } from "./migrations.js";
 import type { BatonDatabase } from "./schema.js";
 import type {
@@ -711,6 +712,7 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
     ...createDynamicPartitionsStore(adapter),
     ...createBackfillStore(adapter),
     ...createAutomationStore(adapter),
+    ...createRetentionStore(adapter),
 
     close: () => adapter.close(),
   };

@@ -259,6 +259,40 @@ export interface BackfillRecord {
   readonly endedAt: number | null;
 }
 
+/** What a purge deletes (cutoffs in epoch ms; an omitted one deletes nothing of its kind). */
+export interface PurgeOptions {
+  /** Events of runs that ended before this (see kysely-retention.ts for what is kept). */
+  readonly eventsBefore?: number;
+  /** Schedule and sensor ticks before this (the newest of each is kept). */
+  readonly ticksBefore?: number;
+  /** Automation decisions before this (the newest of each asset is kept). */
+  readonly automationBefore?: number;
+  /** Count what would be deleted; delete nothing. */
+  readonly dryRun?: boolean;
+  /** Rows per DELETE statement, each its own short transaction (default 5,000). */
+  readonly batchSize?: number;
+  /** Stops between statements; what was deleted so far stays deleted. */
+  readonly signal?: AbortSignal;
+  /** Called after each statement that deleted rows, with the totals so far. */
+  readonly onProgress?: (counts: PurgeCounts) => void;
+}
+
+export interface PurgeCounts {
+  /** Runs that had (or would have) events deleted. */
+  readonly runs: number;
+  /** Event rows other than log lines. */
+  readonly events: number;
+  /** Log lines (logger and captured stdout/stderr). */
+  readonly logs: number;
+  readonly ticks: number;
+  readonly automationEvaluations: number;
+}
+
+export interface PurgeResult extends PurgeCounts {
+  /** The signal stopped it before the end. */
+  readonly canceled: boolean;
+}
+
 /**
  * The instance's durable state. One Kysely implementation backs it for SQLite and Postgres;
  * everything above this interface is dialect-free. `appendEvents` is the only writer of run
@@ -390,5 +424,12 @@ export interface Storage {
   /** Entries whose key starts with `prefix`, in key order (at most 1,000). */
   listValues(prefix: string): Promise<{ key: string; value: string; updatedAt: number }[]>;
   deleteValue(key: string): Promise<void>;
+  /**
+   * Retention: delete ended runs' step events and logs, old ticks and automation decisions, in
+   * bounded statements (run rows, run-level events, step outcomes and whatever status reads stay).
+   */
+  purge(options: PurgeOptions): Promise<PurgeResult>;
+  /** Give the space purges freed back (SQLite: VACUUM, the whole file; Postgres: VACUUM (ANALYZE)). */
+  vacuum(): Promise<void>;
   close(): Promise<void>;
 }

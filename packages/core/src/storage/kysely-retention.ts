@@ -1,0 +1,255 @@
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from "kysely";
+import type { RunEventType } from "../execution/events.js";
+import type { DialectAdapter, Executor } from "./dialects/dialect-adapter.js";
+import type { BatonDatabase } from "./schema.js";
+import type { PurgeCounts, PurgeOptions, PurgeResult, Storage } from "./storage.js";
+
+/**
+ * Events a purge keeps for every run, whatever its age: the run-level ones (a run's start with its
+ * planned steps, its end with the reason: history lists, run summaries, `runs.end_event_id` for
+ * run-status sensors) and each step's outcome (the run page's step list, failure reasons read by
+ * run-status sensors and backfill failure lists). One to a few rows per step; logs and the
+ * step-level chatter (starts, retries, ops) are the volume.
+ */
+export const KEPT_EVENT_TYPES: readonly RunEventType[] = [
+  "run_started",
+  "run_succeeded",
+  "run_failed",
+  "run_canceled",
+  "step_succeeded",
+  "step_failed",
+  "step_skipped",
+  "step_canceled",
+];
+
+const TERMINAL = ["SUCCESS", "FAILURE", "CANCELED"] as const;
+/** Runs per pass over the event log (each pass deletes in statements of `batchSize` rows). */
+const RUNS_PER_PASS = 500;
+const DEFAULT_BATCH = 5000;
+
+type EventsEb = ExpressionBuilder<BatonDatabase, "event_logs">;
+
+/**
+ * Event rows of ended runs (runs.id in (afterRunId, upToRunId] when given) that a purge deletes:
+ * not a kept type, and not an event a status row points at (the latest materialization of each
+ * asset and asset partition, the latest result of each check) — those stay whatever their age, so
+ * asset pages, partition status, staleness and check status read the same after a purge.
+ */
+function purgeable(
+  eb: EventsEb,
+  cutoff: number,
+  runIds?: { readonly after: number; readonly upTo: number },
+): Expression<SqlBool> {
+  let runs = eb
+    .selectFrom("runs")
+    .select("runs.run_id")
+    .where("runs.ended_at", "<", cutoff)
+    .where("runs.status", "in", [...TERMINAL]);
+  if (runIds) runs = runs.where("runs.id", ">", runIds.after).where("runs.id", "<=", runIds.upTo);
+  // Uncorrelated subqueries (hashed once per statement by both databases): a correlated NOT EXISTS
+  // on asset_partitions would scan an asset's partitions per event (no index on the event id).
+  const latestMaterializations = eb
+    .selectFrom("asset_status")
+    .select("asset_status.last_materialization_event_id as id")
+    .where("asset_status.last_materialization_event_id", "is not", null)
+    .unionAll(
+      eb
+        .selectFrom("asset_partitions")
+        .select("asset_partitions.last_materialization_event_id as id")
+        .where("asset_partitions.last_materialization_event_id", "is not", null),
+    );
+  const latestChecks = eb.selectFrom("asset_check_latest").select("asset_check_latest.event_id as id");
+  return eb.and([
+    eb("event_logs.run_id", "in", runs),
+    eb("event_logs.type", "not in", [...KEPT_EVENT_TYPES]),
+    eb.not(
+      eb.and([
+        eb("event_logs.type", "=", "materialization"),
+        eb("event_logs.id", "in", latestMaterializations as never),
+      ]),
+    ),
+    eb.not(
+      eb.and([
+        eb("event_logs.type", "=", "check_evaluation"),
+        eb("event_logs.id", "in", latestChecks as never),
+      ]),
+    ),
+  ]);
+}
+
+const zero = (): { -readonly [K in keyof PurgeCounts]: number } => ({
+  runs: 0,
+  events: 0,
+  logs: 0,
+  ticks: 0,
+  automationEvaluations: 0,
+});
+
+/**
+ * Retention: purge old runs' events, old ticks and old automation decisions in bounded statements
+ * (at most `batchSize` rows each, its own write transaction), so the store's write lock (SQLite) or
+ * the rows' locks (Postgres) are held only briefly and the daemon and workers keep working.
+ */
+export function createRetentionStore(adapter: DialectAdapter): Pick<Storage, "purge" | "vacuum"> {
+  const { db } = adapter;
+
+  async function countEvents(cutoff: number) {
+    const row = await db
+      .selectFrom("event_logs")
+      .select([
+        sql<number>`count(*)`.as("n"),
+        sql<number>`coalesce(sum(case when type = 'log' then 1 else 0 end), 0)`.as("logs"),
+        sql<number>`count(distinct run_id)`.as("runs"),
+      ])
+      .where((eb) => purgeable(eb, cutoff))
+      .executeTakeFirstOrThrow();
+    return { runs: Number(row.runs), logs: Number(row.logs), events: Number(row.n) - Number(row.logs) };
+  }
+
+  /** Ticks older than `cutoff` except the newest of each schedule/sensor. */
+  const oldTicks = (cutoff: number) =>
+    db
+      .selectFrom("ticks")
+      .select("id")
+      .where("timestamp", "<", cutoff)
+      .where(
+        "id",
+        "not in",
+        db
+          .selectFrom("ticks as t")
+          .select((eb) => eb.fn.max("t.id").as("id"))
+          .groupBy("t.name"),
+      );
+
+  /** Automation decisions older than `cutoff` except the newest of each asset. */
+  const oldEvaluations = (cutoff: number) =>
+    db
+      .selectFrom("automation_evaluations")
+      .select("id")
+      .where("timestamp", "<", cutoff)
+      .where(
+        "id",
+        "not in",
+        db
+          .selectFrom("automation_evaluations as e")
+          .select((eb) => eb.fn.max("e.id").as("id"))
+          .groupBy("e.asset_key"),
+      );
+
+  async function purge(options: PurgeOptions): Promise<PurgeResult> {
+    const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH));
+    const counts = zero();
+    const signal = options.signal;
+    const stopped = () => signal?.aborted === true;
+    const progress = () => options.onProgress?.({ ...counts });
+
+    if (options.dryRun) {
+      if (options.eventsBefore !== undefined) Object.assign(counts, await countEvents(options.eventsBefore));
+      if (options.ticksBefore !== undefined) {
+        const r = await db
+          .selectFrom(oldTicks(options.ticksBefore).as("x"))
+          .select(sql<number>`count(*)`.as("n"))
+          .executeTakeFirstOrThrow();
+        counts.ticks = Number(r.n);
+      }
+      if (options.automationBefore !== undefined) {
+        const r = await db
+          .selectFrom(oldEvaluations(options.automationBefore).as("x"))
+          .select(sql<number>`count(*)`.as("n"))
+          .executeTakeFirstOrThrow();
+        counts.automationEvaluations = Number(r.n);
+      }
+      return { ...counts, canceled: false };
+    }
+
+    if (options.eventsBefore !== undefined) {
+      const cutoff = options.eventsBefore;
+      // Pass over ended runs in id order, RUNS_PER_PASS at a time; within a pass, delete at most
+      // `batch` events per statement until none is left.
+      let after = 0;
+      while (!stopped()) {
+        const page = await db
+          .selectFrom("runs")
+          .select("id")
+          .where("id", ">", after)
+          .where("ended_at", "<", cutoff)
+          .where("status", "in", [...TERMINAL])
+          .orderBy("id")
+          .limit(RUNS_PER_PASS)
+          .execute();
+        if (page.length === 0) break;
+        const range = { after, upTo: Number(page[page.length - 1]!.id) };
+        const touched = new Set<string>();
+        for (;;) {
+          const deleted = await adapter.writeTransaction((trx) =>
+            trx
+              .deleteFrom("event_logs")
+              .where(
+                "id",
+                "in",
+                trx
+                  .selectFrom("event_logs")
+                  .select("event_logs.id")
+                  .where((eb) => purgeable(eb, cutoff, range))
+                  .limit(batch),
+              )
+              .returning(["run_id", "type"])
+              .execute(),
+          );
+          for (const r of deleted) {
+            touched.add(r.run_id);
+            if (r.type === "log") counts.logs++;
+            else counts.events++;
+          }
+          if (deleted.length > 0) progress();
+          if (deleted.length < batch || stopped()) break;
+        }
+        counts.runs += touched.size;
+        after = range.upTo;
+      }
+    }
+
+    /** Delete with `statement` (one bounded DELETE, its own transaction) until it deletes less than `batch`. */
+    const drain = async (
+      key: "ticks" | "automationEvaluations",
+      statement: (trx: Executor) => Promise<bigint>,
+    ) => {
+      while (!stopped()) {
+        const n = Number(await adapter.writeTransaction(statement));
+        counts[key] += n;
+        if (n > 0) progress();
+        if (n < batch) break;
+      }
+    };
+    const ticksBefore = options.ticksBefore;
+    if (ticksBefore !== undefined)
+      await drain("ticks", async (trx) => {
+        const r = await trx
+          .deleteFrom("ticks")
+          .where("id", "in", oldTicks(ticksBefore).orderBy("id").limit(batch))
+          .executeTakeFirst();
+        return r.numDeletedRows;
+      });
+    const automationBefore = options.automationBefore;
+    if (automationBefore !== undefined)
+      await drain("automationEvaluations", async (trx) => {
+        const r = await trx
+          .deleteFrom("automation_evaluations")
+          .where("id", "in", oldEvaluations(automationBefore).orderBy("id").limit(batch))
+          .executeTakeFirst();
+        return r.numDeletedRows;
+      });
+    return { ...counts, canceled: stopped() };
+  }
+
+  return {
+    purge,
+    async vacuum() {
+      // SQLite: VACUUM rewrites the file (it needs the whole store to itself while it runs, and up
+      // to twice the file's size on disk). Postgres: a plain VACUUM (ANALYZE) marks the space
+      // reusable and refreshes statistics without the exclusive lock VACUUM FULL takes.
+      if (adapter.name === "sqlite") await sql`vacuum`.execute(db);
+      else await sql`vacuum (analyze) event_logs, ticks, automation_evaluations`.execute(db);
+    },
+  };
+}
