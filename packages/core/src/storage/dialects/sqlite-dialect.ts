@@ -6,6 +6,29 @@ import { StorageError } from "../../errors.js";
 import { createKeyedQueue } from "../../util/keyed-queue.js";
 import type { BatonDatabase } from "../schema.js";
 import type { DialectAdapter, Executor } from "./dialect-adapter.js";
+import { describeSqliteFault, withStoreErrors } from "./sqlite-errors.js";
+
+/**
+ * For fault tests only: pragmas applied to every connection this process opens, as
+ * `name=integer[,name=integer]`, e.g. `max_page_count=64` (the file cannot grow past 64 pages:
+ * writes then fail with SQLITE_FULL, as on a full disk, without mounting a small filesystem) or
+ * `query_only=1` (writes fail with SQLITE_READONLY). Only these two names are accepted.
+ */
+export const TEST_PRAGMAS_ENV = "BATON_TEST_SQLITE_PRAGMAS";
+const TEST_PRAGMAS = new Set(["max_page_count", "query_only"]);
+
+/** Parse `TEST_PRAGMAS_ENV`; a typo must not silently leave the fault out of a test. */
+export function parseTestPragmas(value: string | undefined): [string, number][] {
+  if (value === undefined || value.trim() === "") return [];
+  return value.split(",").map((item) => {
+    const match = /^\s*([a-z_]+)\s*=\s*(\d+)\s*$/.exec(item);
+    if (!match || !TEST_PRAGMAS.has(match[1]!))
+      throw new StorageError(
+        `${TEST_PRAGMAS_ENV}: "${item.trim()}" is not name=integer with a name among ${[...TEST_PRAGMAS].join(", ")} (it is for fault tests; unset it otherwise).`,
+      );
+    return [match[1]!, Number(match[2])];
+  });
+}
 
 /**
  * Write transactions on one file queue here when a process holds several connections to it.
@@ -41,7 +64,12 @@ function enableWal(database: Database.Database, timeoutMs = 10_000): void {
  * lock up front (`BEGIN IMMEDIATE`): with Kysely's deferred `BEGIN`, two writing processes hit
  * SQLITE_BUSY in ~18% of transactions here; with IMMEDIATE they wait on busy_timeout instead.
  */
-export function openSqliteDialect(file: string): DialectAdapter {
+export function openSqliteDialect(
+  file: string,
+  options: { testPragmas?: string | undefined } = { testPragmas: process.env[TEST_PRAGMAS_ENV] },
+): DialectAdapter {
+  const location = file === ":memory:" ? file : path.resolve(file);
+  const testPragmas = parseTestPragmas(options.testPragmas);
   let database: Database.Database;
   try {
     if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -51,16 +79,24 @@ export function openSqliteDialect(file: string): DialectAdapter {
     enableWal(database);
     database.pragma("synchronous = NORMAL");
     database.pragma("foreign_keys = ON");
+    for (const [name, value] of testPragmas) database.pragma(`${name} = ${value}`);
   } catch (error) {
-    throw new StorageError(`Could not open the SQLite store at ${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    const code = (error as { code?: unknown }).code;
+    const fault = typeof code === "string" ? describeSqliteFault(code, location) : undefined;
+    throw new StorageError(
+      fault ?? `Could not open the SQLite store at ${location}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
-  const db = new Kysely<BatonDatabase>({ dialect: new SqliteDialect({ database }) });
-  const lockKey = path.resolve(file);
+  const db = new Kysely<BatonDatabase>({
+    dialect: new SqliteDialect({ database: withStoreErrors(database, location) }),
+  });
+  const lockKey = location;
   return {
     name: "sqlite",
-    location: path.resolve(file),
+    location,
     db,
     maxRowsPerInsert: 1000,
     lockAsset: async () => {},

@@ -1,0 +1,306 @@
+/**
+ * Fault scenario 6 (issue 14): the SQLite store on a full disk and on a read-only file.
+ *
+ * Real `baton materialize` children against a real store file; everything asserted is read back
+ * from that file (runs, event_logs, asset_status) or from what the CLI printed.
+ *
+ * Full disk: mounting a small tmpfs/loopback needs privileges CI containers do not give, so the
+ * file is capped instead: BATON_TEST_SQLITE_PRAGMAS=max_page_count=N (sqlite-dialect.ts, for
+ * fault tests only) makes SQLite answer SQLITE_FULL ("database or disk is full") exactly as it
+ * does when the disk has no room, from the same code path (the pager cannot add a page). The
+ * cap is the file's size after a first run plus a few pages: the next run's record fits, its
+ * 400 KB materialization does not.
+ *
+ * Read-only: a real `chmod 0444` of the store file. Root ignores file modes, and CI runs as
+ * root, so as root the children run as the unprivileged user `nobody` (spawn's uid/gid), for
+ * whom the mode holds; otherwise as the current user. (Opening with better-sqlite3's
+ * `readonly` or `PRAGMA query_only` would also give SQLITE_READONLY, but would not show what a
+ * user hits: SQLite silently opening the file read-only, and creating -wal/-shm files that
+ * inherit the 0444 mode, so making only baton.db writable again is not enough.)
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmodSync, chownSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, test } from "vitest";
+import { BIN, ROOT, STACK_LINE } from "../support/cli.js";
+
+const FIXTURE = path.join(ROOT, "tests/fixtures/faults-sqlite");
+const PRAGMAS_ENV = "BATON_TEST_SQLITE_PRAGMAS";
+const CHILD_TIMEOUT_MS = 60_000;
+const UUID = /run ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) started/;
+
+interface Identity {
+  readonly uid: number;
+  readonly gid: number;
+  readonly name: string;
+}
+interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Who the children run as: `nobody` when this process is root (file modes bind it), else us. */
+function childIdentity(): Identity | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("nobody:"));
+  if (!line) throw new Error("running as root and there is no user 'nobody' to run the read-only test as");
+  const [, , uid, gid] = line.split(":");
+  return { uid: Number(uid), gid: Number(gid), name: "nobody" };
+}
+
+const homes: string[] = [];
+async function makeHome(owner?: Identity): Promise<string> {
+  const home = await mkdtemp(path.join(tmpdir(), "baton-faults-sqlite-"));
+  homes.push(home);
+  if (owner) {
+    chmodSync(home, 0o755);
+    chownSync(home, owner.uid, owner.gid);
+  }
+  return home;
+}
+afterAll(async () => {
+  for (const home of homes) await rm(home, { recursive: true, force: true });
+});
+
+function baton(
+  args: readonly string[],
+  home: string,
+  extra: Record<string, string> = {},
+  as?: Identity,
+): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^(BATON_|FIXTURE_)/.test(k) && k !== "CI" && v !== undefined) env[k] = v;
+  Object.assign(env, { BATON_HOME: home, ...extra });
+  if (as) env.HOME = home; // nobody's home (/nonexistent) is not writable: tsx caches under TMPDIR anyway
+  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
+    cwd: FIXTURE,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(as ? { uid: as.uid, gid: as.gid } : {}),
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+    stdout += c;
+  });
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(
+        new Error(`baton ${args.join(" ")} did not exit in ${CHILD_TIMEOUT_MS} ms\n${stdout}\n${stderr}`),
+      );
+    }, CHILD_TIMEOUT_MS);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const describeResult = (r: CliResult) =>
+  `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+
+/** A refused command: exit 2, ONE `error:` line naming the store and `cause`, no stack trace. */
+function expectStoreError(r: CliResult, store: string, cause: RegExp): string {
+  expect(r.code, describeResult(r)).toBe(2);
+  const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
+  expect(errors, describeResult(r)).toHaveLength(1);
+  expect(errors[0]).toContain(store);
+  expect(errors[0]).toMatch(cause);
+  expect(r.stderr).not.toMatch(STACK_LINE);
+  expect(r.stderr).not.toContain("looks like a bug");
+  return errors[0]!;
+}
+
+/** Read the store through a raw read-only connection (then hand its files back to `owner`). */
+function readStore<T>(file: string, fn: (db: Database.Database) => T, owner?: Identity): T {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+    // As root, a -shm this connection created is root's: the children could not open it.
+    if (owner)
+      for (const name of readdirSync(path.dirname(file)))
+        if (name.startsWith(path.basename(file)))
+          chownSync(path.join(path.dirname(file), name), owner.uid, owner.gid);
+  }
+}
+
+const integrity = (db: Database.Database) =>
+  (db.pragma("integrity_check") as { integrity_check: string }[]).map((r) => r.integrity_check).join("; ");
+
+interface Snapshot {
+  readonly runs: { run_id: string; status: string }[];
+  readonly events: { id: number; run_id: string; run_seq: number; type: string; body: string }[];
+  readonly assets: { asset_key: string; last_materialization_run_id: string | null }[];
+  readonly checks: { asset_key: string; check_name: string; run_id: string; passed: number }[];
+}
+function snapshot(db: Database.Database): Snapshot {
+  return {
+    runs: db.prepare("select run_id, status from runs order by id").all() as Snapshot["runs"],
+    events: db
+      .prepare("select id, run_id, run_seq, type, body from event_logs order by id")
+      .all() as Snapshot["events"],
+    assets: db
+      .prepare("select asset_key, last_materialization_run_id from asset_status order by asset_key")
+      .all() as Snapshot["assets"],
+    checks: db
+      .prepare("select asset_key, check_name, run_id, passed from asset_check_latest order by 1, 2")
+      .all() as Snapshot["checks"],
+  };
+}
+
+function runIdOf(r: CliResult): string {
+  const match = UUID.exec(r.stderr);
+  expect(match, describeResult(r)).not.toBeNull();
+  return match![1]!;
+}
+
+describe("fault 6: the SQLite store on a full disk and on a read-only file", () => {
+  test("a full store refuses writes with one clear error, stays intact, and works once space returns", async () => {
+    const home = await makeHome();
+    const store = path.join(home, "baton.db");
+    const first = await baton(["materialize", "--select", "*"], home);
+    expect(first.code, describeResult(first)).toBe(0);
+    const firstRun = runIdOf(first);
+    const before = readStore(store, snapshot);
+    expect(before.runs).toEqual([{ run_id: firstRun, status: "SUCCESS" }]);
+    const pages = readStore(store, (db) => db.pragma("page_count", { simple: true }) as number);
+
+    // Room for a run's record and first events, not for a 400 KB materialization (~100 pages).
+    const full = { [PRAGMAS_ENV]: `max_page_count=${pages + 10}`, FIXTURE_BIG_METADATA: "400000" };
+    const attempts = 2;
+    const refusedRuns: string[] = [];
+    let message = "";
+    for (let i = 0; i < attempts; i++) {
+      const r = await baton(["materialize", "--select", "*"], home, full);
+      message = expectStoreError(r, store, /is full \(database or disk is full\)/);
+      refusedRuns.push(runIdOf(r));
+    }
+
+    const during = readStore(store, (db) => ({ integrity: integrity(db), ...snapshot(db) }));
+    expect(during.integrity).toBe("ok");
+    // Nothing stored before the fault changed: the first run's events byte for byte, its status rows.
+    expect(during.events.filter((e) => e.run_id === firstRun)).toEqual(before.events);
+    expect(during.assets).toEqual(before.assets);
+    expect(during.checks).toEqual(before.checks);
+    // Each refused run is in the store under the id the CLI printed (so it can be found), never
+    // reported as a success, and nothing of its refused batch was half-written: no
+    // materialization of it is stored, and its per-run sequence numbers have no gap.
+    const refusedStatus: string[] = [];
+    for (const runId of refusedRuns) {
+      const run = during.runs.find((r) => r.run_id === runId);
+      expect(run, `refused run ${runId} is in the store`).toBeDefined();
+      expect(run!.status).not.toBe("SUCCESS");
+      refusedStatus.push(run!.status);
+      const events = during.events.filter((e) => e.run_id === runId);
+      expect(events.filter((e) => e.type === "materialization")).toEqual([]);
+      expect(events.map((e) => e.run_seq)).toEqual(events.map((_e, i) => i + 1));
+    }
+
+    // Space returns (the cap is lifted): the same command on the same store succeeds.
+    const started = Date.now();
+    const again = await baton(["materialize", "--select", "*"], home, { FIXTURE_BIG_METADATA: "400000" });
+    const recoveryMs = Date.now() - started;
+    expect(again.code, describeResult(again)).toBe(0);
+    const lastRun = runIdOf(again);
+    const after = readStore(store, (db) => ({ integrity: integrity(db), ...snapshot(db) }));
+    expect(after.integrity).toBe("ok");
+    expect(after.runs.find((r) => r.run_id === lastRun)?.status).toBe("SUCCESS");
+    expect(after.events.filter((e) => e.run_id === firstRun)).toEqual(before.events);
+    expect(after.assets.map((a) => a.last_materialization_run_id)).toEqual([lastRun, lastRun]);
+    const blob = after.events.find(
+      (e) => e.run_id === lastRun && e.type === "materialization" && e.body.length > 400_000,
+    );
+    expect(blob, "the 400 KB materialization refused before is stored now").toBeDefined();
+
+    console.log(
+      `FAULT_FIGURES ${JSON.stringify({
+        scenario: "sqlite-full-disk",
+        backend: "sqlite",
+        method: "PRAGMA max_page_count (file capped 10 pages above its size)",
+        attempts,
+        writesRefused: refusedRuns.length,
+        refusedRunStatus: refusedStatus,
+        integrity: after.integrity,
+        earlierDataIntact: true,
+        recovered: true,
+        recoveryCommandMs: recoveryMs,
+        message,
+      })}`,
+    );
+  }, 150_000);
+
+  test("a read-only store refuses writes with one clear error, stays intact, and works once writable", async () => {
+    const as = childIdentity();
+    const home = await makeHome(as);
+    const store = path.join(home, "baton.db");
+    const storeFiles = () =>
+      readdirSync(home)
+        .filter((n) => n.startsWith("baton.db"))
+        .map((n) => path.join(home, n));
+    const first = await baton(["materialize", "--select", "*"], home, {}, as);
+    expect(first.code, describeResult(first)).toBe(0);
+    const firstRun = runIdOf(first);
+    const before = readStore(store, snapshot, as);
+
+    for (const file of storeFiles()) chmodSync(file, 0o444);
+    // Writes (a run here, a run queued for workers) are refused; reading still works.
+    const commands = [
+      ["materialize", "--select", "*"],
+      ["launch", "--select", "faults/source"],
+    ];
+    let message = "";
+    for (const args of commands) {
+      const r = await baton(args, home, {}, as);
+      message = expectStoreError(r, store, /is read-only/);
+    }
+    const list = await baton(["runs", "list"], home, {}, as);
+    expect(list.code, describeResult(list)).toBe(0);
+    expect(list.stdout).toContain(firstRun);
+    const during = readStore(store, (db) => ({ integrity: integrity(db), ...snapshot(db) }), as);
+    expect(during.integrity).toBe("ok");
+    expect(during).toEqual({ integrity: "ok", ...before });
+
+    // Writable again: the file and the -wal/-shm files SQLite created meanwhile (with the
+    // store's 0444 mode), as the error message says.
+    for (const file of storeFiles()) chmodSync(file, 0o644);
+    const again = await baton(["materialize", "--select", "*"], home, {}, as);
+    expect(again.code, describeResult(again)).toBe(0);
+    const lastRun = runIdOf(again);
+    const after = readStore(store, (db) => ({ integrity: integrity(db), ...snapshot(db) }), as);
+    expect(after.integrity).toBe("ok");
+    expect(after.runs).toEqual([
+      { run_id: firstRun, status: "SUCCESS" },
+      { run_id: lastRun, status: "SUCCESS" },
+    ]);
+    expect(after.events.filter((e) => e.run_id === firstRun)).toEqual(before.events);
+
+    console.log(
+      `FAULT_FIGURES ${JSON.stringify({
+        scenario: "sqlite-read-only",
+        backend: "sqlite",
+        method: `chmod 0444 baton.db, children as ${as ? `${as.name} (uid ${as.uid}; the test runs as root)` : "the current user"}`,
+        commandsRefused: commands.length,
+        readsStillWork: true,
+        runsCreatedWhileReadOnly: during.runs.length - before.runs.length,
+        integrity: after.integrity,
+        earlierDataIntact: true,
+        recovered: true,
+        message,
+      })}`,
+    );
+  }, 120_000);
+});
