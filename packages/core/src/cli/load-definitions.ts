@@ -56,6 +56,26 @@ export function readBatonConfig(cwd: string): { readonly file: string; readonly 
 
 let tsxRegistered = false;
 
+/** Where in the user's files a load failed (absolute file; line and column from 1). */
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number | null;
+}
+
+/**
+ * A `DefinitionsLoadError` that knows the user's line that failed (a syntax error, a throwing import):
+ * the structured form `/api/health` and the UI show. Same name and code as its parent.
+ */
+export class DefinitionsImportError extends DefinitionsLoadError {
+  readonly position: SourcePosition;
+  constructor(file: string, message: string, position: SourcePosition, options?: { cause?: unknown }) {
+    super(file, message, options);
+    this.name = "DefinitionsLoadError";
+    this.position = position;
+  }
+}
+
 /**
  * Import the user's definitions (TypeScript through tsx, or JavaScript) and return the
  * `Definitions` it exports (default export, or a named export `definitions`/`defs`).
@@ -95,9 +115,10 @@ export async function loadDefinitions(file: string, options: { fresh?: boolean }
     const where = locateLoadError(error, file);
     if (where) {
       const text = `${where.location}: ${where.name}: ${where.message}`;
-      throw new DefinitionsLoadError(
+      throw new DefinitionsImportError(
         file,
         `importing it threw: ${hint ? `${sentence(text)}${hint}` : text}${where.codeFrame ? `\n${where.codeFrame}` : ""}`,
+        where.position,
         { cause: error },
       );
     }
@@ -118,6 +139,7 @@ export async function loadDefinitions(file: string, options: { fresh?: boolean }
 /** Where in the user's files loading failed: `definitions.ts:12:3`, the error, a code frame. */
 interface LoadErrorLocation {
   readonly location: string;
+  readonly position: SourcePosition;
   readonly name: string;
   readonly message: string;
   readonly codeFrame: string | undefined;
@@ -170,6 +192,7 @@ function located(
 ): LoadErrorLocation {
   return {
     location: frameLocation({ file, line, column }, cwd),
+    position: { file, line, column },
     name,
     message,
     codeFrame: codeFrame(file, line, column),

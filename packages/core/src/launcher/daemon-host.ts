@@ -4,7 +4,10 @@ import { currentGeneration, followReloads, requestReload } from "../daemon/reloa
 import type { Definitions } from "../definitions/definitions.js";
 import { describeError } from "../errors.js";
 import type { BatonInstance } from "../instance/instance.js";
+import type { RetentionPolicy } from "../retention/retention-config.js";
+import { clearLoadError, loadFailureOf, recordLoadError } from "../snapshot/load-error.js";
 import { publishSnapshot } from "../snapshot/snapshot.js";
+import type { Storage } from "../storage/storage.js";
 import { onHangup, stopSignal } from "./signals.js";
 
 /** Definitions that can be swapped for a freshly imported version (a reload). */
@@ -14,10 +17,15 @@ export interface ReloadableDefinitions {
   reload(): Promise<boolean>;
 }
 
+/**
+ * With `storage`, a failed reload is recorded next to the published snapshot (`/api/health` and the
+ * UI show it, from any process); `publishDefinitions` clears it once a good load is published.
+ */
 export function reloadableDefinitions(
   file: string,
   initial: Definitions,
   log: (line: string) => void,
+  storage?: Storage,
 ): ReloadableDefinitions {
   let current = initial;
   return {
@@ -28,10 +36,24 @@ export function reloadableDefinitions(
         return true;
       } catch (error) {
         log(`reload failed, keeping the previous definitions: ${describeError(error)}`);
+        if (storage)
+          await recordLoadError(storage, loadFailureOf(error, file, Date.now())).catch((e) =>
+            log(`could not record the failed reload in the store: ${describeError(e)}`),
+          );
         return false;
       }
     },
   };
+}
+
+/**
+ * Publish loaded definitions' snapshot for the webserver, then clear a recorded load error (in this
+ * order, so the API never shows "fine" next to the old snapshot). Store trouble is not fatal here:
+ * the daemon reports it elsewhere, and the next reload publishes again.
+ */
+export async function publishDefinitions(storage: Storage, definitions: Definitions): Promise<void> {
+  await publishSnapshot(storage, definitions).catch(() => undefined);
+  await clearLoadError(storage).catch(() => undefined);
 }
 
 export interface DaemonServiceOptions {
@@ -41,6 +63,7 @@ export interface DaemonServiceOptions {
   readonly generation: string;
   readonly intervalMs?: number;
   readonly heartbeatTimeoutMs?: number;
+  readonly retention?: RetentionPolicy;
   readonly signal: AbortSignal;
   log(line: string): void;
 }
@@ -63,6 +86,7 @@ export function startDaemonService(options: DaemonServiceOptions): {
     log,
     ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
     ...(options.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: options.heartbeatTimeoutMs } : {}),
+    ...(options.retention ? { retention: options.retention } : {}),
   });
   const reloads = followReloads({
     storage: instance.storage,
@@ -70,11 +94,12 @@ export function startDaemonService(options: DaemonServiceOptions): {
     onReload: async () => {
       if (!(await defs.reload())) return;
       daemon.reloaded();
-      await publishSnapshot(instance.storage, defs.get()).catch(() => undefined);
+      await publishDefinitions(instance.storage, defs.get());
       log("daemon: definitions reloaded");
     },
   });
-  void publishSnapshot(instance.storage, defs.get()).catch(() => undefined);
+  // A good load: publish it, and clear an error a previous process recorded (fixed, then restarted).
+  void publishDefinitions(instance.storage, defs.get());
   const done = daemon.run(options.signal).finally(() => reloads.stop());
   return { daemon, done, acknowledge: reloads.acknowledge };
 }
@@ -85,6 +110,8 @@ export interface DaemonHostOptions {
   readonly definitionsPath: string;
   readonly intervalMs?: number;
   readonly heartbeatTimeoutMs?: number;
+  /** baton.config.json `retention`: purge on a schedule. */
+  readonly retention?: RetentionPolicy;
   /** Stops the daemon as SIGINT/SIGTERM do. */
   readonly signal?: AbortSignal;
   log(line: string): void;
@@ -102,6 +129,7 @@ export async function runDaemonHost(options: DaemonHostOptions): Promise<void> {
     options.definitionsPath,
     await loadDefinitions(options.definitionsPath),
     log,
+    instance.storage,
   );
   const stop = stopSignal("daemon", log);
   const offHup = onHangup(() => void requestReload(instance.storage, Date.now()).catch(() => undefined));
@@ -114,6 +142,7 @@ export async function runDaemonHost(options: DaemonHostOptions): Promise<void> {
       log,
       ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
       ...(options.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: options.heartbeatTimeoutMs } : {}),
+      ...(options.retention ? { retention: options.retention } : {}),
     }).done;
   } finally {
     offHup();

@@ -3,10 +3,9 @@ import { loadDefinitions } from "../cli/load-definitions.js";
 import { currentGeneration, requestReload } from "../daemon/reload.js";
 import { describeError, UsageError } from "../errors.js";
 import type { BatonInstance } from "../instance/instance.js";
-import { publishSnapshot } from "../snapshot/snapshot.js";
 import type { TagLimit } from "../storage/storage.js";
 import { type TypeCheckResult, typeCheck, typeErrorSummary } from "../typecheck/typecheck.js";
-import { reloadableDefinitions, startDaemonService } from "./daemon-host.js";
+import { publishDefinitions, reloadableDefinitions, startDaemonService } from "./daemon-host.js";
 import { createLocalLauncher } from "./local/local-launcher.js";
 import { idleExitMsOf } from "./local/worker-child.js";
 import { stopSignal } from "./signals.js";
@@ -121,12 +120,12 @@ export async function runDevHost(options: DevHostOptions): Promise<void> {
   }
   const instance = await options.instance();
   const generation = await currentGeneration(instance.storage);
-  const defs = reloadableDefinitions(file, await loadDefinitions(file), log);
+  const defs = reloadableDefinitions(file, await loadDefinitions(file), log, instance.storage);
   if (!options.typecheck) types?.background();
   const size = options.workers ?? 2;
   // The webserver first (a busy port fails before any process starts); it reads the snapshot, so
   // publish it now rather than when the first worker is up.
-  await publishSnapshot(instance.storage, defs.get()).catch(() => undefined);
+  await publishDefinitions(instance.storage, defs.get());
   const server = await options.webserver?.();
   const launcher = createLocalLauncher(
     { instance, definitionsPath: file, env: options.env, log },
@@ -195,7 +194,7 @@ export async function runDevHost(options: DevHostOptions): Promise<void> {
         // Validate first: broken code keeps the running daemon and workers as they are.
         if (!(await defs.reload())) return;
         daemon.reloaded();
-        await publishSnapshot(instance.storage, defs.get()).catch(() => undefined);
+        await publishDefinitions(instance.storage, defs.get());
         acknowledge(await requestReload(instance.storage, Date.now()));
         log("baton dev: reloaded (workers pick up the new code after their runs)");
       };

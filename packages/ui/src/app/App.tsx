@@ -7,6 +7,7 @@ import { prefetchGraph, prefetchGraphStatus, queryKeys, runQuery } from "../api/
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { ToastProvider } from "../components/Toasts";
 import { AuthGate, SignOutButton, useCurrentUser } from "./Auth";
+import { DefinitionsErrorBanner } from "./DefinitionsErrorBanner";
 import { HealthBanner } from "./HealthBanner";
 import { NotFoundPage } from "./NotFoundPage";
 
@@ -162,6 +163,7 @@ function Shell() {
           )}
         </div>
       </header>
+      <DefinitionsErrorBanner />
       <HealthBanner />
       <main className="main">
         <ErrorBoundary resetKey={pathname}>

@@ -25,6 +25,20 @@ export const HealthSchema = z
       .strictObject({ hash: z.string(), publishedAt: Millis, assets: z.number().int() })
       .nullable()
       .openapi({ description: "null before a worker or daemon published definitions" }),
+    definitionsLoadError: z
+      .strictObject({
+        message: z.string().openapi({ description: "what failed, as the CLI printed it (may span lines)" }),
+        file: nullableString.openapi({ description: "the file that failed (absolute), when known" }),
+        line: z.number().int().nullable(),
+        column: z.number().int().nullable(),
+        since: Millis.openapi({ description: "the first failed load since the last good one" }),
+        at: Millis.openapi({ description: "the latest failed load" }),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "the latest reload of the definitions failed (`baton dev` on a file change, `baton daemon` on `baton reload`): the previous definitions are still served. null once a load succeeds",
+      }),
   })
   .openapi("Health");
 

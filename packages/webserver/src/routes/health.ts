@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { HealthSchema, MeSchema } from "../api/system.js";
+import { readDefinitionsLoadError } from "../catalog.js";
 import { type ApiApp, answer, BEARER, errors, type RouteContext } from "../http.js";
 
 /** Routes: the store, daemon and workers; who is calling. */
@@ -41,6 +42,7 @@ export function healthRoutes(app: ApiApp, { storage, catalog, options }: RouteCo
       const beat = daemon ? (JSON.parse(daemon) as { id: string; at: number }) : undefined;
       const workers = (await storage.listWorkers()).filter((w) => w.status === "running");
       const snapshot = await catalog.current();
+      const loadError = await readDefinitionsLoadError({ storage });
       return c.json(
         {
           status: "ok" as const,
@@ -59,6 +61,7 @@ export function healthRoutes(app: ApiApp, { storage, catalog, options }: RouteCo
                 assets: snapshot.snapshot.assets.length,
               }
             : null,
+          definitionsLoadError: loadError,
         },
         200,
       );

@@ -100,6 +100,7 @@ const health = (h: Partial<Health> = {}): Health => ({
   daemon: { id: "d1", heartbeatAgeMs: 500 },
   workers: [{ workerId: "w1", host: "h", pid: 1, heartbeatAgeMs: 300 }],
   definitions: { hash: "x", publishedAt: 0, assets: 3 },
+  definitionsLoadError: null,
   ...h,
 });
 
@@ -260,6 +261,12 @@ describe("runs and backfills", () => {
 });
 
 describe("healthView", () => {
+  it("counts a failed reload of the definitions as a problem", () => {
+    const failure = { message: "boom", file: "/p/definitions.ts", line: 3, column: 1, since: 1, at: 2 };
+    expect(healthView(health({ definitionsLoadError: failure })).problems.map((p) => p.title)).toEqual([
+      "The definitions failed to load",
+    ]);
+  });
   it("is healthy with a daemon beating and a worker", () => {
     const v = healthView(health());
     expect(v.daemon).toEqual({ state: "running", ageMs: 500 });

@@ -211,6 +211,12 @@ export function healthView(health: Health): HealthView {
       title: "No definitions published yet",
       detail: "A worker or the daemon publishes them when it loads your definitions file.",
     });
+  if (health.definitionsLoadError)
+    problems.push({
+      title: "The definitions failed to load",
+      detail:
+        "The latest reload failed (see the banner above); the previous definitions are still served until the file loads again.",
+    });
   return { daemon, workers, problems };
 }
 
