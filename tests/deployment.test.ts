@@ -110,15 +110,61 @@ describe("docker-compose.yml", () => {
 
   it.each(baton)("the %s command and its flags are accepted by the built CLI", (name) => {
     const command = compose.services[name]!.command!;
-    const result = spawnSync(process.execPath, [BIN, ...command, "--help"], {
+    // Commander prints help before it looks at the other flags, so `--help` alone accepts any
+    // misspelling: check every flag against the options the command's help declares instead.
+    const help = spawnSync(process.execPath, [BIN, command[0]!, "--help"], {
       encoding: "utf8",
       timeout: 30_000,
     });
-    expect(result.stderr).toBe("");
-    expect(result.status).toBe(0);
-    expect(result.stdout).toContain(`Usage: baton ${command[0]}`);
+    expect(help.stderr).toBe("");
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain(`Usage: baton ${command[0]} [options]`);
+    expect(unknownArguments(command.slice(1), declaredOptions(help.stdout)), name).toEqual([]);
+  });
+
+  it("the flag check itself rejects a misspelled flag, a missing value and a stray argument", () => {
+    const declared = declaredOptions(
+      "Options:\n  --port <port>  port\n  --read-only    refuse\n  -h, --help     help\n",
+    );
+    expect(unknownArguments(["--port", "3000", "--read-only"], declared)).toEqual([]);
+    expect(unknownArguments(["--prot", "3000"], declared)).toEqual([
+      'unknown flag "--prot"',
+      'stray argument "3000"',
+    ]);
+    expect(unknownArguments(["--port"], declared)).toEqual(['"--port" needs a value']);
+    expect(unknownArguments(["--port=3000", "-h"], declared)).toEqual([]);
   });
 });
+
+/** Flags a command's help lists under "Options:", each with whether it takes a value. */
+function declaredOptions(help: string): Map<string, boolean> {
+  const options = new Map<string, boolean>();
+  const section = help.slice(help.indexOf("Options:"));
+  for (const match of section.matchAll(/^ {2}((?:-\w, )?--[\w-]+)( [<[][^>\]]+[>\]])?/gm)) {
+    for (const flag of match[1]!.split(", ")) options.set(flag, match[2] !== undefined);
+  }
+  return options;
+}
+
+/** What is wrong with `args` (flags and their values) for a command declaring `options`. */
+function unknownArguments(args: readonly string[], options: Map<string, boolean>): string[] {
+  const problems: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("-")) {
+      problems.push(`stray argument "${arg}"`);
+      continue;
+    }
+    const [flag, inline] = arg.split(/=(.*)/s) as [string, string | undefined];
+    const takesValue = options.get(flag);
+    if (takesValue === undefined) problems.push(`unknown flag "${flag}"`);
+    else if (takesValue && inline === undefined) {
+      if (i + 1 >= args.length || args[i + 1]!.startsWith("-")) problems.push(`"${flag}" needs a value`);
+      else i++;
+    }
+  }
+  return problems;
+}
 
 describe("Dockerfile", () => {
   it("runs the CLI that exists in the repository, on the NYC taxi definitions by default", () => {
