@@ -4,6 +4,7 @@ import { UsageError } from "../../errors.js";
 import { runDaemonHost } from "../../launcher/daemon-host.js";
 import { runDevHost } from "../../launcher/dev-host.js";
 import { stopSignal } from "../../launcher/signals.js";
+import { readRetentionConfig } from "../../retention/retention-config.js";
 import { type CliContext, parsePositiveInt } from "../cli-context.js";
 import { resolveDefinitionsPath } from "../load-definitions.js";
 import { importWebserver, type WebserverModule } from "../webserver-module.js";
@@ -55,12 +56,15 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
     )
     .option("--interval-ms <ms>", "how often each loop runs (default 500)", parsePositiveInt("--interval-ms"))
     .action(async (flags: DaemonFlags, cmd: Command) => {
+      // Checked before the store opens: a bad retention block fails at start, naming the field.
+      const retention = readRetentionConfig(ctx.cwd);
       await runDaemonHost({
         instance: await ctx.instance(),
         definitionsPath: defsPathOf(cmd),
         log,
         ...(flags.intervalMs !== undefined ? { intervalMs: flags.intervalMs } : {}),
         ...(flags.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: flags.heartbeatTimeoutMs } : {}),
+        ...(retention ? { retention } : {}),
       });
     });
 
