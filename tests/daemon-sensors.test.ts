@@ -953,7 +953,14 @@ for (const backend of storageBackends()) {
           },
         };
         const d = defs(s);
-        const daemon = createDaemon({ instance, definitions: () => d, watch: true });
+        // The daemon's file-watch handler reads the definitions (to find the sensors watching the
+        // directory): a read from inside chokidar's event dispatch is that handler at work.
+        let watchHandlerRuns = 0;
+        const definitions = () => {
+          if (/[\\/]chokidar[\\/]/.test(new Error().stack ?? "")) watchHandlerRuns++;
+          return d;
+        };
+        const daemon = createDaemon({ instance, definitions, watch: true });
         const controller = new AbortController();
         const running = daemon.run(controller.signal);
         cleanups.push(async () => {
@@ -984,13 +991,21 @@ for (const backend of storageBackends()) {
         };
         await drop("alpha.csv");
         await slowEvaluationStarted; // listed alpha.csv, still evaluating
+        const handledBeforeBeta = watchHandlerRuns;
         await drop("beta.csv");
         await waitFor(
           "the event for beta.csv",
           async () => (seenByUs.has("beta.csv") ? true : undefined),
           3_000,
         );
-        await new Promise((r) => setTimeout(r, 300)); // the daemon's watcher got it too
+        // Release the evaluation only once the daemon's own watcher has handled beta.csv's event:
+        // released earlier, the event would come after the evaluation and prove nothing.
+        await waitFor(
+          "the daemon's watcher to handle the event for beta.csv",
+          async () => (watchHandlerRuns > handledBeforeBeta ? true : undefined),
+          3_000,
+        );
+        expect(evaluations).toBe(2); // still in the slow evaluation
         release();
 
         const runs = await waitFor(
