@@ -14,6 +14,8 @@
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { openInstance as openBuiltInstance } from "@baton/core/internal";
+import { createApp } from "@baton/webserver";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BatonInstance, openInstance } from "../../packages/core/src/internal.js";
@@ -28,6 +30,7 @@ import {
 } from "../support/browser.js";
 import { ROOT } from "../support/cli.js";
 import {
+  completion,
   describeProc,
   exitOf,
   forget,
@@ -61,6 +64,12 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 type LoadError = NonNullable<Health["definitionsLoadError"]>;
 
+/** Measured in the tests below; printed once for the closing note's table. */
+const figures: Record<string, unknown> = { scenario: "dev-reload", backend: "sqlite" };
+afterAll(() => {
+  console.log(`FAULT_FIGURES ${JSON.stringify(figures)}`);
+});
+
 describe("fault: broken definitions while baton dev runs (scenario 7)", () => {
   let dir: string;
   let home: string;
@@ -72,7 +81,6 @@ describe("fault: broken definitions while baton dev runs (scenario 7)", () => {
   let browser: TestBrowser;
   /** The dev output already read: each step asserts on what was printed after it started. */
   let seen = 0;
-  const figures: Record<string, unknown> = { scenario: "dev-reload", backend: "sqlite" };
 
   const api = async <T>(pathname: string, init?: RequestInit): Promise<T> => {
     const res = await fetch(`${url}${pathname}`, { ...init, signal: AbortSignal.timeout(10_000) });
@@ -167,7 +175,6 @@ describe("fault: broken definitions while baton dev runs (scenario 7)", () => {
   );
 
   afterAll(async () => {
-    console.log(`FAULT_FIGURES ${JSON.stringify(figures)}`);
     await browser?.close();
     if (dev && dev.exitInfo() === undefined) {
       dev.child.kill("SIGINT");
@@ -315,5 +322,81 @@ describe("fault: broken definitions while baton dev runs (scenario 7)", () => {
     figures.runs = runs.runs.length;
     figures.runsNotSucceeded = runs.runs.filter((r) => r.status !== "SUCCESS").length;
     expect(runs.runs.map((r) => r.status)).toEqual(["SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS"]);
+  }, 90_000);
+});
+
+describe("fault: broken definitions and `baton daemon` + `baton reload` (production)", () => {
+  test("the daemon records the failed reload in the store: a webserver in another process shows it; the fix clears it", async () => {
+    await mkdir(SCRATCH, { recursive: true });
+    const dir = await mkdtemp(path.join(SCRATCH, "faults-daemon-"));
+    const home = await mkdtemp(path.join(os.tmpdir(), "baton-faults-daemon-home-"));
+    await cp(FIXTURE, dir, { recursive: true });
+    const defsFile = path.join(dir, "definitions.ts");
+    const good = await readFile(defsFile, "utf8");
+    const env = childEnv({ BATON_HOME: home });
+    const daemon = spawnBaton(["daemon", "--defs", defsFile, "--interval-ms", "200"], { cwd: dir, env });
+    // The webserver in THIS process (not the loader's): it knows only what the store holds.
+    const instance = await openBuiltInstance({ home, env: {} });
+    const app = createApp({ instance });
+    const health = async () => (await (await app.request("/api/health")).json()) as Health;
+    /** `baton reload`, repeated until the daemon's output shows `text` (a request in its first second is lost: see daemon-processes.test.ts). */
+    const reloadUntil = async (text: string) => {
+      const before = daemon.stderr().length;
+      await waitFor(
+        () => `the daemon to print "${text}" after baton reload: ${describeProc(daemon)}`,
+        async () => {
+          if (daemon.exitInfo()) throw new Error(`baton daemon exited: ${describeProc(daemon)}`);
+          if (daemon.stderr().slice(before).includes(text)) return true;
+          const reload = await completion(spawnBaton(["reload"], { cwd: dir, env }));
+          expect(reload.code, reload.stderr).toBe(0);
+          return daemon.stderr().slice(before).includes(text);
+        },
+        RELOAD_MS,
+      );
+    };
+    try {
+      await waitFor(
+        () => `the daemon to publish the definitions: ${describeProc(daemon)}`,
+        async () => (await health()).definitions?.assets === 1,
+        START_MS,
+      );
+      const before = await health();
+      expect(before.definitionsLoadError).toBeNull();
+
+      await writeFile(
+        defsFile,
+        good.replace(
+          'import { asset, defineDefinitions } from "@baton/core";',
+          'import { asset, defineDefinitions } from "@baton/core";\nimport "./thrower.js";',
+        ),
+      );
+      const savedAt = Date.now();
+      await reloadUntil("reload failed, keeping the previous definitions");
+      figures.daemonDetectMs = Date.now() - savedAt;
+      expect(daemon.stderr()).toContain("the warehouse password is not set");
+      const broken = await health();
+      const error = broken.definitionsLoadError as LoadError;
+      expect(error.message).toContain("thrower.ts refuses to load: the warehouse password is not set");
+      expect(error.file).toBe(path.join(dir, "thrower.ts"));
+      expect(error.line).toBe(3);
+      expect(error.since).toBeGreaterThanOrEqual(savedAt);
+      // The daemon keeps the last good definitions: the snapshot is the same one.
+      expect(broken.definitions).toEqual(before.definitions);
+      expect(daemon.exitInfo()).toBeUndefined();
+
+      const fixedAt = Date.now();
+      await writeFile(defsFile, good);
+      await reloadUntil("daemon: definitions reloaded");
+      figures.daemonRecoverMs = Date.now() - fixedAt;
+      expect((await health()).definitionsLoadError).toBeNull();
+      expect(await instance.storage.getValue("definitions/load-error")).toBeUndefined();
+    } finally {
+      daemon.child.kill("SIGINT");
+      await exitOf(daemon, 20_000).catch(() => undefined);
+      killGroup(daemon, "SIGKILL");
+      forget(daemon);
+      await instance.close();
+      for (const d of [dir, home]) await rm(d, { recursive: true, force: true });
+    }
   }, 90_000);
 });
