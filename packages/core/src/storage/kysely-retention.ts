@@ -77,6 +77,13 @@ function purgeable(
   ]);
 }
 
+/**
+ * Let the process's other work run between statements: better-sqlite3 is synchronous, so without
+ * this a purge's awaits resolve as microtasks and a daemon purging a large SQLite store would starve
+ * its own loops (lease renewal, run monitoring, sensors) until the purge ends.
+ */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const zero = (): { -readonly [K in keyof PurgeCounts]: number } => ({
   runs: 0,
   events: 0,
@@ -203,9 +210,11 @@ export function createRetentionStore(adapter: DialectAdapter): Pick<Storage, "pu
           }
           if (deleted.length > 0) progress();
           if (deleted.length < batch || stopped()) break;
+          await yieldToEventLoop();
         }
         counts.runs += touched.size;
         after = range.upTo;
+        await yieldToEventLoop();
       }
     }
 
@@ -219,6 +228,7 @@ export function createRetentionStore(adapter: DialectAdapter): Pick<Storage, "pu
         counts[key] += n;
         if (n > 0) progress();
         if (n < batch) break;
+        await yieldToEventLoop();
       }
     };
     const ticksBefore = options.ticksBefore;
