@@ -37,6 +37,13 @@ import pg from "pg";
 export interface TestPostgres {
   readonly url: string;
   stop(): Promise<void>;
+  /**
+   * Stops the server (`pg_ctl stop -m fast`: open sessions are terminated, as in a real restart), keeps
+   * it down `downMs` (default 0), and starts it again on the same data dir and port. Resolves once it
+   * accepts connections, with when it went down and when it was back (epoch ms). Only a throwaway
+   * cluster can be restarted: with BATON_TEST_DATABASE_URL it rejects, saying so.
+   */
+  restart(options?: { downMs?: number }): Promise<{ stoppedAt: number; readyAt: number }>;
 }
 
 const ENV_URL = "BATON_TEST_DATABASE_URL";
@@ -86,7 +93,17 @@ export function requirePostgresOrSkipReason(): string | null {
  */
 export async function startTestPostgres(): Promise<TestPostgres | null> {
   const envUrl = envDatabaseUrl();
-  if (envUrl !== undefined) return { url: envUrl, stop: async () => {} };
+  if (envUrl !== undefined)
+    return {
+      url: envUrl,
+      stop: async () => {},
+      restart: () =>
+        Promise.reject(
+          new Error(
+            `restart() needs a throwaway cluster: the server at ${ENV_URL} is not this test's to restart (unset ${ENV_URL})`,
+          ),
+        ),
+    };
   const plan = planThrowaway();
   if ("reason" in plan) return null;
   return startThrowawayCluster(plan.bins, plan.runAs);
@@ -289,7 +306,7 @@ async function startThrowawayCluster(bins: PgBinaries, runAs: OsUser | null): Pr
           cause: error,
         });
       }
-      return clusterHandle(cluster, `postgres://postgres@127.0.0.1:${port}/postgres`);
+      return clusterHandle(cluster, `postgres://postgres@127.0.0.1:${port}/postgres`, { logFile, options });
     }
   } catch (error) {
     await rm(dir, { recursive: true, force: true }).catch(() => {});
@@ -297,8 +314,25 @@ async function startThrowawayCluster(bins: PgBinaries, runAs: OsUser | null): Pr
   }
 }
 
-function clusterHandle(cluster: Cluster, url: string): TestPostgres {
+function clusterHandle(
+  cluster: Cluster,
+  url: string,
+  start: { readonly logFile: string; readonly options: string },
+): TestPostgres {
   let stopping: Promise<void> | undefined;
+  const restart = async (options: { downMs?: number } = {}) => {
+    if (stopping) throw new Error("restart(): the server was stopped");
+    await run(cluster.pgCtl, ["-D", cluster.dataDir, "-w", "-m", "fast", "stop"], cluster);
+    const stoppedAt = Date.now();
+    if ((options.downMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.downMs));
+    // The same port and options as the first start; -w returns once it accepts connections.
+    await run(
+      cluster.pgCtl,
+      ["-D", cluster.dataDir, "-w", "-l", start.logFile, "start", "-o", start.options],
+      cluster,
+    );
+    return { stoppedAt, readyAt: Date.now() };
+  };
   const stop = async (): Promise<void> => {
     try {
       await run(cluster.pgCtl, ["-D", cluster.dataDir, "-m", "immediate", "stop"], cluster);
@@ -311,6 +345,7 @@ function clusterHandle(cluster: Cluster, url: string): TestPostgres {
   };
   return {
     url,
+    restart,
     stop: () => {
       stopping ??= stop().catch((error: unknown) => {
         stopping = undefined; // let a later call (or the exit hook) try again

@@ -48,9 +48,24 @@ export async function eventStream(
     stream.onAbort(onWake);
     options.signal?.addEventListener("abort", onWake, { once: true });
     try {
+      let failures = 0;
       while (!aborted()) {
         woken = false;
-        const events = await storage.getEventsAfter(after, { ...(runId ? { runId } : {}), limit: 500 });
+        let events: Awaited<ReturnType<Storage["getEventsAfter"]>>;
+        try {
+          events = await storage.getEventsAfter(after, { ...(runId ? { runId } : {}), limit: 500 });
+          failures = 0;
+        } catch {
+          // The store is unreachable (a database restart): keep the stream open and read again from
+          // the same cursor once it is back, so the client sees no gap and no duplicate (even one that
+          // cannot resume with Last-Event-ID). A comment line keeps proxies from timing out meanwhile.
+          failures++;
+          await stream.write(": store unavailable, retrying\n\n").catch(() => undefined);
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(1000, 100 * 2 ** Math.min(failures, 4))),
+          );
+          continue;
+        }
         for (const e of events) {
           await stream.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify(e) });
           after = e.id;

@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
+import { StorageError } from "../../errors.js";
 import type { BatonDatabase } from "../schema.js";
 import type { DialectAdapter, Executor } from "./dialect-adapter.js";
 import { redactUrl } from "./redact-url.js";
@@ -111,11 +112,94 @@ export function createEventWatcher(
   };
 }
 
+/** How long a write transaction keeps retrying while the server is unreachable (a restart). */
+export const RECONNECT_WAIT_MS = 15_000;
+
+/**
+ * Whether an error means the server or the connection went away (a restart, a terminated backend,
+ * a refused connection), not that the statement was wrong: SQLSTATE class 08 and 57P01-57P03,
+ * socket errors, and pg's own messages for a dead client.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  if (error instanceof AggregateError) return error.errors.some(isConnectionLoss);
+  if (typeof error !== "object" || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === "string" && (/^08/.test(code) || /^57P0[123]$/.test(code))) return true;
+  if (typeof code === "string" && ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"].includes(code))
+    return true;
+  return (
+    typeof message === "string" &&
+    /Connection terminated|not queryable|timeout exceeded when trying to connect|connection is closed/i.test(
+      message,
+    )
+  );
+}
+
+/** pg's refusal of a query on a dead client (the query was never sent). */
+function neverSent(error: unknown): boolean {
+  return error instanceof Error && /not queryable/.test(error.message);
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return messageOf(error.errors[0]);
+  return error instanceof Error ? error.message || error.name : String(error);
+}
+
+/**
+ * Runs a write transaction, riding out a server restart: when the connection is lost before COMMIT
+ * was sent, the server rolled the transaction back, so it is run again (backoff 100 ms to 1 s) for
+ * up to `waitMs`. A loss during COMMIT is not retried (it may have committed: running it again could
+ * write twice), unless pg refused to send the COMMIT (the client was already known dead). Either way a connection loss that is given up on becomes a StorageError naming the
+ * store, instead of pg's bare "Connection terminated unexpectedly".
+ */
+export async function retryingTransaction<T>(
+  run: (markCommitting: () => void) => Promise<T>,
+  options: {
+    location: string;
+    waitMs?: number;
+    sleep?: (ms: number) => Promise<void>;
+    /** Told of every connection loss (retried or not). */
+    onLoss?: () => void;
+  },
+): Promise<T> {
+  const waitMs = options.waitMs ?? RECONNECT_WAIT_MS;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    let committing = false;
+    try {
+      return await run(() => {
+        committing = true;
+      });
+    } catch (error) {
+      if (!isConnectionLoss(error)) throw error;
+      options.onLoss?.();
+      // pg refuses a query on a client it already knows is dead without sending it: a COMMIT
+      // refused so was never sent, and the server rolled the transaction back.
+      if (committing && !neverSent(error))
+        throw new StorageError(
+          `Lost the connection to the postgres store at ${options.location} while committing (the write may or may not have been saved): ${messageOf(error)}`,
+          { cause: error },
+        );
+      const waited = Date.now() - started;
+      if (waited >= waitMs)
+        throw new StorageError(
+          `The postgres store at ${options.location} was unreachable for ${(waited / 1000).toFixed(1)} s: ${messageOf(error)}. Check that the server is running.`,
+          { cause: error },
+        );
+      await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 4), Math.max(0, waitMs - waited)));
+    }
+  }
+}
+
 /**
  * Postgres for teams and several machines (`BATON_DATABASE_URL`). BIGINT columns are parsed to
  * JS numbers per pool (ids and epoch-ms timestamps stay far below 2^53), not globally.
  */
-export function openPostgresDialect(url: string, options: { maxConnections?: number } = {}): DialectAdapter {
+export function openPostgresDialect(
+  url: string,
+  options: { maxConnections?: number } = {},
+): DialectAdapter & { reachableSince(): number } {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.maxConnections ?? 10,
@@ -127,8 +211,22 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
           : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle client erroring (server restart) must not crash the process; the next query reports it.
-  pool.on("error", () => undefined);
+  // A client erroring (server restart, terminated backend) must not crash the process: the pool
+  // handles idle clients ("error" below), but a checked-out one (a transaction between two
+  // statements) emits "error" with no listener, which Node throws. Its in-flight or next query
+  // fails instead, and the pool drops it on release (it is no longer queryable).
+  // When this process last lost the server, and when it connected again after that: the run
+  // monitor must not take an outage for dead workers (see `reachableSince`).
+  let lostAt: number | undefined;
+  let reachableSince = 0;
+  const lost = () => {
+    lostAt = Date.now();
+  };
+  pool.on("error", lost);
+  pool.on("connect", (client) => {
+    client.on("error", lost);
+    if (lostAt !== undefined && lostAt >= reachableSince) reachableSince = Date.now();
+  });
   const db = new Kysely<BatonDatabase>({ dialect: new PostgresDialect({ pool }) });
   const watcher = createEventWatcher(url);
   // Which partitions definition (fingerprint) each asset's stored indices use, as this process last
@@ -206,7 +304,24 @@ export function openPostgresDialect(url: string, options: { maxConnections?: num
     },
     watchEvents: (onWake) => watcher.watch(onWake),
     partitionDefs,
-    writeTransaction: <T>(fn: (trx: Executor) => Promise<T>) => db.transaction().execute(fn),
+    // Every write goes through here: a server restart (down a few seconds) delays writes instead of
+    // failing the runs, ticks and heartbeats that make them.
+    writeTransaction: <T>(fn: (trx: Executor) => Promise<T>) =>
+      retryingTransaction(
+        (markCommitting) =>
+          db.transaction().execute(async (trx) => {
+            const result = await fn(trx);
+            markCommitting();
+            return result;
+          }),
+        { location: redactUrl(url), onLoss: lost },
+      ),
+    /**
+     * Since when this process can reach the server again after it last lost it (0: never lost). A
+     * worker cannot heartbeat while the server is down, so silence from before this is no sign of a
+     * dead worker (kysely-queue's staleRuns waits a full heartbeat timeout after it).
+     */
+    reachableSince: () => (lostAt !== undefined && lostAt >= reachableSince ? Date.now() : reachableSince),
     close: () => {
       watcher.close();
       defsWatcher.close();
