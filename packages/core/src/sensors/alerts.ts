@@ -54,7 +54,11 @@ async function post(
       signal,
     });
   } catch (error) {
-    throw new Error(`POST ${url} failed: ${(error as Error).message}`);
+    // fetch's own message is only "fetch failed": the reason (ECONNREFUSED, a DNS error…) is its cause.
+    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+    const detail =
+      typeof cause?.code === "string" ? cause.code : typeof cause?.message === "string" ? cause.message : "";
+    throw new Error(`POST ${url} failed: ${(error as Error).message}${detail ? ` (${detail})` : ""}`);
   }
   if (!response.ok) {
     const text = await response.text().catch(() => "");

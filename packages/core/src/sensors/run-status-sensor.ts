@@ -19,7 +19,11 @@ export interface RunStatusSensorOptions {
   /** Only runs touching these assets (a selection string, or a job); default: every run. */
   readonly monitorSelection?: string;
   readonly monitorJob?: AssetJobDefinition | string;
-  /** Alerts to deliver for each matching run (retried 3 times; a failure fails the tick). */
+  /**
+   * Alerts to deliver for each matching run: 3 attempts per tick (0.2 s, then 0.8 s apart), within
+   * the sensor's time limit; an undelivered alert fails the tick and keeps the cursor, so the next
+   * tick tries again (at least once).
+   */
   readonly alerts?: readonly Alert[];
   /** Runs to launch in reaction (their default target is `job`/`selection`). */
   readonly onRun?: (
@@ -139,7 +143,7 @@ export function runStatusSensor(options: RunStatusSensorOptions): SensorDefiniti
   }
 }
 
-/** Deliver with 3 attempts (0.2 s, 0.8 s backoff); throws the last error. */
+/** Deliver with 3 attempts (0.2 s, 0.8 s backoff; an abort stops at once); throws the last error. */
 async function deliver(
   alert: Alert,
   payload: AlertPayload,
