@@ -137,6 +137,8 @@ describe("webhook alert endpoint down, slow or answering 500, with a real daemon
     async (_name, backend) => {
       const opened: Endpoint[] = [];
       let t: InstigatorEnv | undefined;
+      let sampling = true;
+      let sampler: Promise<void> = Promise.resolve();
       try {
         t = await openInstigatorEnv(backend);
         const env = t;
@@ -173,8 +175,7 @@ describe("webhook alert endpoint down, slow or answering 500, with a real daemon
 
         // Schedule pace: when the daemon last evaluated it (lastTickAt), sampled all along.
         const scheduleEvaluations = new Set<number>();
-        let sampling = true;
-        const sampler = (async () => {
+        sampler = (async () => {
           while (sampling) {
             const at = (await env.instance.storage.getInstigatorState("every_second"))?.lastTickAt;
             if (at) scheduleEvaluations.add(at);
@@ -325,6 +326,8 @@ describe("webhook alert endpoint down, slow or answering 500, with a real daemon
           load1: loadAverage(),
         });
       } finally {
+        sampling = false;
+        await sampler.catch(() => undefined);
         for (const e of opened) await e.close();
         await closeInstigatorEnv(t);
       }
