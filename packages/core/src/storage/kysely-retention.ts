@@ -188,8 +188,8 @@ export function createRetentionStore(adapter: DialectAdapter): Pick<Storage, "pu
         const range = { after, upTo: Number(page[page.length - 1]!.id) };
         const touched = new Set<string>();
         for (;;) {
-          const deleted = await adapter.writeTransaction((trx) =>
-            trx
+          const deleted = await adapter.writeTransaction(async (trx) => {
+            const del = trx
               .deleteFrom("event_logs")
               .where(
                 "id",
@@ -200,16 +200,29 @@ export function createRetentionStore(adapter: DialectAdapter): Pick<Storage, "pu
                   .where((eb) => purgeable(eb, cutoff, range))
                   .limit(batch),
               )
-              .returning(["run_id", "type"])
-              .execute(),
-          );
-          for (const r of deleted) {
-            touched.add(r.run_id);
-            if (r.type === "log") counts.logs++;
-            else counts.events++;
-          }
-          if (deleted.length > 0) progress();
-          if (deleted.length < batch || stopped()) break;
+              .returning(["run_id", "type"]);
+            if (adapter.name === "sqlite") {
+              const rows = await del.execute();
+              return {
+                n: rows.length,
+                logs: rows.filter((r) => r.type === "log").length,
+                runs: rows.map((r) => r.run_id),
+              };
+            }
+            // Postgres: count in the server (a data-modifying CTE) instead of shipping every
+            // deleted row's run id and type back (5,000 rows per statement).
+            const { rows } = await sql<{ n: string; logs: string; runs: string[] | null }>`with d as (${del})
+              select count(*) as n, count(*) filter (where type = 'log') as logs, array_agg(distinct run_id) as runs from d`.execute(
+              trx,
+            );
+            const r = rows[0]!;
+            return { n: Number(r.n), logs: Number(r.logs), runs: r.runs ?? [] };
+          });
+          for (const runId of deleted.runs) touched.add(runId);
+          counts.logs += deleted.logs;
+          counts.events += deleted.n - deleted.logs;
+          if (deleted.n > 0) progress();
+          if (deleted.n < batch || stopped()) break;
           await yieldToEventLoop();
         }
         counts.runs += touched.size;
