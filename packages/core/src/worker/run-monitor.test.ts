@@ -64,6 +64,33 @@ describe("failStaleRuns", () => {
     expect(await failStaleRuns(instance.storage, t0 + 20_000, 2000)).toEqual([]);
   });
 
+  it("re-reads a listed run before failing it: a late worker that heartbeated or ended it since is left alone", async () => {
+    const instance = await setup();
+    const t0 = 1_000_000;
+    const late = await claimedBy(instance, "worker-late", t0);
+    const ended = await claimedBy(instance, "worker-ended", t0);
+    const real = instance.storage;
+    // The real store, except that between the monitor's list and its writes the late worker's
+    // heartbeat lands and the other run ends (what a busy tick lets happen).
+    const racing = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop !== "staleRuns") return Reflect.get(target, prop, receiver);
+        return async (before: number) => {
+          const listed = await target.staleRuns(before);
+          await target.heartbeat(worker("worker-late"), [late], t0 + 2600);
+          await target.appendEvents([{ type: "run_succeeded", runId: ended, timestamp: t0 + 2650 }]);
+          return listed;
+        };
+      },
+    });
+    const listed = (await real.staleRuns(t0 + 2700 - 2000)).map((r) => r.runId);
+    expect(listed.sort()).toEqual([late, ended].sort());
+    expect(await failStaleRuns(racing, t0 + 2700, 2000)).toEqual([]);
+    expect((await real.getRun(late))?.status).toBe("STARTING");
+    expect((await real.getRun(ended))?.status).toBe("SUCCESS");
+    expect((await real.getEvents(ended)).map((e) => e.type)).toEqual(["run_succeeded"]);
+  });
+
   it("words the silence in tenths of a second below 10 s, whole seconds above", () => {
     expect(workerDiedReason("w", 640)).toContain("(nothing for 0.6 s)");
     expect(workerDiedReason("w", 42_400)).toContain("(nothing for 42 s)");

@@ -1,4 +1,8 @@
+import type { RunStatus } from "../execution/events.js";
 import type { Storage } from "../storage/storage.js";
+
+/** What the store's stale-run query looks at (a run a worker holds). */
+const ACTIVE: ReadonlySet<RunStatus> = new Set(["STARTING", "STARTED", "CANCELING"]);
 
 /** "0.6 s", "12 s": a sub-second silence (short test heartbeats) is not rounded to "0 s". */
 function seconds(ms: number): string {
@@ -20,7 +24,13 @@ export function workerDiedReason(workerId: string | null, silentMs: number): str
  */
 export async function failStaleRuns(storage: Storage, now: number, timeoutMs: number): Promise<string[]> {
   const stale = await storage.staleRuns(now - timeoutMs);
-  for (const run of stale) {
+  const failed: string[] = [];
+  for (const listed of stale) {
+    // Read again just before failing it: a late (not dead) worker may have heartbeated or ended the
+    // run since the list was read (the list can be a busy tick old), and a run_failed appended
+    // after its run_succeeded would turn a successful run into a failed one.
+    const run = await storage.getRun(listed.runId);
+    if (!run || !ACTIVE.has(run.status) || (run.heartbeatAt ?? run.createdAt) >= now - timeoutMs) continue;
     await storage.appendEvents([
       {
         type: "run_failed",
@@ -29,6 +39,7 @@ export async function failStaleRuns(storage: Storage, now: number, timeoutMs: nu
         timestamp: now,
       },
     ]);
+    failed.push(run.runId);
   }
-  return stale.map((r) => r.runId);
+  return failed;
 }
