@@ -570,6 +570,50 @@ for (const backend of storageBackends()) {
         expect(await cursorOf("slow")).toBeNull();
       });
 
+      test("a stopping daemon (signal) aborts an alert held by a slow endpoint: the tick fails saying so, at once, and the cursor stays", async () => {
+        // The endpoint accepts and never answers: without the signal the evaluation would wait for
+        // its time limit (a SIGTERMed `baton daemon` took ~31 s to exit against a 30 s endpoint).
+        let posts = 0;
+        const server = http.createServer(() => {
+          posts++;
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+        cleanups.push(async () => {
+          server.closeAllConnections();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+        });
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+        const s = runStatusSensor({ name: "stopping", alerts: [webhookAlert({ url })] });
+        const d = defs(s);
+        expect((await evaluate(s, d)).status).toBe("SKIPPED"); // places the cursor
+        const cursor = await cursorOf("stopping");
+        expect((await instance.materialize(d, { selection: "flaky" })).status).toBe("FAILURE");
+
+        const stop = new AbortController();
+        const outcome = evaluateSensor(s, {
+          instance,
+          definitions: d,
+          now: T0 + 10_000,
+          signal: stop.signal,
+        });
+        await waitFor("the alert's POST", async () => (posts > 0 ? true : undefined), 10_000);
+        const stoppedAt = Date.now();
+        stop.abort();
+        const done = await outcome;
+        expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+        expect(done.status).toBe("FAILURE");
+        expect(done.error).toBe(
+          "the daemon stopped during the evaluation (the next one starts from the same cursor)",
+        );
+        const ticks = await ticksOf("stopping");
+        expect(ticks.map((k) => [k.status, k.error])).toEqual([
+          ["SKIPPED", null],
+          ["FAILURE", done.error],
+        ]);
+        expect(await cursorOf("stopping")).toBe(cursor);
+        expect(posts).toBe(1);
+      });
+
       test("an invalid run request (unknown partition key) fails the tick naming the key; the valid ones still launch, once", async () => {
         const s = sensor({
           name: "mixed",

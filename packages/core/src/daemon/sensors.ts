@@ -19,6 +19,12 @@ export interface SensorEvalOptions {
   /** false: evaluate only (preview): nothing launched, cursor and ticks untouched. */
   readonly launch?: boolean;
   readonly log?: (line: string) => void;
+  /**
+   * The daemon is stopping: abort the evaluation (its `ctx.signal` fires, an alert in flight is
+   * dropped), record the tick as failed and keep the cursor, so the next daemon starts from it.
+   * Without it a stopping daemon waits for the evaluation, up to its time limit.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface SensorTickOutcome {
@@ -42,21 +48,38 @@ function sensorLogger(name: string, log: ((line: string) => void) | undefined): 
   return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }
 
-/** Run `evaluate` with the sensor's time limit (its signal fires, and the tick fails). */
+/**
+ * Run `evaluate` with the sensor's time limit, or until `stop` fires (the daemon is stopping):
+ * either way its signal fires, and the tick fails.
+ */
 async function evaluateWithLimit(
   sensor: SensorDefinition,
   ctxBase: Omit<Parameters<SensorDefinition["evaluate"]>[0], "signal">,
+  stop: AbortSignal | undefined,
 ) {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  let onStop: (() => void) | undefined;
   const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new Error(
-        `the evaluation exceeded its time limit of ${sensor.timeoutSeconds} s (timeoutSeconds)`,
-      );
+    const fail = (error: Error) => {
       controller.abort(error);
       reject(error);
-    }, sensor.timeoutSeconds * 1000);
+    };
+    timer = setTimeout(
+      () =>
+        fail(
+          new Error(`the evaluation exceeded its time limit of ${sensor.timeoutSeconds} s (timeoutSeconds)`),
+        ),
+      sensor.timeoutSeconds * 1000,
+    );
+    if (stop) {
+      onStop = () =>
+        fail(
+          new Error("the daemon stopped during the evaluation (the next one starts from the same cursor)"),
+        );
+      if (stop.aborted) onStop();
+      else stop.addEventListener("abort", onStop, { once: true });
+    }
   });
   try {
     const value = await Promise.race([
@@ -66,6 +89,7 @@ async function evaluateWithLimit(
     return toSensorResult(value);
   } finally {
     clearTimeout(timer);
+    if (onStop) stop?.removeEventListener("abort", onStop);
   }
 }
 
@@ -89,15 +113,19 @@ export async function evaluateSensor(
   let already = 0;
   const errors: string[] = [];
   try {
-    result = await evaluateWithLimit(sensor, {
-      sensorName: sensor.name,
-      cursor: state?.cursor ?? null,
-      now: new Date(now),
-      lastTickAt: state?.lastTickAt ? new Date(state.lastTickAt) : null,
-      log: sensorLogger(sensor.name, options.log),
-      store: storage,
-      definitions,
-    });
+    result = await evaluateWithLimit(
+      sensor,
+      {
+        sensorName: sensor.name,
+        cursor: state?.cursor ?? null,
+        now: new Date(now),
+        lastTickAt: state?.lastTickAt ? new Date(state.lastTickAt) : null,
+        log: sensorLogger(sensor.name, options.log),
+        store: storage,
+        definitions,
+      },
+      options.signal,
+    );
     const requests: readonly RunRequest[] = result.runRequests ?? [];
     if (launch) {
       for (const [name, keys] of Object.entries(result.addDynamicPartitions ?? {}))
