@@ -1,8 +1,9 @@
 /**
  * Fault scenario 6 (issue 14): the SQLite store on a full disk and on a read-only file.
  *
- * Real `baton materialize` children against a real store file; everything asserted is read back
- * from that file (runs, event_logs, asset_status) or from what the CLI printed.
+ * Real `baton materialize` children and a real `baton worker` pool against a real store file;
+ * everything asserted is read back from that file (runs, event_logs, asset_status, workers) or
+ * from what the CLI printed.
  *
  * Full disk: mounting a small tmpfs/loopback needs privileges CI containers do not give, so the
  * file is capped instead: BATON_TEST_SQLITE_PRAGMAS=max_page_count=N (sqlite-dialect.ts, for
@@ -26,6 +27,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, test } from "vitest";
 import { BIN, ROOT, STACK_LINE } from "../support/cli.js";
+import { describeProc, exitOf, forget, killGroup, spawnBaton, waitFor } from "../support/processes.js";
 
 const FIXTURE = path.join(ROOT, "tests/fixtures/faults-sqlite");
 const PRAGMAS_ENV = "BATON_TEST_SQLITE_PRAGMAS";
@@ -68,16 +70,21 @@ afterAll(async () => {
   for (const home of homes) await rm(home, { recursive: true, force: true });
 });
 
+/** Our environment without BATON_*, FIXTURE_* and CI, plus BATON_HOME and `extra`. */
+function childEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^(BATON_|FIXTURE_)/.test(k) && k !== "CI" && v !== undefined) env[k] = v;
+  return Object.assign(env, { BATON_HOME: home, ...extra });
+}
+
 function baton(
   args: readonly string[],
   home: string,
   extra: Record<string, string> = {},
   as?: Identity,
 ): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!/^(BATON_|FIXTURE_)/.test(k) && k !== "CI" && v !== undefined) env[k] = v;
-  Object.assign(env, { BATON_HOME: home, ...extra });
+  const env = childEnv(home, extra);
   if (as) env.HOME = home; // nobody's home (/nonexistent) is not writable: tsx caches under TMPDIR anyway
   const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
     cwd: FIXTURE,
@@ -181,13 +188,64 @@ describe("fault 6: the SQLite store on a full disk and on a read-only file", () 
 
     // Room for a run's record and first events, not for a 400 KB materialization (~100 pages).
     const full = { [PRAGMAS_ENV]: `max_page_count=${pages + 10}`, FIXTURE_BIG_METADATA: "400000" };
-    const attempts = 2;
-    const refusedRuns: string[] = [];
-    let message = "";
-    for (let i = 0; i < attempts; i++) {
-      const r = await baton(["materialize", "--select", "*"], home, full);
-      message = expectStoreError(r, store, /is full \(database or disk is full\)/);
-      refusedRuns.push(runIdOf(r));
+    // A run executed by `baton materialize` in its own process.
+    const refused = await baton(["materialize", "--select", "*"], home, full);
+    const message = expectStoreError(refused, store, /is full \(database or disk is full\)/);
+    const refusedRuns = [runIdOf(refused)];
+
+    // A queued run executed by a worker (its pool's child process writes the events): the worker
+    // records it as FAILURE with the store's reason, and keeps working (heartbeats still land).
+    const worker = spawnBaton(["worker", "--concurrency", "1", "--heartbeat-ms", "300"], {
+      cwd: FIXTURE,
+      env: childEnv(home, full),
+    });
+    let workerRun: { status: string; reason: string | undefined; heartbeatAt: number } | undefined;
+    try {
+      const launched = await baton(["launch", "--select", "*"], home);
+      expect(launched.code, describeResult(launched)).toBe(0);
+      const queuedRun = /[0-9a-f]{8}-[0-9a-f-]{27}/.exec(launched.stdout)?.[0];
+      expect(queuedRun, describeResult(launched)).toBeDefined();
+      refusedRuns.push(queuedRun!);
+      const readRun = () =>
+        readStore(store, (db) => {
+          const run = db.prepare("select status from runs where run_id = ?").get(queuedRun) as {
+            status: string;
+          };
+          const failed = db
+            .prepare("select body from event_logs where run_id = ? and type = 'run_failed'")
+            .get(queuedRun) as { body: string } | undefined;
+          const beat = db
+            .prepare("select max(heartbeat_at) as at from workers where status = 'running'")
+            .get() as {
+            at: number | null;
+          };
+          return {
+            status: run.status,
+            reason: failed ? (JSON.parse(failed.body) as { reason: string }).reason : undefined,
+            heartbeatAt: beat.at ?? 0,
+          };
+        });
+      workerRun = await waitFor(
+        () => `the worker's run ${queuedRun} to end\n${describeProc(worker)}`,
+        () => {
+          const r = readRun();
+          return r.status === "FAILURE" || r.status === "SUCCESS" ? r : undefined;
+        },
+        60_000,
+      );
+      expect(workerRun.status).toBe("FAILURE");
+      expect(workerRun.reason).toContain(`The SQLite store at ${store} is full (database or disk is full)`);
+      const beatAfterFailure = workerRun.heartbeatAt;
+      await waitFor(
+        "a worker heartbeat after the refused run",
+        () => readRun().heartbeatAt > beatAfterFailure,
+        30_000,
+      );
+      expect(worker.exitInfo(), describeProc(worker)).toBeUndefined();
+    } finally {
+      killGroup(worker, "SIGTERM");
+      await exitOf(worker, 30_000).catch(() => killGroup(worker, "SIGKILL"));
+      forget(worker);
     }
 
     const during = readStore(store, (db) => ({ integrity: integrity(db), ...snapshot(db) }));
@@ -239,8 +297,8 @@ describe("fault 6: the SQLite store on a full disk and on a read-only file", () 
         scenario: "sqlite-full-disk",
         backend: "sqlite",
         method: "PRAGMA max_page_count (file capped 10 pages above its size)",
-        attempts,
         writesRefused: refusedRuns.length,
+        refusedBy: ["baton materialize", "baton worker"],
         refusedRunStatus: refusedStatus,
         integrity: after.integrity,
         earlierDataIntact: true,
