@@ -22,6 +22,7 @@ import {
   killGroup,
   type Proc,
   spawnBaton,
+  spawnCommand,
   waitFor,
 } from "../support/processes.js";
 import type { StorageBackend, StorageLocation } from "../support/storage-backends.js";
@@ -85,9 +86,17 @@ function childEnv(t: FaultEnv): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Start `baton ARGS` in its own process group, in the fixture directory. */
+/**
+ * Start `baton ARGS` in its own process group, in the fixture directory. `FAULTS_BATON_BIN` (a
+ * path) runs another build of the CLI instead: how the reports show a test fails against a
+ * deliberately broken build, without rebuilding the dist everyone else's tests run.
+ */
 export function startBaton(t: FaultEnv, args: readonly string[]): Proc {
-  const proc = spawnBaton(args, { cwd: FIXTURE, env: childEnv(t) });
+  const bin = process.env.FAULTS_BATON_BIN;
+  const options = { cwd: FIXTURE, env: childEnv(t) };
+  const proc = bin
+    ? spawnCommand("baton", process.execPath, [path.resolve(ROOT, bin)], args, options)
+    : spawnBaton(args, options);
   t.procs.push(proc);
   return proc;
 }
