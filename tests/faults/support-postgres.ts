@@ -6,7 +6,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { describeProc, type Proc, spawnBaton, waitFor } from "../support/processes.js";
+import { describeProc, type Proc, spawnBaton, spawnCommand, waitFor } from "../support/processes.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const FIXTURE = path.join(ROOT, "tests/fixtures/faults-postgres");
@@ -33,8 +33,16 @@ export function childEnv(e: ProcEnv): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * The CLI the processes run: the built one, or FAULT_BATON_BIN (a scratch build with a fault put in on
+ * purpose, to show these tests fail without touching the tree other suites run).
+ */
 export function startBaton(e: ProcEnv, args: readonly string[], procs: Proc[]): Proc {
-  const proc = spawnBaton(args, { cwd: FIXTURE, env: childEnv(e) });
+  const bin = process.env.FAULT_BATON_BIN;
+  const options = { cwd: FIXTURE, env: childEnv(e) };
+  const proc = bin
+    ? spawnCommand("baton", process.execPath, [bin], args, options)
+    : spawnBaton(args, options);
   procs.push(proc);
   return proc;
 }
