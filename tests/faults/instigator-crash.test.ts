@@ -2,7 +2,8 @@
  * Fault scenario 3 (issue 14): a real `baton daemon` SIGKILLed between a sensor's (or a schedule
  * tick's) run launches and the save of its cursor and tick, at the fault point the code declares
  * (`sensor:NAME:launched`, `schedule:NAME:launched`; packages/core/src/util/fault-points.ts), then
- * restarted without the fault. What the store says afterwards, on SQLite and on Postgres:
+ * restarted without the fault. What the store says afterwards, on SQLite and on Postgres (both at
+ * once, a daemon each; the scenarios one after the other):
  * - a sensor with run keys: no run launched twice; the restarted daemon evaluates from the old
  *   cursor, its run keys dedupe the requests it sees again, the cursor then moves on, and new work
  *   launches once;
@@ -13,8 +14,9 @@
  */
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { waitFor } from "../support/processes.js";
+import type { StorageBackend } from "../support/storage-backends.js";
 import {
   allRuns,
   closeInstigatorEnv,
@@ -42,26 +44,34 @@ async function sensorRuns(t: InstigatorEnv, sensor: string) {
   return (await allRuns(t)).filter((r) => r.tags["baton/sensor"] === sensor);
 }
 
-for (const backend of runnableBackends()) {
-  describe(`crash between launching and saving the cursor (${backend.name})`, () => {
-    let t: InstigatorEnv | undefined;
-    beforeAll(async () => {
-      requireBuiltCore();
-      await backend.start();
-    }, 60_000);
-    afterAll(async () => {
-      await backend.stop();
-    });
-    afterEach(async () => {
-      await closeInstigatorEnv(t);
-      t = undefined;
-    });
+const backends = runnableBackends();
+const cases = backends.map((b) => [b.name, b] as [string, StorageBackend]);
 
-    test(
-      "a sensor with run keys launches nothing twice; the restarted daemon re-reads the old cursor, dedupes, moves on, and launches new work once",
-      async () => {
-        t = await openInstigatorEnv(backend);
-        const env = t;
+/** `body` on a fresh store of `backend`, closed (processes killed, store dropped) whatever happens. */
+async function withEnv(backend: StorageBackend, body: (env: InstigatorEnv) => Promise<void>) {
+  const env = await openInstigatorEnv(backend);
+  try {
+    await body(env);
+  } finally {
+    await closeInstigatorEnv(env);
+  }
+}
+
+beforeAll(async () => {
+  requireBuiltCore();
+  for (const backend of backends) await backend.start();
+}, 60_000);
+afterAll(async () => {
+  for (const backend of backends) await backend.stop();
+});
+
+// Each scenario runs on every backend at once (one daemon per backend); scenarios run one after
+// the other.
+describe("crash between launching and saving the cursor: a sensor with run keys", () => {
+  test.concurrent.each(cases)(
+    "%s: a sensor with run keys launches nothing twice; the restarted daemon re-reads the old cursor, dedupes, moves on, and launches new work once",
+    async (_name, backend) => {
+      await withEnv(backend, async (env) => {
         await writeItems(env, [1, 2, 3]);
         const crashing = await startDaemon(env, {
           FIXTURE_RUNNING: "items_keyed",
@@ -121,15 +131,17 @@ for (const backend of runnableBackends()) {
           recoveryTickMs: recoveryMs,
           load1: loadAverage(),
         });
-      },
-      TEST_TIMEOUT_MS,
-    );
+      });
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
 
-    test(
-      "a sensor without run keys launches its requests again after such a crash (at least once)",
-      async () => {
-        t = await openInstigatorEnv(backend);
-        const env = t;
+describe("crash between launching and saving the cursor: a sensor without run keys", () => {
+  test.concurrent.each(cases)(
+    "%s: a sensor without run keys launches its requests again after such a crash (at least once)",
+    async (_name, backend) => {
+      await withEnv(backend, async (env) => {
         await writeItems(env, [1, 2, 3]);
         const crashing = await startDaemon(env, {
           FIXTURE_RUNNING: "items_unkeyed",
@@ -159,15 +171,17 @@ for (const backend of runnableBackends()) {
           duplicates: Object.keys(duplicates(items)).length,
           load1: loadAverage(),
         });
-      },
-      TEST_TIMEOUT_MS,
-    );
+      });
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
 
-    test(
-      "a schedule tick launched before the crash is not launched again and is recorded once; no tick lost",
-      async () => {
-        t = await openInstigatorEnv(backend);
-        const env = t;
+describe("crash between launching and saving the cursor: a schedule tick", () => {
+  test.concurrent.each(cases)(
+    "%s: a schedule tick launched before the crash is not launched again and is recorded once; no tick lost",
+    async (_name, backend) => {
+      await withEnv(backend, async (env) => {
         // Two ticks go through, the third crashes between its launch and its record.
         const crashing = await startDaemon(env, {
           FIXTURE_RUNNING: "every_second",
@@ -232,8 +246,8 @@ for (const backend of runnableBackends()) {
           recoveryMs,
           load1: loadAverage(),
         });
-      },
-      TEST_TIMEOUT_MS,
-    );
-  });
-}
+      });
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
