@@ -389,6 +389,30 @@ function startWriter(options: { sqlitePath: string; databaseUrl?: string }) {
   };
 }
 
+/** BENCH_EXPLAIN=1: the plan of one purge statement (what kysely-retention.ts sends), rolled back. */
+async function explainFirstStatement(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("begin");
+    const kept = KEPT.map((k) => `'${k}'`).join(", ");
+    const runIds = Array.from({ length: 500 }, (_, i) => `'run-${i}'`).join(", ");
+    const { rows } =
+      await client.query(`explain (analyze, buffers) delete from event_logs where id = any(array(
+      select event_logs.id from event_logs where event_logs.run_id in (${runIds})
+      and event_logs.type not in (${kept})
+      and not (event_logs.type = 'materialization' and event_logs.id in (
+        select last_materialization_event_id from asset_status where last_materialization_event_id is not null
+        union all select last_materialization_event_id from asset_partitions where last_materialization_event_id is not null))
+      and not (event_logs.type = 'check_evaluation' and event_logs.id in (select event_id from asset_check_latest))
+      limit 5000)) returning run_id, type`);
+    console.error(rows.map((r) => r["QUERY PLAN"]).join("\n"));
+    await client.query("rollback");
+  } finally {
+    await client.end();
+  }
+}
+
 async function runCase(name: string) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "baton-bench-purge-"));
   let server: Awaited<ReturnType<typeof startTestPostgres>> = null;
@@ -448,6 +472,7 @@ async function runCase(name: string) {
     const events = await build();
     const buildSeconds = secs(performance.now() - t);
     const before = await size();
+    if (isPg && process.env.BENCH_EXPLAIN === "1") await explainFirstStatement(options.databaseUrl!);
     const storage = await open();
     t = performance.now();
     const dry = await storage.purge({ eventsBefore: CUTOFF, dryRun: true });

@@ -35,17 +35,17 @@ type EventsEb = ExpressionBuilder<BatonDatabase, "event_logs">;
  * asset and asset partition, the latest result of each check) — those stay whatever their age, so
  * asset pages, partition status, staleness and check status read the same after a purge.
  */
-function purgeable(
-  eb: EventsEb,
-  cutoff: number,
-  runIds?: { readonly after: number; readonly upTo: number },
-): Expression<SqlBool> {
-  let runs = eb
-    .selectFrom("runs")
-    .select("runs.run_id")
-    .where("runs.ended_at", "<", cutoff)
-    .where("runs.status", "in", [...TERMINAL]);
-  if (runIds) runs = runs.where("runs.id", ">", runIds.after).where("runs.id", "<=", runIds.upTo);
+function purgeable(eb: EventsEb, cutoff: number, runIds?: readonly string[]): Expression<SqlBool> {
+  // A batch names its runs: a literal list makes both planners read them through the
+  // event_logs (run_id, id) index (with a subquery on a runs range, Postgres chose a sequential
+  // scan of the whole log per statement: quadratic over a large purge).
+  const runs =
+    runIds ??
+    eb
+      .selectFrom("runs")
+      .select("runs.run_id")
+      .where("runs.ended_at", "<", cutoff)
+      .where("runs.status", "in", [...TERMINAL]);
   // Uncorrelated subqueries (hashed once per statement by both databases): a correlated NOT EXISTS
   // on asset_partitions would scan an asset's partitions per event (no index on the event id).
   const latestMaterializations = eb
@@ -60,7 +60,7 @@ function purgeable(
     );
   const latestChecks = eb.selectFrom("asset_check_latest").select("asset_check_latest.event_id as id");
   return eb.and([
-    eb("event_logs.run_id", "in", runs),
+    eb("event_logs.run_id", "in", runs as never),
     eb("event_logs.type", "not in", [...KEPT_EVENT_TYPES]),
     eb.not(
       eb.and([
@@ -143,6 +143,16 @@ export function createRetentionStore(adapter: DialectAdapter): Pick<Storage, "pu
           .groupBy("e.asset_key"),
       );
 
+  /**
+   * `id` is one of the ids `subquery` selects. Postgres: `id = any(array(…))` looks them up by
+   * primary key; `id in (…)` with a LIMIT inside was planned as a hash semi-join over a sequential
+   * scan of the whole table, per statement.
+   */
+  const idIn = (subquery: Expression<unknown>) =>
+    adapter.name === "postgres"
+      ? sql<SqlBool>`id = any(array(${subquery}))`
+      : sql<SqlBool>`id in (${subquery})`;
+
   async function purge(options: PurgeOptions): Promise<PurgeResult> {
     const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH));
     const counts = zero();
@@ -177,7 +187,7 @@ export function createRetentionStore(adapter: DialectAdapter): Pick<Storage, "pu
       while (!stopped()) {
         const page = await db
           .selectFrom("runs")
-          .select("id")
+          .select(["id", "run_id"])
           .where("id", ">", after)
           .where("ended_at", "<", cutoff)
           .where("status", "in", [...TERMINAL])
@@ -185,22 +195,16 @@ export function createRetentionStore(adapter: DialectAdapter): Pick<Storage, "pu
           .limit(RUNS_PER_PASS)
           .execute();
         if (page.length === 0) break;
-        const range = { after, upTo: Number(page[page.length - 1]!.id) };
+        const runIds = page.map((r) => r.run_id);
         const touched = new Set<string>();
         for (;;) {
           const deleted = await adapter.writeTransaction(async (trx) => {
-            const del = trx
-              .deleteFrom("event_logs")
-              .where(
-                "id",
-                "in",
-                trx
-                  .selectFrom("event_logs")
-                  .select("event_logs.id")
-                  .where((eb) => purgeable(eb, cutoff, range))
-                  .limit(batch),
-              )
-              .returning(["run_id", "type"]);
+            const ids = trx
+              .selectFrom("event_logs")
+              .select("event_logs.id")
+              .where((eb) => purgeable(eb, cutoff, runIds))
+              .limit(batch);
+            const del = trx.deleteFrom("event_logs").where(idIn(ids)).returning(["run_id", "type"]);
             if (adapter.name === "sqlite") {
               const rows = await del.execute();
               return {
@@ -226,7 +230,7 @@ export function createRetentionStore(adapter: DialectAdapter): Pick<Storage, "pu
           await yieldToEventLoop();
         }
         counts.runs += touched.size;
-        after = range.upTo;
+        after = Number(page[page.length - 1]!.id);
         await yieldToEventLoop();
       }
     }
@@ -249,7 +253,7 @@ export function createRetentionStore(adapter: DialectAdapter): Pick<Storage, "pu
       await drain("ticks", async (trx) => {
         const r = await trx
           .deleteFrom("ticks")
-          .where("id", "in", oldTicks(ticksBefore).orderBy("id").limit(batch))
+          .where(idIn(oldTicks(ticksBefore).orderBy("id").limit(batch)))
           .executeTakeFirst();
         return r.numDeletedRows;
       });
@@ -258,7 +262,7 @@ export function createRetentionStore(adapter: DialectAdapter): Pick<Storage, "pu
       await drain("automationEvaluations", async (trx) => {
         const r = await trx
           .deleteFrom("automation_evaluations")
-          .where("id", "in", oldEvaluations(automationBefore).orderBy("id").limit(batch))
+          .where(idIn(oldEvaluations(automationBefore).orderBy("id").limit(batch)))
           .executeTakeFirst();
         return r.numDeletedRows;
       });
