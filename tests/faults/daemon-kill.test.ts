@@ -67,14 +67,13 @@ async function describeState(t: FaultEnv, backfillId: string): Promise<string> {
 /** `baton daemon`, once it says it leads (after a killed leader's lease expired: ~2 s). */
 async function startLeader(t: FaultEnv, backfillId: string): Promise<Proc> {
   const daemon = startBaton(t, DAEMON_ARGS);
-  await waitFor(
+  // An exit ends the wait at once (waitFor would retry a thrown error until its deadline).
+  const outcome = await waitFor(
     async () => `the daemon to lead\n${await describeState(t, backfillId)}`,
-    () => {
-      if (daemon.exitInfo()) throw new Error(`the daemon exited: ${describeProc(daemon)}`);
-      return daemon.stderr().includes("is the leader");
-    },
+    () => (daemon.exitInfo() ? "exited" : daemon.stderr().includes("is the leader") && "leads"),
     30_000,
   );
+  if (outcome === "exited") throw new Error(`the daemon exited: ${describeProc(daemon)}`);
   return daemon;
 }
 

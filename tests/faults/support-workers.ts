@@ -123,14 +123,13 @@ export async function startPool(t: FaultEnv, concurrency: number, heartbeatMs: n
     "--heartbeat-ms",
     String(heartbeatMs),
   ]);
-  await waitFor(
+  // An exit ends the wait at once (waitFor would retry a thrown error until its deadline).
+  const outcome = await waitFor(
     () => `the worker pool to start: ${describeProc(proc)}`,
-    () => {
-      if (proc.exitInfo()) throw new Error(`the pool exited: ${describeProc(proc)}`);
-      return /worker pool started/.test(proc.stderr());
-    },
+    () => (proc.exitInfo() ? "exited" : /worker pool started/.test(proc.stderr()) && "started"),
     30_000,
   );
+  if (outcome === "exited") throw new Error(`the worker pool exited: ${describeProc(proc)}`);
   return proc;
 }
 

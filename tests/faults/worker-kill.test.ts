@@ -5,7 +5,8 @@
  * (`baton worker --concurrency 5`, one run per child process), waits (from the store) until every
  * run finished step a and started step b (b holds on a file the test owns), then SIGKILLs the
  * pool's whole process group: the supervisor dies too, so nobody is left to report the deaths and
- * only the daemon's heartbeat monitor can notice. 4 rounds = 20 kills per backend.
+ * only the daemon's heartbeat monitor can notice. 4 rounds = 20 kills of 20 distinct runs per
+ * backend (a loop over runs, not one run re-executed: each kill is a fresh run with a fresh a).
  *
  * The monitor is the daemon's own code (`createDaemon` from @baton/core/internal), ticking in this
  * process every 200 ms with a heartbeat timeout of 2 worker heartbeat intervals. For every kill:
@@ -15,6 +16,9 @@
  *   step_started once, nothing of c; run_seq is 1..n without a gap;
  * - re-executing it from failure (`launchReexecution(…, { fromFailure: true })`, what the UI's and
  *   the CLI's re-execute do, queued to a fresh pool) runs exactly b and c, never a again.
+ * The monitor is stopped for the re-executions: they assert what runs, not detection (and a live
+ * worker's late heartbeat on a loaded machine is not what this scenario measures).
+ * Figures: FAULT_FIGURES line per backend (detect p50/max, longest monitor tick, round times).
  */
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -181,7 +185,9 @@ for (const backend of storageBackends()) {
           );
           const killAt = Date.now();
           roundTimes.push({ poolMs: poolAt - roundAt, insideBMs: killAt - poolAt });
-          console.log(`[${backend.name}] round ${round}: ${JSON.stringify(roundTimes.at(-1))} at ${Date.now() - began} ms`);
+          console.log(
+            `[${backend.name}] round ${round}: ${JSON.stringify(roundTimes.at(-1))} at ${Date.now() - began} ms`,
+          );
           await sigkillGroup(pool);
           for (const runId of runIds) {
             const run = await waitFor(
