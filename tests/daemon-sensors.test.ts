@@ -1303,6 +1303,52 @@ for (const backend of storageBackends()) {
         expect(hook.received).toHaveLength(4);
       });
 
+      test("the alert for the 2nd of two ended runs fails: the 1st is not alerted again and its requests launch; the cursor stops between them", async () => {
+        // POST 1 (run A) is answered 200, the 3 attempts for run B 500, then 200 again.
+        const hook = await startHook((n) => (n >= 2 && n <= 4 ? 500 : 200));
+        const s = runStatusSensor({
+          name: "halfway",
+          alerts: [webhookAlert({ url: hook.url })],
+          selection: "plain",
+          onRun: () => ({}),
+        });
+        const d = defs(s);
+        await evaluate(s, d);
+        const cursorBefore = await cursorOf("halfway");
+        const runA = await failRun("flaky");
+        const runB = await failRun("other_flaky");
+
+        const failed = await evaluate(s, d, T0 + 5000);
+        expect(failed.status).toBe("FAILURE");
+        expect(failed.error).toContain(`run ${runB} was not delivered`);
+        expect(failed.launched).toHaveLength(1); // run A's reaction, launched with the done part
+        const cursorBetween = await cursorOf("halfway");
+        expect(cursorBetween).not.toBe(cursorBefore);
+        expect(failed.cursor).toBe(cursorBetween);
+
+        const next = await evaluate(s, d, T0 + 10_000);
+        expect(next.status).toBe("SUCCESS");
+        expect(next.launched).toHaveLength(1); // run B's reaction
+        expect((await evaluate(s, d, T0 + 15_000)).skipReason).toBe("no matching runs ended");
+        expect(hook.received.map((r) => (r.body as AlertPayload).runId)).toEqual([
+          runA,
+          runB,
+          runB,
+          runB,
+          runB,
+        ]);
+        const reactions = await sensorRuns("halfway");
+        expect(reactions).toHaveLength(2);
+        expect(reactions.map((r) => r.assetKeys)).toEqual([["plain"], ["plain"]]);
+        const ticks = await ticksOf("halfway");
+        expect(ticks.map((k) => [k.status, k.runIds.length, k.cursor])).toEqual([
+          ["SKIPPED", 0, cursorBefore],
+          ["FAILURE", 1, cursorBetween],
+          ["SUCCESS", 1, ticks[2]!.cursor],
+          ["SKIPPED", 0, ticks[2]!.cursor],
+        ]);
+      });
+
       test("a url function returning undefined skips the alert without error", async () => {
         const s = runStatusSensor({
           name: "unconfigured",

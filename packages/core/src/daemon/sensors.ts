@@ -8,6 +8,7 @@ import {
 } from "../definitions/sensor.js";
 import { describeError } from "../errors.js";
 import type { BatonInstance } from "../instance/instance.js";
+import { partialProgressOf } from "../sensors/partial-progress.js";
 import type { TickStatus } from "../storage/storage.js";
 import { faultPoint } from "../util/fault-points.js";
 import { type Launched, launchRequest } from "./launcher.js";
@@ -93,6 +94,19 @@ async function evaluateWithLimit(
   }
 }
 
+/** The evaluation's result; a failure saying part of the work went through gives that part. */
+async function evaluateKeepingProgress(
+  ...args: Parameters<typeof evaluateWithLimit>
+): Promise<{ result: SensorResult; failure: string | null }> {
+  try {
+    return { result: await evaluateWithLimit(...args), failure: null };
+  } catch (error) {
+    const progress = partialProgressOf(error);
+    if (!progress) throw error;
+    return { result: toSensorResult(progress), failure: describeError(error) };
+  }
+}
+
 /**
  * One tick of a sensor: evaluate (time-limited), add dynamic partitions, launch its run requests
  * (a used run key is never launched again: the key is stored with the run, so a crash between
@@ -112,8 +126,10 @@ export async function evaluateSensor(
   const launched: Launched[] = [];
   let already = 0;
   const errors: string[] = [];
+  /** The evaluation failed after part of its work went through: that part is launched and saved. */
+  let partial = false;
   try {
-    result = await evaluateWithLimit(
+    const evaluation = await evaluateKeepingProgress(
       sensor,
       {
         sensorName: sensor.name,
@@ -126,6 +142,11 @@ export async function evaluateSensor(
       },
       options.signal,
     );
+    result = evaluation.result;
+    if (evaluation.failure !== null) {
+      errors.push(evaluation.failure);
+      partial = true;
+    }
     const requests: readonly RunRequest[] = result.runRequests ?? [];
     if (launch) {
       for (const [name, keys] of Object.entries(result.addDynamicPartitions ?? {}))
@@ -159,6 +180,7 @@ export async function evaluateSensor(
   } catch (error) {
     errors.push(describeError(error));
     result = {};
+    partial = false;
   }
   const status: TickStatus = errors.length > 0 ? "FAILURE" : launched.length > 0 ? "SUCCESS" : "SKIPPED";
   const skipReason =
@@ -168,8 +190,11 @@ export async function evaluateSensor(
         ? `${already} run request(s) already launched earlier (same run key)`
         : (result.skipReason ?? "no run requests");
   // The cursor moves only when everything went through: after a failure the next evaluation starts
-  // from the same place (requests with run keys that did launch are not launched again).
-  const cursor = errors.length === 0 && result.cursor !== undefined ? result.cursor : (state?.cursor ?? null);
+  // from the same place (requests with run keys that did launch are not launched again), or from
+  // the end of the part that went through when the evaluation says so (see partial-progress.ts).
+  const throughErrors = partial ? 1 : 0;
+  const cursor =
+    errors.length === throughErrors && result.cursor !== undefined ? result.cursor : (state?.cursor ?? null);
   const error = errors.length > 0 ? errors.join("\n") : null;
   if (launch) {
     // Fault tests crash here: runs launched, cursor and tick not saved (see util/fault-points.ts).

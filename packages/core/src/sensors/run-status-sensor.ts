@@ -9,6 +9,7 @@ import type { RunStatus } from "../execution/events.js";
 import { resolveSelection } from "../graph/selection.js";
 import type { RunRecord } from "../storage/storage.js";
 import { type Alert, type AlertPayload, runLink } from "./alerts.js";
+import { withPartialProgress } from "./partial-progress.js";
 
 export type EndStatus = "SUCCESS" | "FAILURE" | "CANCELED";
 
@@ -90,7 +91,7 @@ export function runStatusSensor(options: RunStatusSensorOptions): SensorDefiniti
       const requests: RunRequest[] = [];
       let delivered = 0;
       let matched = 0;
-      for (const run of page.runs) {
+      for (const [index, run] of page.runs.entries()) {
         if (ctx.signal.aborted) break;
         if (!monitored || run.assetKeys.some((k) => monitored.has(k))) {
           matched++;
@@ -108,8 +109,23 @@ export function runStatusSensor(options: RunStatusSensorOptions): SensorDefiniti
               tags: run.tags,
               sensor: ctx.sensorName,
             };
-            for (const alert of alerts)
-              if ((await deliver(alert, payload, ctx.signal)) === "sent") delivered++;
+            try {
+              for (const alert of alerts)
+                if ((await deliver(alert, payload, ctx.signal)) === "sent") delivered++;
+            } catch (error) {
+              if (index === 0) throw error;
+              // The runs before this one are done: their alerts are not sent again, their requests
+              // launch now; the cursor stops just before this run.
+              const done = await ctx.store.listEndedRuns({
+                after: ctx.cursor,
+                statuses: statuses as RunStatus[],
+                limit: index,
+              });
+              throw withPartialProgress(error as Error, {
+                runRequests: requests,
+                cursor: done.cursor ?? ctx.cursor,
+              });
+            }
           }
           const out = options.onRun?.(ctx, run);
           for (const r of out === null || out === undefined
@@ -120,7 +136,7 @@ export function runStatusSensor(options: RunStatusSensorOptions): SensorDefiniti
             requests.push({ runKey: `run:${run.runId}`, ...r });
         }
       }
-      // Delivery is at least once: a failed alert fails the tick before the cursor moves.
+      // Delivery is at least once: a failed alert fails the tick before the cursor passes its run.
       return {
         runRequests: requests,
         cursor: page.cursor ?? ctx.cursor,
