@@ -14,8 +14,10 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BatonInstance, type Definitions, openInstance } from "../../packages/core/src/internal.js";
+import { openPostgresDialect } from "../../packages/core/src/storage/dialects/postgres-dialect.js";
 import fixtureDefinitions from "../fixtures/faults-postgres/definitions.js";
 import {
   createTestDatabase,
@@ -76,6 +78,35 @@ describe("fault: Postgres restarted while runs execute and the daemon ticks", ()
     if (databaseUrl) await dropTestDatabase(databaseUrl).catch(() => undefined);
     await server?.stop();
     if (home) await rm(home, { recursive: true, force: true });
+  }, 30_000);
+
+  test("a backend terminated inside a write transaction: the process survives, the write runs again and lands once", async () => {
+    // Before the fix a checked-out client's "error" event had no listener and crashed the process
+    // (vitest reports it as an unhandled error); and the write failed with pg's bare message.
+    const adapter = openPostgresDialect(databaseUrl);
+    try {
+      let attempts = 0;
+      const result = await adapter.writeTransaction(async (trx) => {
+        attempts++;
+        const { pid } = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!;
+        if (attempts === 1) {
+          await query(databaseUrl, "SELECT pg_terminate_backend($1)", [pid]);
+          // Let the client see its connection die while it is checked out (between two statements).
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        await trx
+          .insertInto("kv")
+          .values({ key: "fault/once", value: String(attempts), updated_at: 0 })
+          .execute();
+        return attempts;
+      });
+      expect(result).toBe(2);
+      expect(await query(databaseUrl, `SELECT value FROM kv WHERE key = 'fault/once'`)).toEqual([
+        { value: "2" },
+      ]);
+    } finally {
+      await adapter.close();
+    }
   }, 30_000);
 
   test("runs finish or fail naming the store, no event lost, every process back within 5 s", async () => {
