@@ -14,12 +14,13 @@
  *
  * Read-only: a real `chmod 0444` of the store file. Root ignores file modes, and CI runs as
  * root, so as root the children run as the unprivileged user `nobody` (spawn's uid/gid), for
- * whom the mode holds; otherwise as the current user. (Opening with better-sqlite3's
+ * whom the mode holds; otherwise as the current user. (As root with a checkout `nobody` cannot
+ * read, it falls back to `query_only=1` through the hook: see `readOnlyPlan`.) (Opening with better-sqlite3's
  * `readonly` or `PRAGMA query_only` would also give SQLITE_READONLY, but would not show what a
  * user hits: SQLite silently opening the file read-only, and creating -wal/-shm files that
  * inherit the 0444 mode, so making only baton.db writable again is not enough.)
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -45,15 +46,57 @@ interface CliResult {
   readonly stderr: string;
 }
 
-/** Who the children run as: `nobody` when this process is root (file modes bind it), else us. */
-function childIdentity(): Identity | undefined {
-  if (process.getuid?.() !== 0) return undefined;
+/**
+ * How the read-only test makes the store read-only for its children:
+ * - not root: a real chmod 0444 binds us;
+ * - root: a real chmod 0444, the children running as `nobody` — if `nobody` can read this
+ *   checkout (the CLI, node_modules, the fixture; a clone under /root cannot be);
+ * - else (root, checkout unreadable to others): `PRAGMA query_only=1` through the fault-test hook
+ *   (same SQLITE_READONLY and message; no -wal/-shm leftovers to show), said in the figures.
+ */
+interface ReadOnlyPlan {
+  readonly as: Identity | undefined;
+  readonly method: string;
+  /** Extra environment of the refused commands. */
+  readonly refuse: Record<string, string>;
+  /**
+   * A real file mode (not the pragma): SQLite's -wal/-shm leftovers (created 0444 by a read-only
+   * opener) can be shown, and reads still work (query_only also refuses the BEGIN IMMEDIATE every
+   * open takes to check migrations; a read-only file does not).
+   */
+  readonly realFileMode: boolean;
+}
+
+function readOnlyPlan(): ReadOnlyPlan {
+  const chmod = { refuse: {}, realFileMode: true };
+  if (process.getuid?.() !== 0) return { ...chmod, as: undefined, method: "chmod 0444 baton.db (not root)" };
   const line = readFileSync("/etc/passwd", "utf8")
     .split("\n")
     .find((l) => l.startsWith("nobody:"));
-  if (!line) throw new Error("running as root and there is no user 'nobody' to run the read-only test as");
-  const [, , uid, gid] = line.split(":");
-  return { uid: Number(uid), gid: Number(gid), name: "nobody" };
+  const [, , uid, gid] = line?.split(":") ?? [];
+  const as = line ? { uid: Number(uid), gid: Number(gid), name: "nobody" } : undefined;
+  const probe = as
+    ? spawnSync(
+        process.execPath,
+        [
+          "-e",
+          `require("fs").readFileSync(${JSON.stringify(path.join(FIXTURE, "definitions.ts"))}); require(${JSON.stringify(path.join(ROOT, "node_modules/better-sqlite3"))})`,
+        ],
+        { cwd: FIXTURE, uid: as.uid, gid: as.gid, timeout: 30_000, stdio: "ignore" },
+      )
+    : undefined;
+  if (as && probe?.status === 0)
+    return {
+      ...chmod,
+      as,
+      method: `chmod 0444 baton.db, children as nobody (uid ${as.uid}; the test runs as root)`,
+    };
+  return {
+    as: undefined,
+    method: `PRAGMA query_only=1 (root ignores file modes, and ${as ? "nobody cannot read this checkout" : "there is no user nobody"})`,
+    refuse: { [PRAGMAS_ENV]: "query_only=1" },
+    realFileMode: false,
+  };
 }
 
 const homes: string[] = [];
@@ -310,7 +353,8 @@ describe("fault 6: the SQLite store on a full disk and on a read-only file", () 
   }, 150_000);
 
   test("a read-only store refuses writes with one clear error, stays intact, and works once writable", async () => {
-    const as = childIdentity();
+    const plan = readOnlyPlan();
+    const as = plan.as;
     const home = await makeHome(as);
     const store = path.join(home, "baton.db");
     const storeFiles = () =>
@@ -327,23 +371,27 @@ describe("fault 6: the SQLite store on a full disk and on a read-only file", () 
     const commands = [["materialize", "--select", "*"]];
     let message = "";
     for (const args of commands) {
-      const r = await baton(args, home, {}, as);
+      const r = await baton(args, home, plan.refuse, as);
       message = expectStoreError(r, store, /is read-only/);
     }
-    const list = await baton(["runs", "list"], home, {}, as);
-    expect(list.code, describeResult(list)).toBe(0);
-    expect(list.stdout).toContain(firstRun);
+    if (plan.realFileMode) {
+      const list = await baton(["runs", "list"], home, plan.refuse, as);
+      expect(list.code, describeResult(list)).toBe(0);
+      expect(list.stdout).toContain(firstRun);
+    }
     const during = readStore(store, (db) => ({ integrity: integrity(db), ...snapshot(db) }), as);
     expect(during.integrity).toBe("ok");
     expect(during).toEqual({ integrity: "ok", ...before });
 
     // SQLite created -wal/-shm files meanwhile, with the store's 0444 mode: making only
     // baton.db writable again is not enough, which is why the message names those files.
-    const leftovers = storeFiles().filter((f) => f !== store);
-    expect(leftovers.map((f) => path.basename(f)).sort()).toEqual(["baton.db-shm", "baton.db-wal"]);
-    chmodSync(store, 0o644);
-    const half = await baton(["materialize", "--select", "*"], home, {}, as);
-    expectStoreError(half, store, /is read-only .*-wal and -shm files/);
+    if (plan.realFileMode) {
+      const leftovers = storeFiles().filter((f) => f !== store);
+      expect(leftovers.map((f) => path.basename(f)).sort()).toEqual(["baton.db-shm", "baton.db-wal"]);
+      chmodSync(store, 0o644);
+      const half = await baton(["materialize", "--select", "*"], home, {}, as);
+      expectStoreError(half, store, /is read-only .*-wal and -shm files/);
+    }
     // Writable again: the file and its -wal/-shm files, as the message says.
     for (const file of storeFiles()) chmodSync(file, 0o644);
     const again = await baton(["materialize", "--select", "*"], home, {}, as);
@@ -361,10 +409,10 @@ describe("fault 6: the SQLite store on a full disk and on a read-only file", () 
       `FAULT_FIGURES ${JSON.stringify({
         scenario: "sqlite-read-only",
         backend: "sqlite",
-        method: `chmod 0444 baton.db, children as ${as ? `${as.name} (uid ${as.uid}; the test runs as root)` : "the current user"}`,
-        commandsRefused: commands.length + 1,
-        refusedWithOnlyDbFileWritable: true,
-        readsStillWork: true,
+        method: plan.method,
+        commandsRefused: commands.length + (plan.realFileMode ? 1 : 0),
+        refusedWithOnlyDbFileWritable: plan.realFileMode,
+        readsStillWork: plan.realFileMode,
         runsCreatedWhileReadOnly: during.runs.length - before.runs.length,
         integrity: after.integrity,
         earlierDataIntact: true,
