@@ -295,6 +295,7 @@ describe("before any definitions snapshot is published", () => {
       daemon: null,
       workers: [],
       definitions: null,
+      definitionsLoadError: null,
     });
     expect(await get(app, "/api/runs")).toMatchObject({ status: 200, body: { runs: [], nextCursor: null } });
     expect(await get(app, "/api/backfills")).toMatchObject({
@@ -332,6 +333,7 @@ describe("health", () => {
       daemon: { id: "daemon-1", heartbeatAgeMs: expect.any(Number) },
       workers: [{ workerId: "w-up", host: "box", pid: 4242, heartbeatAgeMs: expect.any(Number) }],
       definitions: { hash: snapshot.hash, publishedAt: snapshot.publishedAt, assets: 9 },
+      definitionsLoadError: null,
     });
     expect(answer.body.daemon.heartbeatAgeMs).toBeGreaterThanOrEqual(5000);
     expect(answer.body.daemon.heartbeatAgeMs).toBeLessThan(60_000);
