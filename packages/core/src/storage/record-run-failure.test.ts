@@ -92,6 +92,15 @@ describe("a run whose events the store refused", () => {
     expect((await storage.getRun("r1"))?.status).toBe("STARTED");
   });
 
+  it("leaves a run whose end is stored as it is", async () => {
+    const { storage } = await startedRun();
+    await storage.appendEvents([{ type: "run_succeeded", runId: "r1", timestamp: T + 3 }]);
+    const error = new Error("a late write failed");
+    expect(await recordRunFailure(storage, "r1", error)).toBe(error);
+    expect((await storage.getRun("r1"))?.status).toBe("SUCCESS");
+    expect(await storage.getEvents("r1", { types: ["run_failed"] })).toEqual([]);
+  });
+
   it("returns other errors unchanged (the run is still marked FAILURE)", async () => {
     const { storage } = await startedRun();
     const error = new Error("the body threw");

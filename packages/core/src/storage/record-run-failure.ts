@@ -1,4 +1,5 @@
 import { describeError, isBatonError, StorageError, serializeError } from "../errors.js";
+import { TERMINAL_RUN_STATUSES } from "../execution/events.js";
 import type { Storage } from "./storage.js";
 
 /**
@@ -11,6 +12,9 @@ import type { Storage } from "./storage.js";
  * became of it; anything else is returned unchanged.
  */
 export async function recordRunFailure(storage: Storage, runId: string, error: unknown): Promise<unknown> {
+  // A run whose end is stored keeps it (reads still work on a full or read-only store).
+  const run = await storage.getRun(runId).catch(() => undefined);
+  if (run && TERMINAL_RUN_STATUSES.has(run.status)) return error;
   let marked = false;
   try {
     await storage.appendEvents([
