@@ -931,7 +931,7 @@ for (const backend of storageBackends()) {
         });
 
         it("processes opening a fresh file at the same moment all succeed and migrate once", {
-          timeout: 60_000,
+          timeout: 120_000,
         }, async () => {
           // Racy by nature: a few rounds of four processes, each round on a new file next to this test's store.
           const dir = path.dirname(location().options.sqlitePath);
