@@ -33,6 +33,7 @@ export type { LauncherContext, RunLauncher } from "./launcher/launcher.js";
 export { pipesCheckMetadataKey } from "./pipes/pipes-check.js";
 export { pipesContextPayload } from "./pipes/run-pipes.js";
 export { definitionsFromSnapshot } from "./snapshot/from-snapshot.js";
+export { type DefinitionsLoadFailure, readLoadError } from "./snapshot/load-error.js";
 export { type PartitionsSpec, partitionsFromSpec, partitionsSpec } from "./snapshot/partitions-spec.js";
 export {
   type AssetSnapshot,

@@ -1,50 +1,20 @@
 import {
   type BatonInstance,
   type Definitions,
+  type DefinitionsLoadFailure,
   type DefinitionsSnapshot,
   definitionsFromSnapshot,
+  readLoadError,
   readSnapshot,
   readSnapshotHash,
 } from "@baton/core/internal";
 import { ApiError } from "./errors.js";
 
-/**
- * Where the loader (`baton dev`, `baton daemon`) records a failed reload, next to the snapshot it
- * publishes (core's snapshot/load-error.ts, LOAD_ERROR_KEY; read here by key because
- * `@baton/core/internal` does not export that module).
- */
-const LOAD_ERROR_KEY = "definitions/load-error";
-
-export interface DefinitionsLoadFailure {
-  readonly message: string;
-  readonly file: string | null;
-  readonly line: number | null;
-  readonly column: number | null;
-  readonly since: number;
-  readonly at: number;
-}
-
 /** The failed reload recorded in the store (null when the latest load was good). */
 export async function readDefinitionsLoadError(
   instance: Pick<BatonInstance, "storage">,
 ): Promise<DefinitionsLoadFailure | null> {
-  const stored = await instance.storage.getValue(LOAD_ERROR_KEY);
-  if (!stored) return null;
-  try {
-    const v = JSON.parse(stored) as Partial<DefinitionsLoadFailure>;
-    if (typeof v.message !== "string" || typeof v.since !== "number" || typeof v.at !== "number") return null;
-    const int = (n: unknown) => (typeof n === "number" && Number.isInteger(n) ? n : null);
-    return {
-      message: v.message,
-      file: typeof v.file === "string" ? v.file : null,
-      line: int(v.line),
-      column: int(v.column),
-      since: v.since,
-      at: v.at,
-    };
-  } catch {
-    return null;
-  }
+  return (await readLoadError(instance.storage)) ?? null;
 }
 
 export interface Catalog {
