@@ -90,14 +90,16 @@ function childEnv(t: InstigatorEnv, extra: Record<string, string>): NodeJS.Proce
 export async function startDaemon(t: InstigatorEnv, env: Record<string, string>): Promise<Proc> {
   const daemon = spawnBaton(DAEMON_ARGS, { cwd: FIXTURE, env: childEnv(t, env) });
   t.procs.push(daemon);
-  await waitFor(
+  const leads = waitFor(
     () => `the daemon to lead: ${describeProc(daemon)}`,
-    () => {
-      if (daemon.exitInfo()) throw new Error(`the daemon exited: ${describeProc(daemon)}`);
-      return daemon.stderr().includes("is the leader");
-    },
+    () => daemon.stderr().includes("is the leader"),
     45_000,
   );
+  // A daemon that dies first fails at once (its output says why), not after the whole wait.
+  const dies = daemon.exited.then(() => {
+    throw new Error(`the daemon exited before leading: ${describeProc(daemon)}`);
+  });
+  await Promise.race([leads, dies]);
   return daemon;
 }
 
