@@ -306,15 +306,13 @@ describe("fault 6: the SQLite store on a full disk and on a read-only file", () 
       expect(run, `refused run ${runId} is in the store`).toBeDefined();
       refusedStatus.push(run!.status);
       const events = during.events.filter((e) => e.run_id === runId);
-      // Never a success. FAILURE with the store's reason once the CLI's in-process runs record
-      // a refused write (storage/record-run-failure.ts, wired in instance.ts `execute`); until
-      // then it stays as its last stored batch left it: QUEUED (the first batch was refused) or
-      // STARTED (an earlier batch with run_started was stored).
-      expect(["QUEUED", "STARTED", "FAILURE"]).toContain(run!.status);
-      if (run!.status === "FAILURE")
-        expect(events.find((e) => e.type === "run_failed")?.body).toMatch(
-          /is full \(database or disk is full\)/,
-        );
+      // Ended as FAILURE with the store's reason: the CLI's in-process run and the worker's run
+      // both record a refused write (storage/record-run-failure.ts, worker/run-worker.ts), so
+      // nothing is left QUEUED or STARTED for ever.
+      expect(run!.status).toBe("FAILURE");
+      expect(events.find((e) => e.type === "run_failed")?.body).toMatch(
+        /is full \(database or disk is full\)/,
+      );
       expect(events.filter((e) => e.type === "materialization")).toEqual([]);
       expect(events.map((e) => e.run_seq)).toEqual(events.map((_e, i) => i + 1));
     }

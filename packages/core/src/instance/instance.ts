@@ -18,6 +18,7 @@ import { type RunSummary, summarizeRun } from "../execution/run-summary.js";
 import { resolveSelection } from "../graph/selection.js";
 import { storedDataVersions } from "../status/data-versions.js";
 import { openStorage } from "../storage/open-storage.js";
+import { recordRunFailure } from "../storage/record-run-failure.js";
 import type { BackfillRecord, NewRun, RunRecord, Storage } from "../storage/storage.js";
 import {
   type BackfillRequest,
@@ -218,7 +219,13 @@ export function createInstance(storage: Storage, home: string): BatonInstance {
     const prepared = await prepare(definitions, plan, request);
     const run = newRun(plan, selection, request, prepared.partitions);
     await storage.createRun(run);
-    return executeCreated(definitions, plan, run.runId, prepared, request);
+    try {
+      return await executeCreated(definitions, plan, run.runId, prepared, request);
+    } catch (error) {
+      // Its events were refused (a full or read-only store, a lost database): end the run rather
+      // than leave it QUEUED/STARTED for ever (nothing heartbeats a run executed in this process).
+      throw await recordRunFailure(storage, run.runId, error);
+    }
   }
 
   /** Execute a run whose record exists (created here, or queued and claimed by a worker). */
