@@ -89,8 +89,8 @@ export default function CatalogPage() {
           <span className="muted" aria-live="polite" aria-atomic="true">
             {graph.data
               ? filtered
-                ? `${numberFormat.format(shown.length)} of ${numberFormat.format(rows.length)} assets`
-                : `${numberFormat.format(rows.length)} assets`
+                ? `${numberFormat.format(shown.length)} of ${numberFormat.format(rows.length)} ${rows.length === 1 ? "asset" : "assets"}`
+                : `${numberFormat.format(rows.length)} ${rows.length === 1 ? "asset" : "assets"}`
               : ""}
           </span>
         </div>

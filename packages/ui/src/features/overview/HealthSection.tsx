@@ -69,7 +69,8 @@ export function HealthSection({
             <dd>
               {health.definitions ? (
                 <>
-                  {health.definitions.assets.toLocaleString("en")} assets, published{" "}
+                  {health.definitions.assets.toLocaleString("en")}{" "}
+                  {health.definitions.assets === 1 ? "asset" : "assets"}, published{" "}
                   <RelativeTime ms={health.definitions.publishedAt} />
                 </>
               ) : (
