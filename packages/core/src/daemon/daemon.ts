@@ -4,7 +4,7 @@ import type { Definitions } from "../definitions/definitions.js";
 import type { SensorDefinition } from "../definitions/sensor.js";
 import { describeError } from "../errors.js";
 import type { BatonInstance } from "../instance/instance.js";
-import type { RetentionPolicy } from "../retention/retention-config.js";
+import type { RetentionPolicy } from "../retention/policy.js";
 import { failStaleRuns } from "../worker/run-monitor.js";
 import { createAutomationEvaluator } from "./automation.js";
 import { createBackfillDriver } from "./backfills.js";

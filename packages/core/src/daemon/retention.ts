@@ -1,5 +1,5 @@
 import type { BatonInstance } from "../instance/instance.js";
-import { type RetentionPolicy, retentionCutoffs } from "../retention/retention-config.js";
+import { type RetentionPolicy, retentionCutoffs } from "../retention/policy.js";
 import type { PurgeResult } from "../storage/storage.js";
 
 export interface RetentionTaskOptions {

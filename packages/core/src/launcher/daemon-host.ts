@@ -4,7 +4,7 @@ import { currentGeneration, followReloads, requestReload } from "../daemon/reloa
 import type { Definitions } from "../definitions/definitions.js";
 import { describeError } from "../errors.js";
 import type { BatonInstance } from "../instance/instance.js";
-import type { RetentionPolicy } from "../retention/retention-config.js";
+import type { RetentionPolicy } from "../retention/policy.js";
 import { clearLoadError, loadFailureOf, recordLoadError } from "../snapshot/load-error.js";
 import { publishSnapshot } from "../snapshot/snapshot.js";
 import type { Storage } from "../storage/storage.js";

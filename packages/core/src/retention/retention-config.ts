@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { readBatonConfig } from "../cli/load-definitions.js";
 import { UsageError } from "../errors.js";
+import type { RetentionPolicy } from "./policy.js";
+
+export { type RetentionPolicy, retentionCutoffs } from "./policy.js";
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 const DURATION = /^(\d+)([smhdw])$/;
@@ -21,16 +24,6 @@ export function parseDurationFlag(flag: string) {
     if (ms === undefined) throw new UsageError(`${flag} must be ${DURATION_HINT} (got "${value}")`);
     return ms;
   };
-}
-
-/** `retention` in baton.config.json, as milliseconds. */
-export interface RetentionPolicy {
-  /** Ended runs' step events and logs older than this. */
-  readonly eventsMs?: number;
-  readonly ticksMs?: number;
-  readonly automationMs?: number;
-  /** How often the daemon purges (default 1 hour). */
-  readonly everyMs: number;
 }
 
 const duration = z
@@ -97,13 +90,4 @@ export function readRetentionConfig(cwd: string): RetentionPolicy | undefined {
   const config = readBatonConfig(cwd);
   if (!config) return undefined;
   return parseRetentionConfig((config.value as { retention?: unknown }).retention, config.file);
-}
-
-/** Cutoffs (epoch ms) for a purge at `now` under `policy`. */
-export function retentionCutoffs(policy: Omit<RetentionPolicy, "everyMs">, now: number) {
-  return {
-    ...(policy.eventsMs !== undefined ? { eventsBefore: now - policy.eventsMs } : {}),
-    ...(policy.ticksMs !== undefined ? { ticksBefore: now - policy.ticksMs } : {}),
-    ...(policy.automationMs !== undefined ? { automationBefore: now - policy.automationMs } : {}),
-  };
 }
