@@ -614,6 +614,37 @@ for (const backend of storageBackends()) {
         expect(posts).toBe(1);
       });
 
+      test("a daemon stopped while a sensor evaluates ends at once: the evaluation's signal fires, its tick fails saying so", async () => {
+        let evaluating = false;
+        const s = sensor({
+          name: "held",
+          selection: "plain",
+          defaultStatus: "RUNNING",
+          timeoutSeconds: 60,
+          async evaluate(ctx: SensorContext) {
+            evaluating = true;
+            await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+            return { runRequests: [{ runKey: "late" }], cursor: "late-cursor" };
+          },
+        });
+        const d = defs(s);
+        const daemon = createDaemon({ instance, definitions: () => d, watch: false, intervalMs: 50 });
+        const stop = new AbortController();
+        const running = daemon.run(stop.signal);
+        await waitFor("the sensor evaluating", async () => (evaluating ? true : undefined), 10_000);
+        const stoppedAt = Date.now();
+        stop.abort();
+        await running;
+        // Without the daemon's signal reaching the evaluation, run() waits for its 60 s time limit.
+        expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+        const ticks = await ticksOf("held");
+        expect(ticks.map((k) => [k.status, k.error])).toEqual([
+          ["FAILURE", "the daemon stopped during the evaluation (the next one starts from the same cursor)"],
+        ]);
+        expect(await cursorOf("held")).toBeNull();
+        expect(await allRunIds()).toEqual([]);
+      });
+
       test("an invalid run request (unknown partition key) fails the tick naming the key; the valid ones still launch, once", async () => {
         const s = sensor({
           name: "mixed",

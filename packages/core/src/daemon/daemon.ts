@@ -74,6 +74,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
   /** Sensors whose watched files changed while they were evaluating: due again at once. */
   const retrigger = new Set<string>();
   let wakeSensors: () => void = () => {};
+  /** run()'s signal: sensor evaluations in flight stop with it (their ticks fail, cursors stay). */
+  let stopping: AbortSignal | undefined;
   let leader = false;
 
   let beatAt = 0;
@@ -84,7 +86,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
       await storage.setValue("daemon/heartbeat", JSON.stringify({ id, at: beatAt }), beatAt);
     }
     const failed = await failStaleRuns(storage, now, heartbeatTimeout);
-    for (const runId of failed) log(`run ${runId} failed: its worker stopped heartbeating`);
+    for (const runId of failed) log(`run ${runId} failed: the worker died (it stopped heartbeating)`);
     await retryFailedRuns(instance, options.definitions(), now, log);
   }
 
@@ -108,6 +110,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
         definitions: options.definitions(),
         now,
         log,
+        ...(stopping ? { signal: stopping } : {}),
       });
       const next = clock() + sensor.minimumIntervalSeconds * 1000;
       nextDue.set(
@@ -160,6 +163,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
       const trigger = () => {
         for (const sensor of options.definitions().sensors)
           if (sensor.watchPaths.includes(dir)) {
+            log(`sensor ${sensor.name}: files changed in ${dir}`);
             nextDue.set(sensor.name, 0);
             if (evaluating.has(sensor.name)) retrigger.add(sensor.name);
           }
@@ -207,6 +211,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
       if (leader) void armWatchers().catch((error) => log(`watchers: ${describeError(error)}`));
     },
     async run(signal) {
+      stopping = signal;
       const ttl = Math.max(3 * interval, 2000);
       const loops: Promise<void>[] = [];
       /** Run `body` every `every` ms (every 50 ms while `busy()` says there is more to do). */
