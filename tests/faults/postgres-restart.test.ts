@@ -295,6 +295,8 @@ describe("fault: Postgres restarted while runs execute and the daemon ticks", ()
         [maxId],
       )
     ).map((r) => Number(r.id));
+    // The stream did read through the outage (it stayed open and retried from its cursor).
+    expect(web.proc.stderr()).toContain("event stream: reading the store failed, retrying from event");
     const received = stream.ids.filter((id) => id <= maxId);
     expect(received.length, "events received on the stream vs in the store").toBe(stored.length);
     expect(received).toEqual(stored);

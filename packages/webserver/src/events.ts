@@ -55,11 +55,15 @@ export async function eventStream(
         try {
           events = await storage.getEventsAfter(after, { ...(runId ? { runId } : {}), limit: 500 });
           failures = 0;
-        } catch {
+        } catch (error) {
           // The store is unreachable (a database restart): keep the stream open and read again from
           // the same cursor once it is back, so the client sees no gap and no duplicate (even one that
           // cannot resume with Last-Event-ID). A comment line keeps proxies from timing out meanwhile.
           failures++;
+          if (failures === 1)
+            console.error(
+              `baton webserver: event stream: reading the store failed, retrying from event ${after}: ${error instanceof Error ? error.message : String(error)}`,
+            );
           await stream.write(": store unavailable, retrying\n\n").catch(() => undefined);
           await new Promise((resolve) =>
             setTimeout(resolve, Math.min(1000, 100 * 2 ** Math.min(failures, 4))),
