@@ -442,6 +442,32 @@ function storageContract(
       expect(await store.getRun("one-batch")).toMatchObject({ status, startedAt: T0 + 10, endedAt: T0 + 30 });
     });
 
+    it("a run's first end stands: a late end (a worker the monitor failed finishing after all) is logged but does not flip it", async () => {
+      const store = await open();
+      await store.createRun(newRun("late"));
+      await store.appendEvents([runStarted("late", T0 + 10)]);
+      await store.appendEvents([event("late", T0 + 20, { type: "run_failed", reason: "the worker died" })]);
+      await store.appendEvents([event("late", T0 + 30, { type: "run_succeeded" })]);
+      const run = await store.getRun("late");
+      expect(run).toMatchObject({ status: "FAILURE", endedAt: T0 + 20 });
+      const ends = (await store.getEvents("late")).filter(
+        (e) => e.type.startsWith("run_") && e.type !== "run_started",
+      );
+      expect(ends.map((e) => e.type)).toEqual(["run_failed", "run_succeeded"]);
+      // Run-status sensors read the first end only.
+      const ended = await store.listEndedRuns({});
+      expect(ended.runs.filter((r) => r.runId === "late").map((r) => r.status)).toEqual(["FAILURE"]);
+
+      // Both ends in one batch: the first still stands.
+      await store.createRun(newRun("one-batch-late"));
+      await store.appendEvents([
+        runStarted("one-batch-late", T0 + 10),
+        event("one-batch-late", T0 + 20, { type: "run_canceled", reason: "canceled by user" }),
+        event("one-batch-late", T0 + 30, { type: "run_failed", reason: "late" }),
+      ]);
+      expect(await store.getRun("one-batch-late")).toMatchObject({ status: "CANCELED", endedAt: T0 + 20 });
+    });
+
     it("keeps order across appendEvents calls", async () => {
       const store = await open();
       await store.appendEvents(logEvents("run-1", 10, 0));

@@ -287,7 +287,10 @@ export function createKyselyStorage(adapter: DialectAdapter): Storage {
               updated_at: event.timestamp,
               end_event_id: idOf(i),
             })
-            .where("run_id", "=", event.runId),
+            .where("run_id", "=", event.runId)
+            // A run's first end stands: a late end (a worker the monitor gave up on finishing
+            // after all, a killed pod's SIGTERM) is kept in the log but does not flip its status.
+            .where("end_event_id", "is", null),
         );
       } else if (event.type === "materialization") {
         latestMaterialization.set(event.assetKey, { event, i });
