@@ -197,17 +197,22 @@ function sortedByKey<V>(map: Map<string, V>): [string, V][] {
  * (SQLite DDL is transactional): concurrent openers wait, then find nothing left to do.
  */
 export async function migrateStorage(adapter: DialectAdapter): Promise<string[]> {
-  const migrate = async (db: Kysely<BatonDatabase>) => {
-    const migrator = new Migrator({
+  const migratorOf = (db: Kysely<BatonDatabase>) =>
+    new Migrator({
       db,
       provider: migrationProvider(adapter.name),
       migrationTableName: "baton_migrations",
       migrationLockTableName: "baton_migrations_lock",
     });
-    const { error, results } = await migrator.migrateToLatest();
+  const migrate = async (db: Kysely<BatonDatabase>) => {
+    const { error, results } = await migratorOf(db).migrateToLatest();
     if (error) throw error;
     return results;
   };
+  // An up-to-date SQLite store is opened without its write lock: a process starting beside a busy
+  // writer does not queue behind it, and a read-only store can still be read.
+  if (adapter.name === "sqlite" && (await migratorOf(adapter.db).getMigrations()).every((m) => m.executedAt))
+    return [];
   const results =
     adapter.name === "sqlite"
       ? await adapter.writeTransaction((trx) => migrate(trx as Kysely<BatonDatabase>))
