@@ -215,25 +215,32 @@ export function createDaemon(options: DaemonOptions): Daemon {
       const ttl = Math.max(3 * interval, 2000);
       const loops: Promise<void>[] = [];
       /** Run `body` every `every` ms (every 50 ms while `busy()` says there is more to do). */
+      // A term per leadership: a term's loops stop when it ends, even if the lease is won back
+      // before they wake (a renewal failed through a store outage, then succeeded within one
+      // sleep): otherwise the old loops would run beside the new term's, each service twice.
+      let term = 0;
       const loop = (
         name: string,
         every: number,
         body: (now: number) => Promise<void>,
         setWake?: (w: () => void) => void,
         busy?: () => boolean,
-      ) =>
-        (async () => {
-          while (!signal.aborted && leader) {
+      ) => {
+        const mine = term;
+        return (async () => {
+          while (!signal.aborted && leader && term === mine) {
             await body(clock()).catch((error) => log(`${name}: ${describeError(error)}`));
             await sleep(busy?.() ? Math.min(every, 50) : every, signal, setWake);
           }
         })();
+      };
       let role: boolean | undefined;
       while (!signal.aborted) {
         const held = await storage.acquireLease("daemon", id, ttl, clock()).catch(() => false);
         if (held !== role) {
           role = held;
           leader = held;
+          term++;
           log(
             leader
               ? `daemon ${id} is the leader`

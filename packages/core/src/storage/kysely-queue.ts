@@ -216,7 +216,7 @@ export function createQueueStore(
       // A worker cannot heartbeat while the store is unreachable (a database restart): silence
       // from before this process reached the store again says nothing about the worker. Until a
       // whole timeout has passed since then, no run is stale (Postgres; SQLite has no outages).
-      const reachableSince = (adapter as { reachableSince?: () => number }).reachableSince?.() ?? 0;
+      const reachableSince = adapter.reachableSince?.() ?? 0;
       if (reachableSince > before) return [];
       const rows = await db
         .selectFrom("runs")

@@ -48,6 +48,12 @@ export interface DialectAdapter {
   };
   /** See `Storage.watchEvents`; absent on SQLite (readers poll). */
   watchEvents?(onWake: () => void): () => void;
+  /**
+   * Since when this process can reach the store again after it last lost it (ms since the epoch;
+   * 0 if it never lost it). The run monitor does not take an outage for dead workers. Absent on
+   * SQLite (a local file is never unreachable).
+   */
+  reachableSince?(): number;
   /** Rows per multi-row INSERT (bounded by the dialect's parameter limit). */
   readonly maxRowsPerInsert: number;
   close(): Promise<void>;

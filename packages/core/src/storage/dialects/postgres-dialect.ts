@@ -199,7 +199,7 @@ export async function retryingTransaction<T>(
 export function openPostgresDialect(
   url: string,
   options: { maxConnections?: number } = {},
-): DialectAdapter & { reachableSince(): number } {
+): DialectAdapter {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.maxConnections ?? 10,
