@@ -45,6 +45,8 @@ export async function openStorage(
     else await adapter.db.selectNoFrom((eb) => eb.lit(1).as("ok")).execute();
   } catch (error) {
     await adapter.close().catch(() => undefined);
+    // Already a StorageError naming the store and what to do (a full or read-only SQLite file).
+    if (error instanceof StorageError) throw error;
     throw new StorageError(
       `Could not open the ${adapter.name} store at ${adapter.location}: ${describeCause(error)}` +
         (adapter.name === "postgres"

@@ -5,9 +5,10 @@ import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { isBatonError } from "../errors.js";
 import type { DialectAdapter } from "./dialects/dialect-adapter.js";
-import { openSqliteDialect, parseTestPragmas } from "./dialects/sqlite-dialect.js";
+import { openSqliteDialect, parseTestPragmas, TEST_PRAGMAS_ENV } from "./dialects/sqlite-dialect.js";
 import { SqliteStoreError } from "./dialects/sqlite-errors.js";
 import { createKyselyStorage, migrateStorage } from "./kysely-storage.js";
+import { openStorage } from "./open-storage.js";
 import { recordRunFailure } from "./record-run-failure.js";
 import type { Storage } from "./storage.js";
 
@@ -120,5 +121,24 @@ describe("BATON_TEST_SQLITE_PRAGMAS", () => {
       /BATON_TEST_SQLITE_PRAGMAS: "max_pages=64" is not/,
     );
     expect(() => parseTestPragmas("journal_mode=0")).toThrow(/max_page_count, query_only/);
+  });
+});
+
+describe("openStorage on a store that refuses writes", () => {
+  it("a pending migration refused says once what is wrong and what to do (not wrapped in 'Could not open')", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "baton-open-refused-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const previous = process.env[TEST_PRAGMAS_ENV];
+    process.env[TEST_PRAGMAS_ENV] = "query_only=1";
+    const error = await openStorage({ sqlitePath: path.join(dir, "baton.db") }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (previous === undefined) delete process.env[TEST_PRAGMAS_ENV];
+    else process.env[TEST_PRAGMAS_ENV] = previous;
+    expect(isBatonError(error)).toBe(true);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^The SQLite store at .*baton\.db is read-only/);
+    expect(message).not.toMatch(/Could not open/);
   });
 });
