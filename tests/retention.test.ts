@@ -739,42 +739,49 @@ describe("baton instance purge and the retention config (built CLI)", () => {
     });
   }, 90_000);
 
-  it("baton daemon with a retention block purges at start and logs what it purged", async () => {
-    const home = await seededHome();
-    await writeFile(
-      path.join(home, "baton.config.json"),
-      JSON.stringify({
-        defs: path.join(ROOT, "tests/fixtures/retention/definitions.ts"),
-        retention: { events: "30d", ticks: "30d", automation: "30d", every: "1h" },
-      }),
-    );
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env))
-      if (!/^BATON_/.test(k) && k !== "CI" && v !== undefined) env[k] = v;
-    env.BATON_HOME = home;
-    const daemon = spawnBaton(["daemon", "--interval-ms", "200"], { cwd: home, env });
-    try {
-      await stderrShows(daemon, "retention: purged", 30_000);
-      expect(daemon.stderr()).toContain("12 events and 5 log lines of 2 runs ended before");
-      expect(daemon.stderr()).toContain("4 ticks before");
-      expect(daemon.stderr()).toContain("4 automation decisions before");
-      const store = await openStorage({ sqlitePath: path.join(home, "baton.db") });
-      try {
-        await waitFor("the purge in the store", async () => (await eventTypes(store, "old1")).length === 4);
-        expect(await eventTypes(store, "old1")).toEqual([
-          "run_started",
-          "step_succeeded",
-          "step_succeeded",
-          "run_succeeded",
-        ]);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      killGroup(daemon, "SIGTERM");
-      await waitFor("the daemon to exit", () => daemon.exitInfo() !== undefined, 15_000).catch(() =>
-        killGroup(daemon, "SIGKILL"),
+  it.each([
+    ["baton daemon", ["daemon", "--interval-ms", "200"]],
+    ["baton dev", ["dev", "--no-webserver", "--no-watch", "--workers", "1"]],
+  ])(
+    "%s with a retention block purges at start and logs what it purged",
+    async (_name, args) => {
+      const home = await seededHome();
+      await writeFile(
+        path.join(home, "baton.config.json"),
+        JSON.stringify({
+          defs: path.join(ROOT, "tests/fixtures/retention/definitions.ts"),
+          retention: { events: "30d", ticks: "30d", automation: "30d", every: "1h" },
+        }),
       );
-    }
-  }, 60_000);
+      const env: NodeJS.ProcessEnv = {};
+      for (const [k, v] of Object.entries(process.env))
+        if (!/^BATON_/.test(k) && k !== "CI" && v !== undefined) env[k] = v;
+      env.BATON_HOME = home;
+      const daemon = spawnBaton(args, { cwd: home, env });
+      try {
+        await stderrShows(daemon, "retention: purged", 30_000);
+        expect(daemon.stderr()).toContain("12 events and 5 log lines of 2 runs ended before");
+        expect(daemon.stderr()).toContain("4 ticks before");
+        expect(daemon.stderr()).toContain("4 automation decisions before");
+        const store = await openStorage({ sqlitePath: path.join(home, "baton.db") });
+        try {
+          await waitFor("the purge in the store", async () => (await eventTypes(store, "old1")).length === 4);
+          expect(await eventTypes(store, "old1")).toEqual([
+            "run_started",
+            "step_succeeded",
+            "step_succeeded",
+            "run_succeeded",
+          ]);
+        } finally {
+          await store.close();
+        }
+      } finally {
+        killGroup(daemon, "SIGTERM");
+        await waitFor("the daemon to exit", () => daemon.exitInfo() !== undefined, 15_000).catch(() =>
+          killGroup(daemon, "SIGKILL"),
+        );
+      }
+    },
+    60_000,
+  );
 });

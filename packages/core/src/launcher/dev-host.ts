@@ -3,6 +3,7 @@ import { loadDefinitions } from "../cli/load-definitions.js";
 import { currentGeneration, requestReload } from "../daemon/reload.js";
 import { describeError, UsageError } from "../errors.js";
 import type { BatonInstance } from "../instance/instance.js";
+import type { RetentionPolicy } from "../retention/policy.js";
 import type { TagLimit } from "../storage/storage.js";
 import { type TypeCheckResult, typeCheck, typeErrorSummary } from "../typecheck/typecheck.js";
 import { publishDefinitions, reloadableDefinitions, startDaemonService } from "./daemon-host.js";
@@ -44,6 +45,8 @@ export interface DevHostOptions {
   readonly reportToParent?: boolean;
   readonly intervalMs?: number;
   readonly heartbeatTimeoutMs?: number;
+  /** baton.config.json `retention`: the daemon purges on a schedule, as `baton daemon` does. */
+  readonly retention?: RetentionPolicy;
 }
 
 /**
@@ -160,6 +163,7 @@ export async function runDevHost(options: DevHostOptions): Promise<void> {
     log,
     ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
     ...(options.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: options.heartbeatTimeoutMs } : {}),
+    ...(options.retention ? { retention: options.retention } : {}),
   });
   const dir = path.dirname(file);
   let watcher: import("chokidar").FSWatcher | undefined;

@@ -173,6 +173,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           : undefined;
         const auth = web ? authOf(web, ctx.env) : undefined;
         if (opts.typecheck) await requireDefinitionsFile(file);
+        const retention = readRetentionConfig(ctx.cwd);
         await runDevHost({
           instance: () => ctx.instance(),
           definitionsPath: file,
@@ -186,6 +187,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext) {
           ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
           ...(opts.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: opts.maxConcurrentRuns } : {}),
           tagLimits,
+          ...(retention ? { retention } : {}),
           ...(opts.reportToParent ? { reportToParent: true } : {}),
           ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
           ...(opts.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: opts.heartbeatTimeoutMs } : {}),
