@@ -726,7 +726,7 @@ function daemonBackfillSuite(backend: StorageBackend): void {
    * only then does A's end reach the store, stamped before B's claim. Returns how many more steps the
    * driver needed to end the backfill.
    */
-  async function endStoredLate(claimBAt: () => number): Promise<number> {
+  async function endStoredLate(claimBAt: () => number, cancel = false): Promise<number> {
     const one = asset({ key: "one", partitions: staticPartitions(["a", "b"]) }, (ctx) => ctx.partitionKey);
     const defs = defineDefinitions({ assets: [one] });
     const created = await instance.createBackfill(defs, {
@@ -772,6 +772,15 @@ function daemonBackfillSuite(backend: StorageBackend): void {
     expect((await aDone).status).toBe("SUCCESS");
     expect((await instance.executeQueuedRun(defs, runB!.runId)).status).toBe("SUCCESS");
     expect((await storage.getRun(runA!.runId))?.status).toBe("SUCCESS");
+    if (cancel) {
+      // Both ends are behind the refresh's watermark; a cancel must not wait for the full read.
+      expect((await instance.cancelBackfill(created.backfillId)).status).toBe("CANCELING");
+      for (let steps = 1; steps <= 120; steps++) {
+        await driver.step(NOW);
+        if ((await getBackfill(storage, created.backfillId)).status === "CANCELED") return steps;
+      }
+      throw new Error("the canceled backfill never ended: the driver missed its runs' ends");
+    }
 
     for (let steps = 1; steps <= 120; steps++) {
       await driver.step(NOW);
@@ -793,6 +802,10 @@ function daemonBackfillSuite(backend: StorageBackend): void {
 
   it("a run whose end is stored late with a timestamp far behind (another worker's clock 60 s ahead) is noticed within 100 steps (the periodic full read)", async () => {
     expect(await endStoredLate(() => Date.now() + 60_000)).toBeLessThanOrEqual(100);
+  });
+
+  it("canceled while its runs' ends were stored late behind the watermark: CANCELED within a few steps, not at the periodic full read", async () => {
+    expect(await endStoredLate(() => Date.now() + 60_000, true)).toBeLessThanOrEqual(3);
   });
 
   it("month × taxi raw feeding a monthly report: each month's report waits for both taxi types of its month", async () => {

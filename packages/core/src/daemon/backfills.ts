@@ -256,14 +256,19 @@ export function createBackfillDriver(options: BackfillDriverOptions) {
     await refresh(t);
     if (record.status === "CANCELING" || record.status === "CANCELED") {
       let inFlight = 0;
+      let missed = false;
       for (const [unitId, s] of t.state) {
         if (s !== "running") continue;
         inFlight++;
         const runId = t.runOf.get(unitId);
         const run = runId ? await storage.getRun(runId) : undefined;
-        if (run && !run.cancelRequested && !TERMINAL_RUN_STATUSES.has(run.status))
-          await storage.requestCancel(run.runId, Date.now());
+        // Ended, but the refresh did not see it: its end committed more than the refresh's margin
+        // after its timestamp (a loaded machine). Read every run again next pass instead of
+        // waiting for the periodic full refresh.
+        if (run && TERMINAL_RUN_STATUSES.has(run.status)) missed = true;
+        else if (run && !run.cancelRequested) await storage.requestCancel(run.runId, Date.now());
       }
+      if (missed) t.watermark = 0;
       if (inFlight === 0) await finish(t, "CANCELED");
       return;
     }
