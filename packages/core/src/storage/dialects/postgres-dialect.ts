@@ -196,10 +196,7 @@ export async function retryingTransaction<T>(
  * Postgres for teams and several machines (`BATON_DATABASE_URL`). BIGINT columns are parsed to
  * JS numbers per pool (ids and epoch-ms timestamps stay far below 2^53), not globally.
  */
-export function openPostgresDialect(
-  url: string,
-  options: { maxConnections?: number } = {},
-): DialectAdapter {
+export function openPostgresDialect(url: string, options: { maxConnections?: number } = {}): DialectAdapter {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.maxConnections ?? 10,
